@@ -1,0 +1,122 @@
+using System.Buffers.Binary;
+
+namespace Cluster.Vmm.Memory;
+
+/// <summary>
+/// The guest-physical address space of one VM: its memory slots, and reads and writes by the VMM
+/// that may cross slot boundaries. Writes made here are marked dirty in slots that log dirty pages
+/// (KVM does not see them) and are reported to the <see cref="IGuestWriteObserver"/>s.
+/// </summary>
+public sealed unsafe class GuestMemory
+{
+    private volatile MemorySlot[] _slots = [];
+    private volatile IGuestWriteObserver[] _observers = [];
+    private readonly object _gate = new();
+
+    /// <summary>The slots, sorted by guest-physical address. Replaced as a whole on change.</summary>
+    public IReadOnlyList<MemorySlot> Slots => _slots;
+
+    /// <summary>Total bytes of guest memory over all slots.</summary>
+    public ulong TotalSize { get { ulong n = 0; foreach (var s in _slots) n += s.Size; return n; } }
+
+    public void AddObserver(IGuestWriteObserver observer)
+    {
+        lock (_gate) _observers = [.. _observers, observer];
+    }
+
+    /// <summary>Adds, replaces (same slot id) or, with null memory, removes a slot.</summary>
+    /// <exception cref="VmmException">unaligned, overlapping or out-of-range regions.</exception>
+    public MemorySlot? SetRegion(int slot, ulong guestPhysAddr, HostMemory? memory, MemoryRegionFlags flags, int maxSlots)
+    {
+        if (slot < 0 || slot >= maxSlots)
+            throw new VmmException($"memory slot {slot} is out of range 0..{maxSlots - 1}", "KVM_SET_USER_MEMORY_REGION");
+        lock (_gate)
+        {
+            var rest = _slots.Where(s => s.Slot != slot).ToList();
+            if (memory is null)
+            {
+                _slots = [.. rest];
+                return null;
+            }
+            if ((guestPhysAddr & (GuestAddress.PageSize - 1)) != 0)
+                throw new VmmException($"slot {slot}: guest address 0x{guestPhysAddr:x} is not page aligned", "KVM_SET_USER_MEMORY_REGION");
+            if (guestPhysAddr + memory.Size < guestPhysAddr || guestPhysAddr + memory.Size > (1UL << 52))
+                throw new VmmException($"slot {slot}: region 0x{guestPhysAddr:x}+0x{memory.Size:x} exceeds the physical address space", "KVM_SET_USER_MEMORY_REGION");
+            foreach (var s in rest)
+                if (guestPhysAddr < s.End && s.GuestPhysAddr < guestPhysAddr + memory.Size)
+                    throw new VmmException($"slot {slot}: region 0x{guestPhysAddr:x}+0x{memory.Size:x} overlaps slot {s.Slot} at 0x{s.GuestPhysAddr:x}+0x{s.Size:x}", "KVM_SET_USER_MEMORY_REGION");
+            var created = new MemorySlot(slot, guestPhysAddr, memory, flags);
+            rest.Add(created);
+            _slots = [.. rest.OrderBy(s => s.GuestPhysAddr)];
+            return created;
+        }
+    }
+
+    public MemorySlot? FindSlot(ulong gpa)
+    {
+        foreach (var s in _slots)
+            if (s.Contains(gpa)) return s;
+        return null;
+    }
+
+    public MemorySlot GetSlot(int slot) =>
+        _slots.FirstOrDefault(s => s.Slot == slot) ?? throw new VmmException($"no memory slot {slot}", "slot");
+
+    /// <summary>Reads guest memory; the whole range must be backed by slots.</summary>
+    public void Read(ulong gpa, Span<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            var s = FindSlot(gpa) ?? throw new VmmException($"guest address 0x{gpa:x} is not backed by memory", "read");
+            int n = (int)Math.Min((ulong)destination.Length, s.End - gpa);
+            new ReadOnlySpan<byte>(s.HostPointer(gpa), n).CopyTo(destination);
+            destination = destination[n..];
+            gpa += (ulong)n;
+        }
+    }
+
+    /// <summary>Writes guest memory as a device would: marks dirty pages and tells observers.</summary>
+    public void Write(ulong gpa, ReadOnlySpan<byte> source)
+    {
+        ulong start = gpa, total = (ulong)source.Length;
+        while (!source.IsEmpty)
+        {
+            var s = FindSlot(gpa) ?? throw new VmmException($"guest address 0x{gpa:x} is not backed by memory", "write");
+            int n = (int)Math.Min((ulong)source.Length, s.End - gpa);
+            source[..n].CopyTo(new Span<byte>(s.HostPointer(gpa), n));
+            if (s.LogDirty) s.Dirty.MarkRange(gpa - s.GuestPhysAddr, (ulong)n);
+            source = source[n..];
+            gpa += (ulong)n;
+        }
+        NotifyWrite(start, total);
+    }
+
+    /// <summary>Marks a range dirty that the VMM wrote through a host pointer, and tells observers.</summary>
+    public void MarkWritten(ulong gpa, ulong length)
+    {
+        ulong end = gpa + length;
+        for (ulong a = gpa; a < end;)
+        {
+            var s = FindSlot(a);
+            if (s is null) break;
+            ulong n = Math.Min(end - a, s.End - a);
+            if (s.LogDirty) s.Dirty.MarkRange(a - s.GuestPhysAddr, n);
+            a += n;
+        }
+        NotifyWrite(gpa, length);
+    }
+
+    private void NotifyWrite(ulong gpa, ulong length)
+    {
+        foreach (var o in _observers) o.OnGuestWrite(gpa, length);
+    }
+
+    public byte ReadU8(ulong gpa) { Span<byte> b = stackalloc byte[1]; Read(gpa, b); return b[0]; }
+    public ushort ReadU16(ulong gpa) { Span<byte> b = stackalloc byte[2]; Read(gpa, b); return BinaryPrimitives.ReadUInt16LittleEndian(b); }
+    public uint ReadU32(ulong gpa) { Span<byte> b = stackalloc byte[4]; Read(gpa, b); return BinaryPrimitives.ReadUInt32LittleEndian(b); }
+    public ulong ReadU64(ulong gpa) { Span<byte> b = stackalloc byte[8]; Read(gpa, b); return BinaryPrimitives.ReadUInt64LittleEndian(b); }
+    public void WriteU8(ulong gpa, byte v) => Write(gpa, [v]);
+    public void WriteU16(ulong gpa, ushort v) { Span<byte> b = stackalloc byte[2]; BinaryPrimitives.WriteUInt16LittleEndian(b, v); Write(gpa, b); }
+    public void WriteU32(ulong gpa, uint v) { Span<byte> b = stackalloc byte[4]; BinaryPrimitives.WriteUInt32LittleEndian(b, v); Write(gpa, b); }
+    public void WriteU64(ulong gpa, ulong v) { Span<byte> b = stackalloc byte[8]; BinaryPrimitives.WriteUInt64LittleEndian(b, v); Write(gpa, b); }
+}
