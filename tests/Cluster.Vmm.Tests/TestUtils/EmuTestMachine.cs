@@ -40,14 +40,30 @@ internal sealed class EmuTestMachine : IDisposable
     private void WriteTables()
     {
         var m = Vm.Memory;
-        m.WriteU64(Pml4, Pdpt | 7);
-        m.WriteU64(Pdpt, Pd | 7);
-        for (ulong i = 0; i < 512; i++) m.WriteU64(Pd + i * 8, (i << 21) | 0x87);
+        // Accessed and dirty bits preset, so that page walks write nothing and dirty logs are exact.
+        m.WriteU64(Pml4, Pdpt | 0x27);
+        m.WriteU64(Pdpt, Pd | 0x27);
+        for (ulong i = 0; i < 512; i++) m.WriteU64(Pd + i * 8, (i << 21) | 0xE7);
         ulong[] gdt = [0, 0x00AF9A000000FFFF, 0x00CF92000000FFFF, 0x00CF9A000000FFFF, 0x00CFF2000000FFFF, 0x00AFFA000000FFFF];
         for (int i = 0; i < gdt.Length; i++) m.WriteU64(Gdt + (ulong)i * 8, gdt[i]);
         ulong tssDesc = 0x67 | ((Tss & 0xFFFFFF) << 16) | (0x89UL << 40) | ((Tss >> 24) << 56);
         m.WriteU64(Gdt + 0x30, tssDesc);
         m.WriteU64(Gdt + 0x38, Tss >> 32);
+    }
+
+    /// <summary>Puts the vCPU in real mode at 0000:<paramref name="ip"/> (segments based at 0, 64 KiB limits).</summary>
+    public void SetRealMode(ulong ip)
+    {
+        var sr = Cpu.GetSpecialRegisters();
+        var seg = new Segment { Selector = 0, Base = 0, Limit = 0xFFFF, Type = 3, S = true, Present = true };
+        sr.Ds = sr.Es = sr.Ss = sr.Fs = sr.Gs = seg;
+        seg.Type = 0xB;
+        sr.Cs = seg;
+        sr.Cr0 = CpuBits.Cr0Et;
+        sr.Cr4 = 0;
+        sr.Efer = 0;
+        Cpu.SetSpecialRegisters(sr);
+        Cpu.SetRegisters(new Registers { Rip = ip, Rsp = 0x7000, Rflags = 2 });
     }
 
     public static Segment FlatCode64(ushort sel = 8, byte dpl = 0) => new() { Selector = sel, Limit = 0xFFFFFFFF, Type = 0xB, S = true, Present = true, L = true, G = true, Dpl = dpl };
