@@ -23,11 +23,9 @@ internal sealed class EmuTestMachine : IDisposable
         Memory = HostMemory.Allocate(MemSize);
         Vm.SetUserMemoryRegion(0, 0, Memory, logDirty ? MemoryRegionFlags.LogDirtyPages : MemoryRegionFlags.None);
         for (int i = 0; i < vcpus; i++) Vcpus.Add((EmulatedVcpu)Vm.CreateVcpu(i));
+        WriteTables();
         if (longMode)
-        {
-            WriteTables();
             foreach (var v in Vcpus) EnterLongMode(v);
-        }
         if (logDirty) Vm.GetDirtyLog(0);
     }
 
