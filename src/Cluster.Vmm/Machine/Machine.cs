@@ -195,14 +195,20 @@ public sealed class Machine : IDisposable
             foreach (var v in _vcpus) v.Join();
     }
 
-    /// <summary>Waits until the machine has finished or <paramref name="timeout"/> passes; true when finished.</summary>
+    /// <summary>Waits until the machine has finished or <paramref name="timeout"/> (or Timeout.InfiniteTimeSpan) passes; true when finished.</summary>
     public bool WaitForExit(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        bool forever = timeout == Timeout.InfiniteTimeSpan;
+        var deadline = forever ? DateTime.MaxValue : DateTime.UtcNow + timeout;
         lock (_gate)
         {
             while (_state != MachineRunState.Finished)
             {
+                if (forever)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return false;
                 Monitor.Wait(_gate, left);
