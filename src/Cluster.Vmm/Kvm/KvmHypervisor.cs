@@ -21,6 +21,9 @@ public sealed unsafe class KvmHypervisor : IHypervisor
         (KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"),
     ];
 
+    /// <summary>Room for this many CPUID leaves at first (the kernel's KVM_MAX_CPUID_ENTRIES); doubled on E2BIG.</summary>
+    private const int InitialCpuidEntries = 256;
+
     private readonly KvmFd _fd;
     private readonly object _msrGate = new();
     private uint[]? _savedMsrs;
@@ -133,7 +136,7 @@ public sealed unsafe class KvmHypervisor : IHypervisor
 
     private kvm_cpuid_entry2[] ReadSupportedCpuid()
     {
-        for (int n = KVM_MAX_CPUID_ENTRIES; ; n *= 2)
+        for (int n = InitialCpuidEntries; ; n *= 2)
         {
             var buffer = new byte[sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2)];
             fixed (byte* p = buffer)

@@ -15,4 +15,7 @@ internal sealed class KernelStructAttribute(string cName) : Attribute
 
     /// <summary>For an anonymous member: the C type that contains it.</summary>
     public string? Parent { get; init; }
+
+    /// <summary>The C# struct mirrors only the start of the C struct (kvm_run), so sizes are not compared.</summary>
+    public bool IsPrefix { get; init; }
 }

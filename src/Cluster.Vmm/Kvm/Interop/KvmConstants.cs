@@ -30,5 +30,5 @@ internal static class KvmConstants
 
     public const uint KVM_MP_STATE_RUNNABLE = 0, KVM_MP_STATE_HALTED = 3;
 
-    public const int KVM_MAX_CPUID_ENTRIES = 80, KVM_APIC_REG_SIZE = 0x400, KVM_MAX_XCRS = 16;
+    public const int KVM_APIC_REG_SIZE = 0x400, KVM_MAX_XCRS = 16;
 }

@@ -9,7 +9,7 @@ namespace Cluster.Vmm.Kvm.Interop;
 /// the exit union and the exit parts the VMM reads. The mapping is KVM_GET_VCPU_MMAP_SIZE bytes; this
 /// struct is only its prefix, so it is always used through a pointer into that mapping.
 /// </summary>
-[KernelStruct("struct kvm_run"), StructLayout(LayoutKind.Explicit)]
+[KernelStruct("struct kvm_run", IsPrefix = true), StructLayout(LayoutKind.Explicit)]
 internal struct kvm_run
 {
     [FieldOffset(0)] public byte request_interrupt_window;
