@@ -63,8 +63,10 @@ public sealed unsafe partial class KvmVcpu
         }
     }
 
+    /// <summary>Completes a pending I/O or MMIO instruction first (see <see cref="CompletePendingExit"/>).</summary>
     public VcpuState SaveState()
     {
+        CompletePendingExit();
         var msrs = SupportedMsrs.Select(i => new MsrEntry(i)).ToArray();
         GetMsrs(msrs);
         var state = new VcpuState
