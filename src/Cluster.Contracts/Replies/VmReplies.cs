@@ -54,3 +54,7 @@ public sealed record VmEventList([property: Key(0)] string VmId, [property: Key(
 /// <summary>Bytes from a VM's serial console: a tail, an attach backlog, or a streamed chunk.</summary>
 [MessagePackObject]
 public sealed record ConsoleOutput([property: Key(0)] string VmId, [property: Key(1)] byte[] Data) : IVmReply, IWithVmId;
+
+/// <summary>The sender's console subscription has ended.</summary>
+[MessagePackObject]
+public sealed record ConsoleDetached([property: Key(0)] string VmId) : IVmReply, IWithVmId;

@@ -1,0 +1,28 @@
+using System.Reflection;
+using Cluster.Contracts;
+using MessagePack;
+
+namespace Cluster.Actors.Serialization;
+
+/// <summary>
+/// The table of types the MessagePack serializer accepts: every concrete <see cref="IClusterMessage"/>
+/// of the Contracts assembly that is a <see cref="MessagePackObjectAttribute"/> type. The manifest of a
+/// type is its full name; a manifest outside this table is refused.
+/// </summary>
+public static class ContractTypes
+{
+    private static readonly Lazy<IReadOnlyDictionary<string, Type>> ByManifestLazy = new(Scan);
+
+    /// <summary>Manifest to type, for every accepted type.</summary>
+    public static IReadOnlyDictionary<string, Type> ByManifest => ByManifestLazy.Value;
+
+    /// <summary>The manifest written for <paramref name="type"/>.</summary>
+    public static string ManifestOf(Type type) => type.FullName!;
+
+    private static IReadOnlyDictionary<string, Type> Scan() =>
+        typeof(IClusterMessage).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false }
+                        && typeof(IClusterMessage).IsAssignableFrom(t)
+                        && t.GetCustomAttribute<MessagePackObjectAttribute>() is not null)
+            .ToDictionary(ManifestOf);
+}
