@@ -6,8 +6,9 @@ namespace Cluster.Actors.Serialization;
 
 /// <summary>
 /// The table of types the MessagePack serializer accepts: every concrete <see cref="IClusterMessage"/>
-/// of the Contracts assembly that is a <see cref="MessagePackObjectAttribute"/> type. The manifest of a
-/// type is its full name; a manifest outside this table is refused.
+/// of the Contracts assembly that is a <see cref="MessagePackObjectAttribute"/> type or a field-less
+/// singleton (a public static <c>Instance</c>). The manifest of a type is its full name; a manifest
+/// outside this table is refused.
 /// </summary>
 public static class ContractTypes
 {
@@ -23,6 +24,12 @@ public static class ContractTypes
         typeof(IClusterMessage).Assembly.GetTypes()
             .Where(t => t is { IsAbstract: false, IsInterface: false }
                         && typeof(IClusterMessage).IsAssignableFrom(t)
-                        && t.GetCustomAttribute<MessagePackObjectAttribute>() is not null)
+                        && (t.GetCustomAttribute<MessagePackObjectAttribute>() is not null || SingletonOf(t) is not null))
             .ToDictionary(ManifestOf);
+
+    /// <summary>The one instance of a field-less message type, or null when the type is not a singleton.</summary>
+    public static object? SingletonOf(Type type) =>
+        type.GetProperty("Instance", BindingFlags.Public | BindingFlags.Static) is { } p && p.PropertyType == type
+            ? p.GetValue(null)
+            : null;
 }

@@ -1,5 +1,6 @@
 using System.Runtime.Serialization;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Serialization;
 using MessagePack;
 
@@ -17,19 +18,30 @@ public sealed class MessagePackContractSerializer : SerializerWithStringManifest
     /// <summary>The serializer id written next to every payload (must stay stable: the journal holds it).</summary>
     public const int Id = 7301;
 
-    private const string CapPath = "akka.actor.serialization-settings.msgpack.max-payload-bytes";
-
     private static readonly MessagePackSerializerOptions Options =
         MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
 
+    /// <summary>The payload of a field-less singleton: an empty MessagePack array.</summary>
+    private static readonly byte[] EmptyArray = [0x90];
+
     private readonly long _maxPayloadBytes;
 
-    public MessagePackContractSerializer(ExtendedActorSystem system)
+    /// <summary>Created by Akka with the <c>serialization-settings.msgpack</c> section.</summary>
+    public MessagePackContractSerializer(ExtendedActorSystem system, Config settings)
         : base(system)
     {
-        var configured = system.Settings.Config.GetByteSize(CapPath, null);
-        _maxPayloadBytes = configured is > 0 ? configured.Value : 128_000;
+        var configured = settings.GetByteSize("max-payload-bytes", null);
+        _maxPayloadBytes = configured is > 0 ? configured.Value : DefaultMaxPayloadBytes;
     }
+
+    /// <summary>Created by Akka when no settings section exists: the default cap applies.</summary>
+    public MessagePackContractSerializer(ExtendedActorSystem system)
+        : this(system, Config.Empty)
+    {
+    }
+
+    /// <summary>The cap when none is configured: under Akka.Remote's default frame size.</summary>
+    public const long DefaultMaxPayloadBytes = 120_000;
 
     /// <inheritdoc />
     public override int Identifier => Id;
@@ -45,6 +57,8 @@ public sealed class MessagePackContractSerializer : SerializerWithStringManifest
     {
         if (!ContractTypes.ByManifest.ContainsKey(Manifest(obj)))
             throw new SerializationException($"{obj.GetType()} is not a MessagePack contract");
+        if (ContractTypes.SingletonOf(obj.GetType()) is not null)
+            return [.. EmptyArray];
         var bytes = MessagePackSerializer.Serialize(obj.GetType(), obj, Options);
         if (bytes.Length > _maxPayloadBytes)
             throw new SerializationException($"{obj.GetType().Name} is {bytes.Length} bytes, over the cap of {_maxPayloadBytes}");
@@ -58,6 +72,10 @@ public sealed class MessagePackContractSerializer : SerializerWithStringManifest
             throw new SerializationException($"unknown manifest '{manifest}'");
         if (bytes.Length > _maxPayloadBytes)
             throw new SerializationException($"{manifest} payload is {bytes.Length} bytes, over the cap of {_maxPayloadBytes}");
+        if (ContractTypes.SingletonOf(type) is { } singleton)
+            return bytes.AsSpan().SequenceEqual(EmptyArray)
+                ? singleton
+                : throw new SerializationException($"{manifest} is field-less but its payload is {bytes.Length} bytes");
         try
         {
             var reader = new MessagePackReader(bytes);

@@ -52,7 +52,6 @@ public sealed record GetVm([property: Key(0)] string VmId) : IVmCommand;
 public sealed record GetVmEvents([property: Key(0)] string VmId) : IVmCommand;
 
 /// <summary>Asks the node for all its VMs; answered with <see cref="Replies.VmList"/>.</summary>
-[MessagePackObject]
 public sealed class ListVms : IClusterMessage
 {
     /// <summary>The one instance.</summary>
