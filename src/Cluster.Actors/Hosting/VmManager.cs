@@ -54,13 +54,17 @@ public sealed class VmManager : ReceivePersistentActor
             else
                 Sender.Tell(new VmNotFound(c.VmId));
         });
-        Command<Terminated>(t => _ids.Contains(t.ActorRef.Path.Name), t =>
+        Command<Terminated>(t =>
+        {
+            if (!_ids.Contains(t.ActorRef.Path.Name))
+                return;
             Persist(new VmUnregistered(t.ActorRef.Path.Name), e =>
             {
                 _ids.Remove(e.VmId);
                 if (LastSequenceNr % _settings.SnapshotEvery == 0)
                     SaveSnapshot(new RegistrySnapshot([.. _ids]));
-            }));
+            });
+        });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
     }

@@ -62,16 +62,18 @@ public sealed class VmActor : ReceivePersistentActor
         Command<IVmCommand>(c => Handle(_state.Decide(c, DateTime.UtcNow), Sender));
         Command<GuestExited>(e => Equals(e.Supervisor, _supervisor), e =>
         {
-            _supervisor = null;
+            ForgetSupervisor();
             Handle(_state.DecideExit(e.Exit, DateTime.UtcNow), null);
         });
         Command<GuestBootFailed>(e => Equals(e.Supervisor, _supervisor), e =>
         {
-            _supervisor = null;
+            ForgetSupervisor();
             Handle(_state.DecideBootFailure(e.Reason, DateTime.UtcNow), null);
         });
-        Command<Terminated>(t => Equals(t.ActorRef, _supervisor), _ =>
+        Command<Terminated>(t =>
         {
+            if (!Equals(t.ActorRef, _supervisor))
+                return;
             _supervisor = null;
             Handle(_state.DecideExit(new GuestExit(true, "vCPU supervisor stopped unexpectedly"), DateTime.UtcNow), null);
         });
@@ -146,10 +148,14 @@ public sealed class VmActor : ReceivePersistentActor
 
     private void StopSupervisor()
     {
-        if (_supervisor is null)
-            return;
-        Context.Unwatch(_supervisor);
-        _supervisor.Tell(StopVcpus.Instance);
+        _supervisor?.Tell(StopVcpus.Instance);
+        ForgetSupervisor();
+    }
+
+    private void ForgetSupervisor()
+    {
+        if (_supervisor is not null)
+            Context.Unwatch(_supervisor);
         _supervisor = null;
     }
 
