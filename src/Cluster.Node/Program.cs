@@ -1,0 +1,15 @@
+using Cluster.Node.VmmCommand;
+
+return args switch
+{
+    ["vmm", "run", .. var rest] => VmmRunCommand.Run(rest, Console.OpenStandardOutput(), Console.Error),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: cluster-node <command>");
+    Console.Error.WriteLine("commands:");
+    Console.Error.WriteLine("  vmm run [options] guest.elf|builtin:NAME   run one guest on this host (see 'vmm run --help')");
+    return 2;
+}

@@ -1,0 +1,92 @@
+using System.Globalization;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Machine;
+
+namespace Cluster.Node.VmmCommand;
+
+/// <summary>The arguments of <c>cluster-node vmm run</c>.</summary>
+public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
+{
+    /// <summary>The usage text.</summary>
+    public const string Usage =
+        """
+        usage: cluster-node vmm run [--backend auto|emulated|kvm] [--memory SIZE] [--vcpus N] [--arg VALUE]... IMAGE
+          IMAGE           a static x86-64 ELF file, or builtin:NAME for a test guest (hello, counter, dirtier,
+                          compute, abpages, timer, smp, triple)
+          --backend       auto (default: KVM when /dev/kvm works, else the emulator), emulated or kvm
+          --memory SIZE   guest memory, bytes or with a K, M or G suffix (default 64M)
+          --vcpus N       vCPUs (default 1)
+          --arg VALUE     an argument for the guest (repeatable; argv[0] is the first one)
+        The guest's serial console goes to stdout, input on stdin goes to it. The exit code is the guest's
+        exit status; 124 after a shutdown (triple fault), 125 after an unsupported instruction or another
+        backend error, 130 when interrupted, 1 when the machine cannot be created, 2 for bad arguments.
+        """;
+
+    /// <summary>Parses the arguments after "vmm run"; null with <paramref name="error"/> set when they are bad.</summary>
+    public static VmmRunOptions? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        var backend = BackendKind.Auto;
+        ulong memory = 64UL << 20;
+        int vcpus = 1;
+        var guestArgs = new List<string>();
+        string? image = null;
+        error = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string a = args[i];
+            if (a is "--backend" or "--memory" or "--vcpus" or "--arg")
+            {
+                if (i + 1 >= args.Count) { error = $"{a} needs a value"; return null; }
+                string v = args[++i];
+                switch (a)
+                {
+                    case "--backend":
+                        BackendKind? b = v switch { "auto" => BackendKind.Auto, "emulated" => BackendKind.Emulated, "kvm" => BackendKind.Kvm, _ => null };
+                        if (b is null) { error = $"unknown backend '{v}' (auto, emulated or kvm)"; return null; }
+                        backend = b.Value;
+                        break;
+                    case "--memory":
+                        if (!TryParseSize(v, out memory)) { error = $"bad memory size '{v}' (for example 64M, 1G, 2097152)"; return null; }
+                        break;
+                    case "--vcpus":
+                        if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out vcpus) || vcpus < 1) { error = $"bad vCPU count '{v}'"; return null; }
+                        break;
+                    default:
+                        guestArgs.Add(v);
+                        break;
+                }
+            }
+            else if (a.StartsWith('-') && a.Length > 1)
+            {
+                error = $"unknown option '{a}'";
+                return null;
+            }
+            else if (image is null)
+            {
+                image = a;
+            }
+            else
+            {
+                error = $"more than one image given ('{image}' and '{a}'); pass guest arguments with --arg";
+                return null;
+            }
+        }
+        if (image is null) { error = "no guest image given"; return null; }
+        GuestImage guest = image.StartsWith("builtin:", StringComparison.Ordinal)
+            ? new BuiltInGuestImage(image["builtin:".Length..])
+            : new ElfGuestImage(image);
+        return new VmmRunOptions(backend, new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = guest, Args = guestArgs });
+    }
+
+    private static bool TryParseSize(string text, out ulong bytes)
+    {
+        bytes = 0;
+        if (text.Length == 0) return false;
+        int shift = char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
+        string digits = shift == 0 ? text : text[..^1];
+        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) || n == 0 || n > (ulong.MaxValue >> shift))
+            return false;
+        bytes = n << shift;
+        return true;
+    }
+}

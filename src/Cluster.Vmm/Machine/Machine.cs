@@ -1,0 +1,326 @@
+using Cluster.Vmm.Devices;
+using Cluster.Vmm.Guests;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Loaders;
+using Cluster.Vmm.Memory;
+
+namespace Cluster.Vmm.Machine;
+
+/// <summary>
+/// One virtual machine without actors: a VM of some backend, its memory (slot 0 at guest-physical
+/// 0), the I/O bus with COM1 (<see cref="Serial"/>) and the exit device, the guest image loaded
+/// with the VMM's long-mode setup, and one <see cref="VcpuThread"/> per vCPU. <see cref="Exited"/>
+/// fires once, after every vCPU has finished, with the first reason that ended the machine.
+/// Start, Pause, Resume, Stop and the state calls are for the owner (not the vCPU threads).
+/// </summary>
+public sealed class Machine : IDisposable
+{
+    private static readonly TimeSpan SerialFlushPeriod = TimeSpan.FromMilliseconds(20);
+
+    private readonly object _gate = new();
+    private readonly HostMemory _hostMemory;
+    private readonly VcpuThread[] _vcpus;
+    private MachineRunState _state = MachineRunState.Created;
+    private MachineExit? _firstExit;
+    private int _running;
+    private Timer? _flushTimer;
+    private bool _disposed;
+
+    private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, IoBus bus, Uart16550 serial, ExitDevice exitDevice, VcpuThread[] vcpus)
+    {
+        Config = config;
+        Vm = vm;
+        _hostMemory = hostMemory;
+        Bus = bus;
+        Serial = serial;
+        ExitDevice = exitDevice;
+        _vcpus = vcpus;
+        foreach (var v in vcpus) v.Finished += OnVcpuFinished;
+        exitDevice.ExitRequested += OnGuestExit;
+    }
+
+    /// <summary>The configuration the machine was created with.</summary>
+    public MachineConfig Config { get; }
+
+    /// <summary>The backend's VM.</summary>
+    public IVm Vm { get; }
+
+    /// <summary>Guest-physical memory.</summary>
+    public GuestMemory Memory => Vm.Memory;
+
+    /// <summary>The port-I/O and MMIO bus.</summary>
+    public IoBus Bus { get; }
+
+    /// <summary>COM1 at 0x3f8, IRQ 4: subscribe to <see cref="Uart16550.Output"/> for the console.</summary>
+    public Uart16550 Serial { get; }
+
+    /// <summary>The exit device at port 0xf4.</summary>
+    public ExitDevice ExitDevice { get; }
+
+    /// <summary>The vCPU threads, by id.</summary>
+    public IReadOnlyList<VcpuThread> Vcpus => _vcpus;
+
+    /// <summary>The current state.</summary>
+    public MachineRunState State { get { lock (_gate) return _state; } }
+
+    /// <summary>How the machine ended, once it has.</summary>
+    public MachineExit? Exit { get { lock (_gate) return _state == MachineRunState.Finished ? _firstExit : null; } }
+
+    /// <summary>Raised once, after every vCPU has finished, with why the machine ended.</summary>
+    public event Action<MachineExit>? Exited;
+
+    /// <summary>
+    /// Creates the VM, its memory and devices, loads the image, writes the long-mode tables and the
+    /// arguments, and creates the vCPUs with their initial registers. Nothing runs until <see cref="Start"/>.
+    /// </summary>
+    /// <exception cref="VmmException">a bad configuration, an image that cannot be loaded, a backend failure.</exception>
+    public static Machine Create(IHypervisor hypervisor, MachineConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(hypervisor);
+        ArgumentNullException.ThrowIfNull(config);
+        int maxVcpus = Math.Min(hypervisor.MaxVcpus, GuestLayout.MaxVcpus);
+        if (config.Vcpus < 1 || config.Vcpus > maxVcpus)
+            throw new VmmException($"{config.Vcpus} vCPUs requested; the {hypervisor.Name} backend and the VMM's layout allow 1..{maxVcpus}", "machine-create");
+        if (config.MemoryBytes < GuestLayout.MinMemoryBytes || config.MemoryBytes > GuestLayout.MaxMemoryBytes
+            || config.MemoryBytes % GuestAddress.PageSize != 0)
+            throw new VmmException($"guest memory of {config.MemoryBytes} bytes must be a multiple of 4 KiB between {GuestLayout.MinMemoryBytes >> 20} MiB and {GuestLayout.MaxMemoryBytes >> 30} GiB", "machine-create");
+
+        var vm = hypervisor.CreateVm();
+        HostMemory? hostMemory = null;
+        var created = new List<IVcpu>();
+        try
+        {
+            hostMemory = HostMemory.Allocate(config.MemoryBytes);
+            vm.SetUserMemoryRegion(0, 0, hostMemory, MemoryRegionFlags.None);
+
+            var bus = new IoBus();
+            var serial = new Uart16550(level => vm.SetIrqLine(Uart16550.Com1Irq, level));
+            var exitDevice = new ExitDevice();
+            bus.RegisterPorts(Uart16550.Com1Port, Uart16550.PortCount, serial);
+            bus.RegisterPorts(ExitDevice.DefaultPort, 1, exitDevice);
+
+            var image = LoadImage(config, vm.Memory);
+            LongModeSetup.WriteTables(vm.Memory, config.MemoryBytes);
+            var args = BootArguments.Write(vm.Memory, config.Args);
+
+            var threads = new VcpuThread[config.Vcpus];
+            for (int id = 0; id < config.Vcpus; id++)
+            {
+                var vcpu = vm.CreateVcpu(id);
+                created.Add(vcpu);
+                vcpu.SetSpecialRegisters(LongModeSetup.InitialSpecialRegisters(vcpu.GetSpecialRegisters()));
+                vcpu.SetRegisters(LongModeSetup.InitialRegisters(id, config.Vcpus, image.Entry, args, config.MemoryBytes));
+                threads[id] = new VcpuThread(vcpu, bus);
+            }
+            return new Machine(config, vm, hostMemory, bus, serial, exitDevice, threads);
+        }
+        catch
+        {
+            foreach (var v in created) v.Dispose();
+            vm.Dispose();
+            hostMemory?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads the configured image into guest memory: the one place that knows every image kind.</summary>
+    private static LoadedImage LoadImage(MachineConfig config, GuestMemory memory) => config.Image switch
+    {
+        ElfGuestImage elf => ElfLoader.LoadFile(elf.Path, memory, config.MemoryBytes),
+        BuiltInGuestImage builtIn => ElfLoader.LoadFile(BuiltInGuests.Find(builtIn.Name), memory, config.MemoryBytes),
+        FlatGuestImage flat => FlatLoader.LoadFile(flat.Path, flat.LoadAddress, memory, config.MemoryBytes),
+        LinuxGuestImage => throw new VmmException("Linux direct boot is supported on the KVM backend only", "machine-create"),
+        null => throw new VmmException("the machine configuration has no guest image", "machine-create"),
+        _ => throw new VmmException($"unknown guest image kind {config.Image.GetType().Name}", "machine-create"),
+    };
+
+    /// <summary>Starts every vCPU. Allowed only in Created.</summary>
+    /// <exception cref="VmmException">the machine is not in Created.</exception>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            RequireState("start", MachineRunState.Created);
+            _state = MachineRunState.Running;
+            _running = _vcpus.Length;
+            _flushTimer = new Timer(_ => Serial.Flush(), null, SerialFlushPeriod, SerialFlushPeriod);
+        }
+        foreach (var v in _vcpus) v.Start();
+    }
+
+    /// <summary>Gets every vCPU out of Run and parks it; returns once all are parked. Allowed only in Running.</summary>
+    /// <exception cref="VmmException">the machine is not running.</exception>
+    public void Pause()
+    {
+        lock (_gate)
+        {
+            RequireState("pause", MachineRunState.Running);
+            _state = MachineRunState.Paused;
+        }
+        foreach (var v in _vcpus) v.Pause();
+        Serial.Flush();
+    }
+
+    /// <summary>Lets a paused machine run again; on a machine never started (for example one just
+    /// restored from a snapshot) it is <see cref="Start"/>.</summary>
+    /// <exception cref="VmmException">the machine is running or finished.</exception>
+    public void Resume()
+    {
+        bool neverStarted;
+        lock (_gate)
+        {
+            neverStarted = _state == MachineRunState.Created;
+            if (!neverStarted)
+            {
+                RequireState("resume", MachineRunState.Paused);
+                _state = MachineRunState.Running;
+            }
+        }
+        if (neverStarted) Start();
+        else foreach (var v in _vcpus) v.Resume();
+    }
+
+    /// <summary>Ends every vCPU and returns once all have finished; <see cref="Exited"/> reports
+    /// <see cref="MachineExitKind.Stopped"/> unless the guest ended first. Does nothing once finished.</summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            if (_state == MachineRunState.Finished) return;
+            _firstExit ??= new MachineExit(MachineExitKind.Stopped, null, "stopped by the VMM", -1);
+            if (_state == MachineRunState.Created) _running = _vcpus.Length;
+        }
+        foreach (var v in _vcpus) v.Stop(wait: false);
+        if (VcpuThread.Current is null)
+            foreach (var v in _vcpus) v.Join();
+    }
+
+    /// <summary>Waits until the machine has finished or <paramref name="timeout"/> passes; true when finished.</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_gate)
+        {
+            while (_state != MachineRunState.Finished)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) return false;
+                Monitor.Wait(_gate, left);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Turns dirty-page logging on or off on every memory slot (for live migration).</summary>
+    public void EnableDirtyLogging(bool on)
+    {
+        foreach (var slot in Memory.Slots.ToList())
+        {
+            var flags = on ? slot.Flags | MemoryRegionFlags.LogDirtyPages : slot.Flags & ~MemoryRegionFlags.LogDirtyPages;
+            Vm.SetUserMemoryRegion(slot.Slot, slot.GuestPhysAddr, slot.Memory, flags);
+        }
+    }
+
+    /// <summary>Captures every vCPU's state, the VM-wide state and the devices' state (not memory).
+    /// Allowed when Paused, or Created (a machine that has not run yet).</summary>
+    /// <exception cref="VmmException">the machine is running or finished.</exception>
+    public MachineSnapshot SaveState()
+    {
+        lock (_gate)
+        {
+            if (_state != MachineRunState.Paused && _state != MachineRunState.Created)
+                throw new VmmException($"cannot save the state of a machine that is {_state}: pause it first", "machine-save");
+            var vcpus = _vcpus.Select(v => v.Vcpu.SaveState()).ToList();
+            var devices = new Dictionary<string, byte[]>
+            {
+                [Serial.StateKey] = Serial.SaveState(),
+                [ExitDevice.StateKey] = ExitDevice.SaveState(),
+            };
+            return new MachineSnapshot(Vm.Hypervisor.Kind, _vcpus.Length, Config.MemoryBytes, vcpus, Vm.SaveState(), devices);
+        }
+    }
+
+    /// <summary>Loads a snapshot into this machine, which must be freshly created (not started) with
+    /// the same vCPU count and memory size. Guest memory is not part of it.</summary>
+    /// <exception cref="VmmException">the machine has run, or the snapshot does not fit it.</exception>
+    public void RestoreState(MachineSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        lock (_gate)
+        {
+            RequireState("restore a snapshot into", MachineRunState.Created);
+            if (snapshot.VcpuCount != _vcpus.Length || snapshot.Vcpus.Count != _vcpus.Length)
+                throw new VmmException($"snapshot has {snapshot.Vcpus.Count} vCPUs, the machine {_vcpus.Length}", "machine-restore");
+            if (snapshot.MemoryBytes != Config.MemoryBytes)
+                throw new VmmException($"snapshot is of a machine with {snapshot.MemoryBytes} bytes of memory, this one has {Config.MemoryBytes}", "machine-restore");
+            if (snapshot.Backend != Vm.Hypervisor.Kind)
+                throw new VmmException($"snapshot is from the {snapshot.Backend} backend, this machine runs on {Vm.Hypervisor.Kind}", "machine-restore");
+            Vm.RestoreState(snapshot.Vm);
+            foreach (var state in snapshot.Vcpus)
+            {
+                if (state.Id < 0 || state.Id >= _vcpus.Length)
+                    throw new VmmException($"snapshot holds vCPU {state.Id}, the machine has {_vcpus.Length}", "machine-restore");
+                _vcpus[state.Id].Vcpu.RestoreState(state);
+            }
+            foreach (IStatefulDevice device in new IStatefulDevice[] { Serial, ExitDevice })
+            {
+                if (!snapshot.Devices.TryGetValue(device.StateKey, out var blob))
+                    throw new VmmException($"snapshot has no state for device '{device.StateKey}'", "machine-restore");
+                device.RestoreState(blob);
+            }
+        }
+    }
+
+    private void RequireState(string action, MachineRunState expected)
+    {
+        if (_state != expected)
+            throw new VmmException($"cannot {action} a machine that is {_state} (it must be {expected})", "machine-state");
+    }
+
+    private void OnGuestExit(int status)
+    {
+        int vcpu = VcpuThread.Current?.Id ?? -1;
+        lock (_gate) _firstExit ??= new MachineExit(MachineExitKind.GuestExit, status, $"the guest exited with status {status}", vcpu);
+        foreach (var v in _vcpus) v.Stop(wait: false);
+    }
+
+    private void OnVcpuFinished(VcpuThread vcpu, MachineExit exit)
+    {
+        bool last;
+        lock (_gate)
+        {
+            _firstExit ??= exit;
+            last = --_running == 0;
+        }
+        if (!last)
+        {
+            foreach (var v in _vcpus)
+                if (v != vcpu) v.Stop(wait: false);
+            return;
+        }
+        Timer? timer;
+        MachineExit final;
+        lock (_gate)
+        {
+            _state = MachineRunState.Finished;
+            timer = _flushTimer;
+            _flushTimer = null;
+            final = _firstExit;
+            Monitor.PulseAll(_gate);
+        }
+        timer?.Dispose();
+        Serial.Flush();
+        Exited?.Invoke(final);
+    }
+
+    /// <summary>Stops the machine and releases the vCPUs, the VM and guest memory.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Stop();
+        foreach (var v in _vcpus) v.Vcpu.Dispose();
+        Vm.Dispose();
+        _hostMemory.Dispose();
+    }
+}

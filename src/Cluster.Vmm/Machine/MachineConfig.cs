@@ -1,0 +1,17 @@
+namespace Cluster.Vmm.Machine;
+
+/// <summary>The shape of a machine: vCPUs, memory, the image it boots and the guest's arguments.</summary>
+public sealed record MachineConfig
+{
+    /// <summary>Number of vCPUs, all started at the image's entry.</summary>
+    public int Vcpus { get; init; } = 1;
+
+    /// <summary>Guest memory in bytes, one slot at guest-physical 0; a multiple of 4 KiB, at least 2 MiB.</summary>
+    public ulong MemoryBytes { get; init; } = 64UL << 20;
+
+    /// <summary>What to boot.</summary>
+    public required GuestImage Image { get; init; }
+
+    /// <summary>Arguments given to the guest (argc/argv, see Loaders/BootArguments.cs).</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+}
