@@ -26,9 +26,14 @@ public sealed class VcpuSupervisor : ReceiveActor
         _spec = spec;
         _factory = factory;
         _console = console;
-        Receive<PauseVcpus>(_ => _guest?.Pause());
-        Receive<ResumeVcpus>(_ => _guest?.Resume());
-        Receive<StopVcpus>(_ => Context.Stop(Self));
+        Receive<PauseVcpus>(_ => Try("pause", () => _guest?.Pause()));
+        Receive<ResumeVcpus>(_ => Try("resume", () => _guest?.Resume()));
+        Receive<StopVcpus>(stop =>
+        {
+            if (stop.Graceful)
+                Try("pause before stopping", () => _guest?.Pause());
+            Context.Stop(Self);
+        });
         Receive<GuestExit>(exit =>
         {
             _log.Info("VM {0} guest ended: {1}", _spec.Id, exit.Reason);
@@ -39,6 +44,22 @@ public sealed class VcpuSupervisor : ReceiveActor
 
     public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console) =>
         Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console));
+
+    /// <summary>
+    /// Runs a vCPU request; a <see cref="VmmException"/> means the guest ended meanwhile (its exit
+    /// message is on the way), so it is logged, not thrown.
+    /// </summary>
+    private void Try(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (VmmException e)
+        {
+            _log.Warning("VM {0}: cannot {1}: {2}", _spec.Id, what, e.Message);
+        }
+    }
 
     protected override void PreStart()
     {

@@ -20,12 +20,5 @@ public sealed class ResumeVcpus
     }
 }
 
-/// <summary>Asks a <see cref="VcpuSupervisor"/> to stop the guest and itself.</summary>
-public sealed class StopVcpus
-{
-    public static StopVcpus Instance { get; } = new();
-
-    private StopVcpus()
-    {
-    }
-}
+/// <summary>Asks a <see cref="VcpuSupervisor"/> to stop the guest and itself; a graceful stop pauses the vCPUs first.</summary>
+public sealed record StopVcpus(bool Graceful);

@@ -131,7 +131,7 @@ public sealed class VmActor : ReceivePersistentActor
         switch (e)
         {
             case VmStarted or VmRestarted:
-                StopSupervisor();
+                StopSupervisor(graceful: false);
                 _supervisor = Context.Watch(Context.ActorOf(VcpuSupervisor.Props(_state.Spec!, _factory, _console), $"vcpus-{++_boots}"));
                 break;
             case VmPaused:
@@ -140,15 +140,18 @@ public sealed class VmActor : ReceivePersistentActor
             case VmResumed:
                 _supervisor?.Tell(ResumeVcpus.Instance);
                 break;
-            case VmStopped or VmCrashed or VmDeleted:
-                StopSupervisor();
+            case VmStopped stopped:
+                StopSupervisor(graceful: !stopped.Forced);
+                break;
+            case VmCrashed or VmDeleted:
+                StopSupervisor(graceful: false);
                 break;
         }
     }
 
-    private void StopSupervisor()
+    private void StopSupervisor(bool graceful)
     {
-        _supervisor?.Tell(StopVcpus.Instance);
+        _supervisor?.Tell(new StopVcpus(graceful));
         ForgetSupervisor();
     }
 

@@ -63,7 +63,9 @@ public sealed record VmState
             PauseVm => Status == VmStatus.Running ? VmDecision.Accept(new VmPaused(id, now, "paused by command")) : Refuse(id, "pause"),
             ResumeVm => Status == VmStatus.Paused ? VmDecision.Accept(new VmResumed(id, now, "resumed by command")) : Refuse(id, "resume"),
             StopVm stop => IsActive
-                ? VmDecision.Accept(new VmStopped(id, now, stop.Mode == StopMode.Forced ? "stopped by command (forced)" : "stopped by command"))
+                ? VmDecision.Accept(stop.Mode == StopMode.Forced
+                    ? new VmStopped(id, now, "stopped by command (forced)", Forced: true)
+                    : new VmStopped(id, now, "stopped by command", Forced: false))
                 : Refuse(id, "stop"),
             DeleteVm => IsActive ? VmDecision.Refuse(new NotAllowed(id, $"VM is {Status}; stop it before deleting"))
                 : VmDecision.Accept(new VmDeleted(id, now, "deleted by command")),
@@ -77,7 +79,7 @@ public sealed record VmState
         if (!IsActive || Spec is null)
             return VmDecision.None;
         var id = Spec.Id;
-        VmEvent ended = exit.Failed ? new VmCrashed(id, now, exit.Reason) : new VmStopped(id, now, exit.Reason);
+        VmEvent ended = exit.Failed ? new VmCrashed(id, now, exit.Reason) : new VmStopped(id, now, exit.Reason, Forced: false);
         var policy = Spec.Restart;
         var wanted = policy.Mode == RestartMode.Always || (policy.Mode == RestartMode.OnFailure && exit.Failed);
         if (!wanted || Restarts >= policy.MaxRestarts)

@@ -41,10 +41,10 @@ public sealed record VmPaused(
 public sealed record VmResumed(
     string VmId, DateTime At, string Reason) : VmEvent(VmId, At, Reason);
 
-/// <summary>The VM stopped: by a command, or because the guest ended cleanly.</summary>
+/// <summary>The VM stopped: by a command (<paramref name="Forced"/> when torn down at once), or because the guest ended cleanly.</summary>
 [MessagePackObject]
 public sealed record VmStopped(
-    string VmId, DateTime At, string Reason) : VmEvent(VmId, At, Reason);
+    string VmId, DateTime At, string Reason, [property: Key(3)] bool Forced) : VmEvent(VmId, At, Reason);
 
 /// <summary>The guest failed: shutdown (triple fault), internal error, or a non-zero exit status.</summary>
 [MessagePackObject]
