@@ -13,6 +13,11 @@ namespace Cluster.Actors.Serialization;
 public static class ContractTypes
 {
     private static readonly Lazy<IReadOnlyDictionary<string, Type>> ByManifestLazy = new(Scan);
+    private static readonly Lazy<IReadOnlyDictionary<Type, object>> SingletonsLazy = new(() =>
+        ByManifestLazy.Value.Values
+            .Select(t => (Type: t, Instance: FindSingleton(t)))
+            .Where(p => p.Instance is not null)
+            .ToDictionary(p => p.Type, p => p.Instance!));
 
     /// <summary>Manifest to type, for every accepted type.</summary>
     public static IReadOnlyDictionary<string, Type> ByManifest => ByManifestLazy.Value;
@@ -24,11 +29,13 @@ public static class ContractTypes
         typeof(IClusterMessage).Assembly.GetTypes()
             .Where(t => t is { IsAbstract: false, IsInterface: false }
                         && typeof(IClusterMessage).IsAssignableFrom(t)
-                        && (t.GetCustomAttribute<MessagePackObjectAttribute>() is not null || SingletonOf(t) is not null))
+                        && (t.GetCustomAttribute<MessagePackObjectAttribute>() is not null || FindSingleton(t) is not null))
             .ToDictionary(ManifestOf);
 
-    /// <summary>The one instance of a field-less message type, or null when the type is not a singleton.</summary>
-    public static object? SingletonOf(Type type) =>
+    /// <summary>The one instance of a field-less contract type, or null when the type is not a singleton.</summary>
+    public static object? SingletonOf(Type type) => SingletonsLazy.Value.GetValueOrDefault(type);
+
+    private static object? FindSingleton(Type type) =>
         type.GetProperty("Instance", BindingFlags.Public | BindingFlags.Static) is { } p && p.PropertyType == type
             ? p.GetValue(null)
             : null;
