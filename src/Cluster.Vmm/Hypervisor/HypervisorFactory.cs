@@ -41,6 +41,5 @@ public static class HypervisorFactory
         return false;
     }
 
-    private static IHypervisor CreateEmulated() =>
-        throw new VmmException("the emulated backend is not in this build", "backend");
+    private static IHypervisor CreateEmulated() => new Emulated.EmulatedHypervisor();
 }

@@ -24,6 +24,7 @@ public sealed class Machine : IDisposable
     private MachineExit? _firstExit;
     private int _running;
     private Timer? _flushTimer;
+    private bool _exitReported;
     private bool _disposed;
 
     private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, IoBus bus, Uart16550 serial, ExitDevice exitDevice, VcpuThread[] vcpus)
@@ -180,7 +181,8 @@ public sealed class Machine : IDisposable
         else foreach (var v in _vcpus) v.Resume();
     }
 
-    /// <summary>Ends every vCPU and returns once all have finished; <see cref="Exited"/> reports
+    /// <summary>Ends every vCPU and returns once all have finished and <see cref="Exited"/> has been raised
+    /// (on a vCPU thread it only asks them to stop); <see cref="Exited"/> reports
     /// <see cref="MachineExitKind.Stopped"/> unless the guest ended first. Does nothing once finished.</summary>
     public void Stop()
     {
@@ -191,18 +193,25 @@ public sealed class Machine : IDisposable
             if (_state == MachineRunState.Created) _running = _vcpus.Length;
         }
         foreach (var v in _vcpus) v.Stop(wait: false);
-        if (VcpuThread.Current is null)
-            foreach (var v in _vcpus) v.Join();
+        if (VcpuThread.Current is null) WaitForExit(Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Waits until the machine has finished or <paramref name="timeout"/> passes; true when finished.</summary>
+    /// <summary>Waits until the machine has finished and <see cref="Exited"/> has been raised, or until
+    /// <paramref name="timeout"/> (which may be Timeout.InfiniteTimeSpan) passes; true when finished.
+    /// Not for <see cref="Exited"/> handlers, which run before it returns.</summary>
     public bool WaitForExit(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        bool forever = timeout == Timeout.InfiniteTimeSpan;
+        var deadline = forever ? DateTime.MaxValue : DateTime.UtcNow + timeout;
         lock (_gate)
         {
-            while (_state != MachineRunState.Finished)
+            while (!_exitReported)
             {
+                if (forever)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return false;
                 Monitor.Wait(_gate, left);
@@ -311,6 +320,11 @@ public sealed class Machine : IDisposable
         timer?.Dispose();
         Serial.Flush();
         Exited?.Invoke(final);
+        lock (_gate)
+        {
+            _exitReported = true;
+            Monitor.PulseAll(_gate);
+        }
     }
 
     /// <summary>Stops the machine and releases the vCPUs, the VM and guest memory.</summary>
