@@ -18,7 +18,8 @@ int runs = args.Length > 2 ? int.Parse(args[2]) : 3;
 
 var emu = Enumerable.Range(0, runs).Select(_ => RunEmulated(image)).ToList();
 var qemu = Enumerable.Range(0, runs).Select(_ => RunQemu(args[1], args[0])).ToList();
-foreach (var e in emu) Console.WriteLine($"emulator: {e.Instructions} instructions in {e.Seconds:F3} s, output {e.Result}");
+foreach (var e in emu)
+    Console.WriteLine($"emulator: {e.Instructions} instructions in {e.Seconds:F3} s ({e.CpuSeconds:F3} s of CPU, {e.Instructions / e.CpuSeconds / 1e6:F0} MIPS per CPU second), output {e.Result}");
 foreach (var q in qemu) Console.WriteLine($"qemu tcg: {q.Seconds:F3} s between markers, output {q.Result}");
 if (emu.Select(r => r.Result).Concat(qemu.Select(r => r.Result)).Distinct().Count() != 1)
 {
@@ -31,7 +32,7 @@ double qemuMips = instructions / qemu.Min(q => q.Seconds) / 1e6;
 Console.WriteLine($"emulator_mips={emuMips:F0} qemu_tcg_mips={qemuMips:F0} ratio={emuMips / qemuMips:F3}");
 return 0;
 
-static (long Instructions, double Seconds, string Result) RunEmulated(PvhElf image)
+static (long Instructions, double Seconds, double CpuSeconds, string Result) RunEmulated(PvhElf image)
 {
     using var hv = new EmulatedHypervisor();
     using var vm = hv.CreateVm();
@@ -49,6 +50,7 @@ static (long Instructions, double Seconds, string Result) RunEmulated(PvhElf ima
 
     var output = new StringBuilder();
     long startCount = 0, startTicks = 0, endCount = 0, endTicks = 0;
+    TimeSpan startCpu = default, endCpu = default;
     while (true)
     {
         var e = cpu.Run();
@@ -59,18 +61,20 @@ static (long Instructions, double Seconds, string Result) RunEmulated(PvhElf ima
             {
                 startCount = cpu.RetiredInstructions;
                 startTicks = Stopwatch.GetTimestamp();
+                startCpu = Process.GetCurrentProcess().TotalProcessorTime;
             }
             if (output.ToString().StartsWith("START\nEND", StringComparison.Ordinal) && endTicks == 0)
             {
                 endCount = cpu.RetiredInstructions;
                 endTicks = Stopwatch.GetTimestamp();
+                endCpu = Process.GetCurrentProcess().TotalProcessorTime;
             }
             continue;
         }
         if (e.Kind == VcpuExitKind.IoOut && e.Port == 0xF4) break;
         throw new InvalidOperationException($"unexpected exit {e} after output '{output}'");
     }
-    return (endCount - startCount, Stopwatch.GetElapsedTime(startTicks, endTicks).TotalSeconds, Result(output.ToString()));
+    return (endCount - startCount, Stopwatch.GetElapsedTime(startTicks, endTicks).TotalSeconds, (endCpu - startCpu).TotalSeconds, Result(output.ToString()));
 }
 
 static (double Seconds, string Result) RunQemu(string qemu, string elf)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
 using Iced.Intel;
@@ -16,9 +17,12 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     internal const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
     internal const int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
     private const int MaxBlockOps = 64;
+    private const int BlocksPerSlice = 64;
 
     private readonly EmulatedVm _vm;
-    private readonly ulong[] _r = new ulong[16];
+    /// <summary>The 16 GPRs, on the pinned object heap so that the interpreter indexes them through <see cref="_r"/> without bounds checks.</summary>
+    private readonly ulong[] _regs = GC.AllocateArray<ulong>(16, pinned: true);
+    private readonly ulong* _r;
     private ulong _rip;
     private readonly Segment[] _seg = new Segment[6];
     private Segment _tr, _ldt;
@@ -51,6 +55,9 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     {
         _vm = vm;
         Id = id;
+        // SAFETY: _regs lives on the pinned object heap, so it never moves and stays alive as long as
+        // this object; every index used (register numbers 0-15 from the decoder) is inside its 16 words.
+        _r = (ulong*)Unsafe.AsPointer(ref _regs[0]);
         Reset();
     }
 
@@ -64,7 +71,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Power-on state: real mode at F000:FFF0, as the architecture defines it.</summary>
     private void Reset()
     {
-        Array.Clear(_r);
+        Array.Clear(_regs);
         _rip = 0xFFF0;
         SetFlags(2);
         for (int i = 0; i < 6; i++)
@@ -142,7 +149,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             }
             if (Id == 0 && --_pollCountdown <= 0)
             {
-                _pollCountdown = 256;
+                _pollCountdown = 16;
                 _vm.PollTimers();
             }
             if (_halted)
@@ -171,7 +178,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             }
             try
             {
-                ExecuteBlock();
+                ExecuteBlocks();
             }
             catch (GuestFault f)
             {
@@ -225,33 +232,41 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         }
     }
 
-    /// <summary>Runs one block of pre-decoded micro-ops starting at RIP.</summary>
-    private void ExecuteBlock()
+    /// <summary>
+    /// Runs chained blocks of pre-decoded micro-ops from RIP until an exit, a stop request, a pending
+    /// interrupt, a Kick, or a budget of blocks, so that the run loop's checks stay off the hot path.
+    /// </summary>
+    private void ExecuteBlocks()
     {
-        ulong lin = (_effBase[CS] + _rip) & _linMask;
-        _instrStart = _rip;
-        ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
-        CodePage cp;
-        if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
-        else cp = LookupCodePage(lin);
-        int off = (int)(lin & 0xFFF);
-        int idx = cp.Entry[off] - 1;
-        if (idx < 0) idx = DecodeBlock(cp, off, lin);
-        var ops = cp.Ops;
         _stop = false;
         long n = 0;
+        int budget = BlocksPerSlice;
         try
         {
             while (true)
             {
-                ref MicroOp op = ref ops[idx];
+                ulong lin = (_effBase[CS] + _rip) & _linMask;
                 _instrStart = _rip;
-                _rip += op.Len;
-                if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
-                else ExecuteLocked(ref op);
-                n++;
-                if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
-                idx++;
+                ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
+                CodePage cp;
+                if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
+                else cp = LookupCodePage(lin);
+                int off = (int)(lin & 0xFFF);
+                int idx = cp.Entry[off] - 1;
+                if (idx < 0) idx = DecodeBlock(cp, off, lin);
+                var ops = cp.Ops;
+                while (true)
+                {
+                    ref MicroOp op = ref ops[idx];
+                    _instrStart = _rip;
+                    _rip += op.Len;
+                    if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
+                    else ExecuteLocked(ref op);
+                    n++;
+                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
+                    idx++;
+                }
+                if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
             }
         }
         finally

@@ -67,6 +67,8 @@ public sealed class EmulatedVcpuDifferentialTests
             {
                 forms.Add(($"{op}{s}cl", Code(I($"{op}_rm{Bits(s)}_CL", EmuAsm.Reg(A, s), Register.CL))));
                 forms.Add(($"{op}{s}by1", Code(I($"{op}_rm{Bits(s)}_1", EmuAsm.Reg(A, s), 1))));
+                forms.Add(($"{op}{s}by7", Code(I($"{op}_rm{Bits(s)}_imm8", EmuAsm.Reg(A, s), 7))));
+                forms.Add(($"{op}{s}by37", Code(I($"{op}_rm{Bits(s)}_imm8", EmuAsm.Reg(A, s), 37))));
             }
         foreach (var op in new[] { "Shld", "Shrd" })
             foreach (var s in new[] { 2, 4, 8 })
