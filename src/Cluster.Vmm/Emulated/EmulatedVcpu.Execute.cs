@@ -63,6 +63,7 @@ public sealed unsafe partial class EmulatedVcpu
         return (_r[op.R0] >> 8) & 0xFF;
     }
 
+    /// <summary>The hot path: the specialised forms of the common instructions; everything else goes to <see cref="ExecuteGeneric"/>.</summary>
     private void Execute(ref MicroOp op)
     {
         int s = op.Size;
@@ -141,6 +142,36 @@ public sealed unsafe partial class EmulatedVcpu
                 }
             case Op.TestRR: SetLazy(LazyOp.Logic, 0, 0, _r[op.R0] & _r[op.R1] & Mask(s), s); return;
             case Op.TestRI: SetLazy(LazyOp.Logic, 0, 0, _r[op.R0] & op.Imm, s); return;
+            case Op.Jcc:
+                if (Cond(op.Cond)) _rip = (_rip + op.Imm) & Mask(s);
+                return;
+            case Op.Jmp:
+                _rip = (_rip + op.Imm) & Mask(s);
+                return;
+            case Op.Lea:
+                SetReg(op.R0, s, Ea(ref op));
+                return;
+            case Op.Call:
+                Push(_rip, s);
+                _rip = (_rip + op.Imm) & Mask(s);
+                return;
+            case Op.Ret:
+                _rip = Pop(s);
+                if (op.K0 == OpndKind.Imm) SetStackPtr(_r[RSP] + (op.Imm & 0xFFFF));
+                return;
+            case Op.Nop:
+                return;
+            default:
+                ExecuteGeneric(ref op);
+                return;
+        }
+    }
+
+    private void ExecuteGeneric(ref MicroOp op)
+    {
+        int s = op.Size;
+        switch (op.Op)
+        {
             case Op.Mov:
                 if (op.K0 == OpndKind.Reg && op.K1 == OpndKind.Reg) { SetReg(op.R0, s, _r[op.R1]); return; }
                 {
@@ -150,12 +181,6 @@ public sealed unsafe partial class EmulatedVcpu
                 return;
             case Op.Add: case Op.Or: case Op.Adc: case Op.Sbb: case Op.And: case Op.Sub: case Op.Xor: case Op.Cmp: case Op.Test:
                 Alu(ref op);
-                return;
-            case Op.Jcc:
-                if (Cond(op.Cond)) _rip = (_rip + op.Imm) & Mask(s);
-                return;
-            case Op.Lea:
-                SetReg(op.R0, s, Ea(ref op));
                 return;
             case Op.Push:
                 Push(Get(ref op, op.K0, op.R0, s), s);
@@ -177,17 +202,8 @@ public sealed unsafe partial class EmulatedVcpu
             case Op.Movsx:
                 SetReg(op.R0, s, SignExtend(Get(ref op, op.K1, op.R1, op.Size2), op.Size2));
                 return;
-            case Op.Nop:
-                return;
-            case Op.Jmp:
-                _rip = (_rip + op.Imm) & Mask(s);
-                return;
             case Op.JmpInd:
                 _rip = Get(ref op, op.K0, op.R0, s);
-                return;
-            case Op.Call:
-                Push(_rip, s);
-                _rip = (_rip + op.Imm) & Mask(s);
                 return;
             case Op.CallInd:
                 {
@@ -195,10 +211,6 @@ public sealed unsafe partial class EmulatedVcpu
                     Push(_rip, s);
                     _rip = t;
                 }
-                return;
-            case Op.Ret:
-                _rip = Pop(s);
-                if (op.K0 == OpndKind.Imm) SetStackPtr(_r[RSP] + (op.Imm & 0xFFFF));
                 return;
             case Op.Inc: case Op.Dec: case Op.Not: case Op.Neg:
                 Unary(ref op);

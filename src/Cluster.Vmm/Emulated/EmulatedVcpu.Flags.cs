@@ -92,7 +92,19 @@ public sealed unsafe partial class EmulatedVcpu
 
     private bool LazyAf() => _lop is not (LazyOp.Logic or LazyOp.Shl or LazyOp.Shr or LazyOp.Sar) && ((_la ^ _lb ^ _lr) & 0x10) != 0;
 
-    internal bool Cf => _lop == LazyOp.None ? (_flags & CF) != 0 : LazyCf();
+    internal bool Cf
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _lop switch
+        {
+            LazyOp.None => (_flags & CF) != 0,
+            LazyOp.Sub => _la < _lb,
+            LazyOp.Add => _lr < _la,
+            LazyOp.Logic => false,
+            LazyOp.Inc or LazyOp.Dec => _lc,
+            _ => LazyCf(),
+        };
+    }
     private bool Zf => _lop == LazyOp.None ? (_flags & ZF) != 0 : _lr == 0;
     private bool Sf => _lop == LazyOp.None ? (_flags & SF) != 0 : ((_lr >> (_lbits - 1)) & 1) != 0;
     private bool Of => _lop == LazyOp.None ? (_flags & OF) != 0 : LazyOf();
@@ -101,6 +113,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Evaluates condition code <paramref name="cc"/> (x86 encoding 0-15).</summary>
     private bool Cond(int cc)
     {
+        if ((cc & ~1) == 4 && _lop != LazyOp.None) return (_lr == 0) ^ (cc == 5);
         if (_lop == LazyOp.Sub)
         {
             int sh = 64 - _lbits;

@@ -12,6 +12,7 @@ namespace Cluster.Vmm.Emulated;
 /// guest-physical page, with the KVM-shaped exits of <see cref="IVcpu"/>. <see cref="Run"/> runs on
 /// the calling thread; <see cref="Kick"/> may be called from any thread.
 /// </summary>
+[SkipLocalsInit]
 public sealed unsafe partial class EmulatedVcpu : IVcpu
 {
     internal const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
@@ -48,6 +49,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     private long _guestTicks;
     private int _pollCountdown = 1;
     private int _memGeneration = -1;
+    /// <summary>Changes on every TLB flush and mode change; block links are valid only within one epoch.</summary>
+    private int _epoch;
 
     private readonly ConcurrentDictionary<ulong, CodePage> _code = new();
 
@@ -91,6 +94,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Recomputes the derived mode state after a change of CS, SS, CR0, EFER or a segment base.</summary>
     private void UpdateMode()
     {
+        _epoch++;
         bool lma = (_efer & CpuBits.EferLma) != 0;
         _mode64 = lma && _seg[CS].L;
         _bitness = _mode64 ? 64 : _seg[CS].Db ? 32 : 16;
@@ -239,9 +243,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     private void ExecuteBlocks()
     {
         _stop = false;
-        long n = 0;
         int budget = BlocksPerSlice;
-        try
         {
             while (true)
             {
@@ -251,27 +253,53 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 CodePage cp;
                 if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
                 else cp = LookupCodePage(lin);
-                int off = (int)(lin & 0xFFF);
-                int idx = cp.Entry[off] - 1;
-                if (idx < 0) idx = DecodeBlock(cp, off, lin);
+                int idx = cp.Entry[(int)(lin & 0xFFF)] - 1;
+                if (idx < 0) idx = DecodeBlock(cp, (int)(lin & 0xFFF), lin);
+                ulong page = lin & ~0xFFFUL;
+                int epoch = _epoch;
                 var ops = cp.Ops;
                 while (true)
                 {
-                    ref MicroOp op = ref ops[idx];
-                    _instrStart = _rip;
-                    _rip += op.Len;
-                    if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
-                    else ExecuteLocked(ref op);
-                    n++;
-                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
-                    idx++;
+                    int last;
+                    while (true)
+                    {
+                        ref MicroOp op = ref ops[idx];
+                        _instrStart = _rip;
+                        _rip += op.Len;
+                        if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
+                        else ExecuteLocked(ref op);
+                        _retired++;
+                        if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
+                        idx++;
+                    }
+                    last = idx;
+                    if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
+                    if (epoch != _epoch || !cp.Valid) break;
+                    // Block linking: follow a cached successor in the same page without a lookup.
+                    ulong rip = _rip;
+                    ref var link = ref cp.Links[last];
+                    if (link.Rip0 == rip && link.Idx0 != 0) idx = link.Idx0 - 1;
+                    else if (link.Rip1 == rip && link.Idx1 != 0) idx = link.Idx1 - 1;
+                    else
+                    {
+                        ulong nl = (_effBase[CS] + rip) & _linMask;
+                        if ((nl & ~0xFFFUL) != page) break;
+                        int next = cp.Entry[(int)(nl & 0xFFF)] - 1;
+                        if (next < 0)
+                        {
+                            next = DecodeBlock(cp, (int)(nl & 0xFFF), nl);
+                            ops = cp.Ops;
+                        }
+                        link = ref cp.Links[last];
+                        link.Rip1 = link.Rip0;
+                        link.Idx1 = link.Idx0;
+                        link.Rip0 = rip;
+                        link.Idx0 = next + 1;
+                        idx = next;
+                    }
+                    _instrStart = rip;
                 }
-                if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
             }
-        }
-        finally
-        {
-            _retired += n;
         }
     }
 
