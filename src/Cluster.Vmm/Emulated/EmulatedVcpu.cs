@@ -176,7 +176,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 }
                 catch (GuestFault f)
                 {
-                    HandleFault(f, 0);
+                    HandleFault(f);
                 }
                 if (_hasExit) return TakeExit();
             }
@@ -187,7 +187,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             catch (GuestFault f)
             {
                 _rip = _instrStart;
-                HandleFault(f, -1);
+                HandleFault(f);
             }
             catch (ExitRestart)
             {
@@ -211,9 +211,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     }
 
     /// <summary>Delivers an exception; a fault while delivering becomes #DF, and one while delivering #DF a triple fault.</summary>
-    private void HandleFault(GuestFault f, int unused)
+    private void HandleFault(GuestFault f)
     {
-        _ = unused;
         try
         {
             DeliverInterrupt(f.Vector, f.ErrorCode, f.HasErrorCode, false);
@@ -244,61 +243,58 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     {
         _stop = false;
         int budget = BlocksPerSlice;
+        while (true)
         {
+            ulong lin = (_effBase[CS] + _rip) & _linMask;
+            _instrStart = _rip;
+            ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
+            CodePage cp;
+            if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
+            else cp = LookupCodePage(lin);
+            int idx = cp.Entry[(int)(lin & 0xFFF)] - 1;
+            if (idx < 0) idx = DecodeBlock(cp, (int)(lin & 0xFFF), lin);
+            ulong page = lin & ~0xFFFUL;
+            int epoch = _epoch;
+            var ops = cp.Ops;
             while (true)
             {
-                ulong lin = (_effBase[CS] + _rip) & _linMask;
-                _instrStart = _rip;
-                ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
-                CodePage cp;
-                if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
-                else cp = LookupCodePage(lin);
-                int idx = cp.Entry[(int)(lin & 0xFFF)] - 1;
-                if (idx < 0) idx = DecodeBlock(cp, (int)(lin & 0xFFF), lin);
-                ulong page = lin & ~0xFFFUL;
-                int epoch = _epoch;
-                var ops = cp.Ops;
                 while (true)
                 {
-                    int last;
-                    while (true)
-                    {
-                        ref MicroOp op = ref ops[idx];
-                        _instrStart = _rip;
-                        _rip += op.Len;
-                        if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
-                        else ExecuteLocked(ref op);
-                        _retired++;
-                        if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
-                        idx++;
-                    }
-                    last = idx;
-                    if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
-                    if (epoch != _epoch || !cp.Valid) break;
-                    // Block linking: follow a cached successor in the same page without a lookup.
-                    ulong rip = _rip;
-                    ref var link = ref cp.Links[last];
-                    if (link.Rip0 == rip && link.Idx0 != 0) idx = link.Idx0 - 1;
-                    else if (link.Rip1 == rip && link.Idx1 != 0) idx = link.Idx1 - 1;
-                    else
-                    {
-                        ulong nl = (_effBase[CS] + rip) & _linMask;
-                        if ((nl & ~0xFFFUL) != page) break;
-                        int next = cp.Entry[(int)(nl & 0xFFF)] - 1;
-                        if (next < 0)
-                        {
-                            next = DecodeBlock(cp, (int)(nl & 0xFFF), nl);
-                            ops = cp.Ops;
-                        }
-                        link = ref cp.Links[last];
-                        link.Rip1 = link.Rip0;
-                        link.Idx1 = link.Idx0;
-                        link.Rip0 = rip;
-                        link.Idx0 = next + 1;
-                        idx = next;
-                    }
-                    _instrStart = rip;
+                    ref MicroOp op = ref ops[idx];
+                    _instrStart = _rip;
+                    _rip += op.Len;
+                    if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
+                    else ExecuteLocked(ref op);
+                    _retired++;
+                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
+                    idx++;
                 }
+                int last = idx;
+                if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
+                if (epoch != _epoch || !cp.Valid) break;
+                // Block linking: follow a cached successor in the same page without a lookup.
+                ulong rip = _rip;
+                ref var link = ref cp.Links[last];
+                if (link.Rip0 == rip && link.Idx0 != 0) idx = link.Idx0 - 1;
+                else if (link.Rip1 == rip && link.Idx1 != 0) idx = link.Idx1 - 1;
+                else
+                {
+                    ulong nl = (_effBase[CS] + rip) & _linMask;
+                    if ((nl & ~0xFFFUL) != page) break;
+                    int next = cp.Entry[(int)(nl & 0xFFF)] - 1;
+                    if (next < 0)
+                    {
+                        next = DecodeBlock(cp, (int)(nl & 0xFFF), nl);
+                        ops = cp.Ops;
+                    }
+                    link = ref cp.Links[last];
+                    link.Rip1 = link.Rip0;
+                    link.Idx1 = link.Idx0;
+                    link.Rip0 = rip;
+                    link.Idx0 = next + 1;
+                    idx = next;
+                }
+                _instrStart = rip;
             }
         }
     }
@@ -400,6 +396,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Up to 15 instruction bytes at a CS-relative address, for error reports; never throws.</summary>
     private byte[]? TryReadBytes(ulong ip)
     {
+        ulong cr2 = _cr2;
         try
         {
             var bytes = new List<byte>();
@@ -417,6 +414,10 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         catch (GuestFault)
         {
             return null;
+        }
+        finally
+        {
+            _cr2 = cr2;
         }
     }
 
