@@ -266,7 +266,15 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                     if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
                     else ExecuteLocked(ref op);
                     _retired++;
-                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
+                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop)
+                    {
+                        if ((op.Flags & OpFlags.FusedJcc) != 0)
+                        {
+                            _retired++;
+                            if (Cond(op.Cond)) _rip = (_rip + op.Imm2) & Mask(op.Size2);
+                        }
+                        break;
+                    }
                     idx++;
                 }
                 int last = idx;
@@ -355,6 +363,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 m = MicroOpBuilder.Build(ins, cp.Bitness);
                 pos += ins.Length;
                 if (pos >= 4096 || n >= MaxBlockOps - 1) m.Flags |= OpFlags.EndsBlock;
+                if (m.Op == Op.Jcc && cp.Count > start && MicroOpBuilder.Fuse(ref cp.Ops[cp.Count - 1], m)) break;
             }
             cp.Append(m);
             if ((m.Flags & OpFlags.EndsBlock) != 0) break;

@@ -44,6 +44,8 @@ internal enum OpFlags : byte
     Rep = 4,
     /// <summary>REPNE prefix.</summary>
     Repne = 8,
+    /// <summary>A compare-like op fused with the following jcc: Cond, Imm2 (target relative to the next instruction) and Size2 (branch size) describe the branch.</summary>
+    FusedJcc = 16,
 }
 
 /// <summary>

@@ -78,6 +78,23 @@ internal static class MicroOpBuilder
         return m;
     }
 
+    /// <summary>
+    /// Fuses a jcc into the flag-setting op before it (compare-and-branch), when that op has no
+    /// side effect but registers and flags; the fused op ends the block and retires as two.
+    /// </summary>
+    public static bool Fuse(ref MicroOp prev, in MicroOp jcc)
+    {
+        if ((prev.Flags & OpFlags.EndsBlock) != 0) return false;
+        if (prev.Op is not (Op.CmpRR or Op.CmpRI or Op.CmpRM or Op.CmpMR or Op.CmpMI or Op.TestRR or Op.TestRI
+            or Op.DecR or Op.IncR or Op.SubRR or Op.SubRI or Op.AddRR or Op.AddRI or Op.AndRR or Op.AndRI)) return false;
+        prev.Flags |= OpFlags.FusedJcc | OpFlags.EndsBlock;
+        prev.Cond = jcc.Cond;
+        prev.Imm2 = jcc.Imm;
+        prev.Size2 = jcc.Size;
+        prev.Len += jcc.Len;
+        return true;
+    }
+
     /// <summary>Picks a specialised op for the common register/immediate/memory forms; immediates are pre-masked.</summary>
     private static void Specialise(ref MicroOp m)
     {
