@@ -19,7 +19,7 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
           --arg VALUE     an argument for the guest (repeatable; argv[0] is the first one)
         The guest's serial console goes to stdout, input on stdin goes to it. The exit code is the guest's
         exit status; 124 after a shutdown (triple fault), 125 after an unsupported instruction or another
-        backend error, 130 when interrupted, 1 when the machine cannot be created, 2 for bad arguments.
+        backend error, 130 when stopped by SIGINT or SIGTERM, 1 when the machine cannot be created, 2 for bad arguments.
         """;
 
     /// <summary>Parses the arguments after "vmm run"; null with <paramref name="error"/> set when they are bad.</summary>
