@@ -147,6 +147,7 @@ public sealed class Machine : IDisposable
         {
             vcpu.SetSpecialRegisters(LongModeSetup.InitialSpecialRegisters(vcpu.GetSpecialRegisters()));
             vcpu.SetRegisters(LongModeSetup.InitialRegisters(vcpu.Id, vcpus.Count, image.Entry, args, config.MemoryBytes));
+            if (vcpu.Id != 0) vcpu.MakeRunnable();
         }
     }
 
