@@ -45,6 +45,7 @@ public sealed unsafe partial class KvmVcpu : IVcpu
                 throw new VmmException($"mmap of the kvm_run area of vCPU {id} failed (errno {Marshal.GetLastPInvokeError()})", "mmap kvm_run", Marshal.GetLastPInvokeError());
             _run = (kvm_run*)p;
             SetCpuid();
+            MakeRunnable();
             SupportedMsrs = vm.Kvm.SavedMsrs(this);
         }
         catch
@@ -79,6 +80,17 @@ public sealed unsafe partial class KvmVcpu : IVcpu
             // SAFETY: the pinned buffer holds the header and nent entries.
             _fd.Ioctl("KVM_SET_CPUID2", KvmIoctls.KVM_SET_CPUID2, p);
         }
+    }
+
+    /// <summary>
+    /// With the in-kernel irqchip KVM keeps every vCPU but 0 waiting for INIT/SIPI; the VMM starts every vCPU
+    /// from the registers it sets (as the emulator does), so each one is made runnable from the start.
+    /// </summary>
+    private void MakeRunnable()
+    {
+        if (!_vm.InKernelIrqchip) return;
+        var mp = new kvm_mp_state { mp_state = KVM_MP_STATE_RUNNABLE };
+        _fd.Ioctl("KVM_SET_MP_STATE", KvmIoctls.KVM_SET_MP_STATE, &mp);
     }
 
     public VcpuExit Run()
