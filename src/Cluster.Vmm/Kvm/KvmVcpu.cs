@@ -14,6 +14,8 @@ namespace Cluster.Vmm.Kvm;
 /// </summary>
 public sealed unsafe partial class KvmVcpu : IVcpu
 {
+    private const uint HypervisorPresentBit = 1u << 31;
+
     private readonly KvmVm _vm;
     private readonly KvmFd _fd;
     private readonly kvm_run* _run;
@@ -73,8 +75,11 @@ public sealed unsafe partial class KvmVcpu : IVcpu
             entries.CopyTo(table);
             foreach (ref var e in table)
             {
-                // The initial APIC id is the vCPU id (leaf 1 EBX[31:24], leaf 0xB EDX).
+                // The initial APIC id is the vCPU id (leaf 1 EBX[31:24], leaf 0xB EDX). Leaf 1 ECX[31] says "running
+                // under a hypervisor", which KVM does not set itself: without it guests never look at KVM's
+                // 0x40000000 leaves (kvm-clock, paravirtual features), as QEMU also sets it.
                 if (e.function == 1) e.ebx = (e.ebx & 0x00ff_ffffu) | ((uint)Id << 24);
+                if (e.function == 1) e.ecx |= HypervisorPresentBit;
                 if (e.function == 0xb) e.edx = (uint)Id;
             }
             // SAFETY: the pinned buffer holds the header and nent entries.
