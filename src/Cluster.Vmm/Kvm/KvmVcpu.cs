@@ -88,10 +88,11 @@ public sealed unsafe partial class KvmVcpu : IVcpu
     }
 
     /// <summary>
-    /// With the in-kernel irqchip KVM keeps every vCPU but 0 waiting for INIT/SIPI; the VMM starts every vCPU
-    /// from the registers it sets (as the emulator does), so each one is made runnable from the start.
+    /// KVM_SET_MP_STATE(RUNNABLE). With the in-kernel irqchip KVM keeps every vCPU but 0 waiting for INIT/SIPI;
+    /// the VMM starts every vCPU from the registers it sets (as the emulator does), so the constructor makes each
+    /// one runnable from the start. Idempotent; public so that the VMM can also ask for it explicitly.
     /// </summary>
-    private void MakeRunnable()
+    public void MakeRunnable()
     {
         if (!_vm.InKernelIrqchip) return;
         var mp = new kvm_mp_state { mp_state = KVM_MP_STATE_RUNNABLE };
