@@ -223,8 +223,11 @@ public sealed class MigrationSource
                 failure = $"ownership was committed but the target did not confirm Resume: {e.Message}";
             }
             var downtime = _clock.Elapsed - _pausedAt;
+            // Machine.Stop returns once the vCPU threads are done, slightly before the machine
+            // reports Finished; wait for that so the caller sees a finished source.
+            _machine.Stop();
+            _machine.WaitForExit(_o.IoTimeout);
             if (_o.DisposeSourceOnSuccess) _machine.Dispose();
-            else _machine.Stop();
             Report(MigrationPhase.Completed, _rounds, 0, 0, 0);
             return Result(failure is null, failure, downtime);
         }
