@@ -134,6 +134,7 @@ public sealed class MigrationTarget
                 if (_owner.CheckCompatibility(hello) is { } why) return Refuse(control, why);
                 try { _machine = Options.CreateMachine?.Invoke(hello.Config) ?? VmMachine.Create(_owner._hypervisor, hello.Config); }
                 catch (VmmException e) { return Refuse(control, $"cannot create the machine: {e.Message}"); }
+                foreach (var slot in _machine.Memory.Slots) slot.Memory.AdviseHugePages();
                 Options.MachineCreated?.Invoke(_machine);
                 control.Write(MigrationCommand.Accept, ReadOnlySpan<byte>.Empty);
 
