@@ -14,7 +14,10 @@ namespace Cluster.Vmm.Migration;
 ///     |  &lt;---------------------------------- Refuse(reason): end, VM keeps running on the source
 ///     | DataHello(session, index) on each extra socket -> |
 ///     | Pages ... (round 0: every page, zero pages as markers only)
+///     | Sync(round) on every connection --------------->  | once every connection reached it:
+///     |  &lt;---------------------------------- Synced(round) (the round is applied: end-to-end rate)
 ///     | Pages ... (dirty rounds: pages of get-and-clear dirty logs, full or XBZRLE delta)
+///     | Sync / Synced after each of them                  |
 ///     |    [pause the vCPUs]
 ///     | Pages ... (the last dirty pages)                  |
 ///     | Complete on every connection ------------------>  | wait until every connection is drained
@@ -68,4 +71,8 @@ public enum MigrationCommand : byte
     Resumed = 10,
     /// <summary>Either way: the migration is abandoned; UTF-8 reason.</summary>
     Abort = 11,
+    /// <summary>Source to target on every connection after a pre-copy round: u32 round number.</summary>
+    Sync = 12,
+    /// <summary>Target to source on connection 0: every connection has applied the round's pages; u32 round number.</summary>
+    Synced = 13,
 }

@@ -152,6 +152,7 @@ public sealed class MigrationSource
             var slots = _machine.Memory.Slots.ToList();
             long totalPages = slots.Sum(s => (long)(s.Size >> GuestAddress.PageShift));
             var (sent, elapsed) = SendRound(slots, null, cacheable: false);
+            SyncRound();
             double rate = RatePerSecond(sent, elapsed);
             long previousDirty = totalPages;
             int outrunRounds = 0;
@@ -181,6 +182,7 @@ public sealed class MigrationSource
                 previousDirty = dirtyPages;
                 _rounds++;
                 (sent, elapsed) = SendRound(slots, dirty, cacheable: true);
+                elapsed += SyncRound();
                 if (sent >= 256) rate = RatePerSecond(sent, elapsed);
             }
         }
@@ -306,6 +308,20 @@ public sealed class MigrationSource
                 }
             }
             sender.Flush(_ct);
+        }
+
+        /// <summary>Sends Sync(round) on every connection and waits for the target's Synced, so that the
+        /// round's time covers its pages being applied (no backlog left in socket buffers); returns the wait.</summary>
+        private TimeSpan SyncRound()
+        {
+            var start = _clock.Elapsed;
+            var round = BitConverter.GetBytes((uint)_rounds);
+            for (int i = _senders.Count - 1; i >= 0; i--) _senders[i].Stream.Write(MigrationCommand.Sync, round);
+            var (cmd, len) = Control.Read(ref _buffer);
+            Expect(cmd, MigrationCommand.Synced, len);
+            if (len != 4 || BitConverter.ToUInt32(_buffer, 0) != (uint)_rounds)
+                throw new VmmException($"the target synced another round than {_rounds}", "migration-protocol");
+            return _clock.Elapsed - start;
         }
 
         private DirtyBitmap[] TakeDirty(IReadOnlyList<MemorySlot> slots) =>

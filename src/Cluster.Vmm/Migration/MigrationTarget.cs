@@ -106,6 +106,9 @@ public sealed class MigrationTarget
         private readonly TcpListener _listener;
         private readonly CancellationToken _ct;
         private readonly List<FrameStream> _streams = [];
+        private readonly object _syncGate = new();
+        private readonly List<uint> _synced = [];
+        private readonly List<Task> _readers = [];
         private VmMachine? _machine;
         private long _pages;
 
@@ -138,14 +141,15 @@ public sealed class MigrationTarget
                 Options.MachineCreated?.Invoke(_machine);
                 control.Write(MigrationCommand.Accept, ReadOnlySpan<byte>.Empty);
 
-                var readers = new List<Task>();
                 for (int i = 1; i < hello.Connections; i++)
                 {
                     var data = AcceptData(hello.Session);
-                    readers.Add(Task.Factory.StartNew(() => ReadPagesOrCloseAll(data), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                    int index = i - 1;
+                    lock (_syncGate) _synced.Add(uint.MaxValue);
+                    _readers.Add(Task.Factory.StartNew(() => ReadPagesOrCloseAll(data, index), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
                 }
                 var stateBytes = ReadControlUntilState(control, ref buffer);
-                try { Task.WaitAll([.. readers]); }
+                try { Task.WaitAll([.. _readers]); }
                 catch (AggregateException e) { throw e.InnerExceptions[0]; }
 
                 var restoreClock = Stopwatch.StartNew();
@@ -213,6 +217,10 @@ public sealed class MigrationTarget
                     case MigrationCommand.Complete when !complete:
                         complete = true;
                         break;
+                    case MigrationCommand.Sync when !complete && len == 4:
+                        WaitForDataSync(BitConverter.ToUInt32(buffer, 0));
+                        control.Write(MigrationCommand.Synced, buffer.AsSpan(0, 4));
+                        break;
                     case MigrationCommand.State when complete:
                         return buffer.AsSpan(0, len).ToArray();
                     case MigrationCommand.Abort:
@@ -225,9 +233,9 @@ public sealed class MigrationTarget
 
         /// <summary>Reads a data connection to its Complete; on failure closes every connection so the
         /// control thread stops waiting too.</summary>
-        private void ReadPagesOrCloseAll(FrameStream data)
+        private void ReadPagesOrCloseAll(FrameStream data, int index)
         {
-            try { ReadPages(data, new byte[1 << 20]); }
+            try { ReadPages(data, index, new byte[1 << 20]); }
             catch
             {
                 CloseAll();
@@ -235,16 +243,39 @@ public sealed class MigrationTarget
             }
         }
 
-        private void ReadPages(FrameStream data, byte[] buffer)
+        private void ReadPages(FrameStream data, int index, byte[] buffer)
         {
             while (true)
             {
                 var (cmd, len) = data.Read(ref buffer);
                 if (cmd == MigrationCommand.Complete) return;
+                if (cmd == MigrationCommand.Sync && len == 4)
+                {
+                    lock (_syncGate)
+                    {
+                        _synced[index] = BitConverter.ToUInt32(buffer, 0);
+                        Monitor.PulseAll(_syncGate);
+                    }
+                    continue;
+                }
                 if (cmd != MigrationCommand.Pages)
                     throw new VmmException($"unexpected {cmd} on a data connection", "migration-protocol");
                 ApplyPages(buffer.AsSpan(0, len));
             }
+        }
+
+        /// <summary>Waits until every data connection has reached Sync(<paramref name="round"/>), failing
+        /// when one of them has failed or the I/O timeout passes.</summary>
+        private void WaitForDataSync(uint round)
+        {
+            var deadline = DateTime.UtcNow + Options.IoTimeout;
+            lock (_syncGate)
+                while (_synced.Any(r => r != round))
+                {
+                    if (_readers.FirstOrDefault(t => t.IsFaulted) is { } failed) throw failed.Exception!.InnerExceptions[0];
+                    if (DateTime.UtcNow > deadline) throw new VmmException($"the data connections did not reach round {round} in time", "migration-io");
+                    Monitor.Wait(_syncGate, 50);
+                }
         }
 
         private void ApplyPages(ReadOnlySpan<byte> payload)
