@@ -16,8 +16,12 @@ public enum MigrationMode
 public sealed record MigrationOptions
 {
     /// <summary>The longest pause allowed: stop-and-copy starts once the remaining dirty bytes over the
-    /// measured bandwidth fit in it (and rounds no longer shrink, or fit in a tenth of it).</summary>
+    /// measured end-to-end bandwidth fit in it and rounds no longer shrink (by a tenth or more).</summary>
     public TimeSpan DowntimeLimit { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>The pause aimed at: while rounds keep shrinking the source iterates until the remaining
+    /// dirty bytes fit in this, however far under <see cref="DowntimeLimit"/> they already are.</summary>
+    public TimeSpan DowntimeTarget { get; init; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Bandwidth cap in bytes per second over all connections; 0 for none.</summary>
     public long MaxBandwidth { get; init; }

@@ -150,6 +150,9 @@ public sealed class MigrationSource
             finally { _machine.Resume(); }
 
             var slots = _machine.Memory.Slots.ToList();
+            // Round 0 reads every page; where the guest never wrote, huge pages make those reads map
+            // the shared zero page 2 MiB at a time instead of 4 KiB at a time.
+            foreach (var slot in slots) slot.Memory.AdviseHugePages();
             long totalPages = slots.Sum(s => (long)(s.Size >> GuestAddress.PageShift));
             var (sent, elapsed) = SendRound(slots, null, cacheable: false);
             SyncRound();
@@ -165,7 +168,7 @@ public sealed class MigrationSource
                 var expected = TimeSpan.FromSeconds(dirtyBytes / Math.Max(rate, 1));
                 Report(MigrationPhase.PreCopy, _rounds, dirtyBytes, rate, dirtyRate);
                 bool shrinking = dirtyPages < previousDirty * 9 / 10;
-                if (dirtyPages == 0 || expected <= _o.DowntimeLimit / 10 || (expected <= _o.DowntimeLimit && !shrinking))
+                if (dirtyPages == 0 || expected <= (_o.DowntimeTarget < _o.DowntimeLimit ? _o.DowntimeTarget : _o.DowntimeLimit) || (expected <= _o.DowntimeLimit && !shrinking))
                 {
                     _pending = dirty;
                     return;
