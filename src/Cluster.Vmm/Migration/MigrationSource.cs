@@ -155,10 +155,11 @@ public sealed class MigrationSource
             foreach (var slot in slots) slot.Memory.AdviseHugePages();
             long totalPages = slots.Sum(s => (long)(s.Size >> GuestAddress.PageShift));
             var (sent, elapsed) = SendRound(slots, null, cacheable: false);
-            SyncRound();
+            elapsed += SyncRound();
             double rate = RatePerSecond(sent, elapsed);
             long previousDirty = totalPages;
             int outrunRounds = 0;
+            var aim = _o.DowntimeTarget < _o.DowntimeLimit ? _o.DowntimeTarget : _o.DowntimeLimit;
             while (true)
             {
                 var dirty = TakeDirty(slots);
@@ -168,7 +169,7 @@ public sealed class MigrationSource
                 var expected = TimeSpan.FromSeconds(dirtyBytes / Math.Max(rate, 1));
                 Report(MigrationPhase.PreCopy, _rounds, dirtyBytes, rate, dirtyRate);
                 bool shrinking = dirtyPages < previousDirty * 9 / 10;
-                if (dirtyPages == 0 || expected <= (_o.DowntimeTarget < _o.DowntimeLimit ? _o.DowntimeTarget : _o.DowntimeLimit) || (expected <= _o.DowntimeLimit && !shrinking))
+                if (dirtyPages == 0 || expected <= aim || (expected <= _o.DowntimeLimit && !shrinking))
                 {
                     _pending = dirty;
                     return;
