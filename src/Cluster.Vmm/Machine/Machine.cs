@@ -27,6 +27,7 @@ public sealed class Machine : IDisposable
     private int _running;
     private Timer? _flushTimer;
     private bool _exitReported;
+    private Timer? _throttleTimer;
     private bool _disposed;
 
     private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, IoBus bus, Uart16550 serial, ExitDevice exitDevice, VcpuThread[] vcpus)
@@ -255,6 +256,23 @@ public sealed class Machine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Throttles every vCPU to run guest code only (100 - <paramref name="percent"/>)% of the time
+    /// (auto-converge for live migration; 0 lifts it). While throttled, a 10 ms timer kicks the
+    /// vCPUs so that each slice ends and its sleep is taken (see <see cref="VcpuThread.ThrottlePercent"/>).
+    /// </summary>
+    public void SetThrottle(int percent)
+    {
+        foreach (var v in _vcpus) v.ThrottlePercent = percent;
+        Timer? old;
+        lock (_gate)
+        {
+            old = _throttleTimer;
+            _throttleTimer = percent == 0 ? null : new Timer(_ => { foreach (var v in _vcpus) v.Vcpu.Kick(); }, null, 10, 10);
+        }
+        old?.Dispose();
+    }
+
     /// <summary>Captures every vCPU's state, the VM-wide state and the devices' state (not memory).
     /// Allowed when Paused, or Created (a machine that has not run yet).</summary>
     /// <exception cref="VmmException">the machine is running or finished.</exception>
@@ -332,17 +350,20 @@ public sealed class Machine : IDisposable
                 if (v != vcpu) v.Stop(wait: false);
             return;
         }
-        Timer? timer;
+        Timer? timer, throttleTimer;
         MachineExit final;
         lock (_gate)
         {
             _state = MachineRunState.Finished;
             timer = _flushTimer;
             _flushTimer = null;
+            throttleTimer = _throttleTimer;
+            _throttleTimer = null;
             final = _firstExit;
             Monitor.PulseAll(_gate);
         }
         timer?.Dispose();
+        throttleTimer?.Dispose();
         Serial.Flush();
         Exited?.Invoke(final);
         lock (_gate)

@@ -25,6 +25,8 @@ public sealed class VcpuThread
     private Request _request;
     private MachineExit? _exit;
     private Thread? _thread;
+    private volatile int _throttlePercent;
+    private long _throttleDebt;
 
     /// <summary>A vCPU thread for <paramref name="vcpu"/> that dispatches I/O to <paramref name="bus"/>.</summary>
     public VcpuThread(IVcpu vcpu, IoBus bus)
@@ -47,6 +49,22 @@ public sealed class VcpuThread
 
     /// <summary>Why the vCPU finished, once it has.</summary>
     public MachineExit? Exit { get { lock (_gate) return _exit; } }
+
+    /// <summary>
+    /// Auto-converge throttle for live migration, 0..99: after each return from IVcpu.Run the thread
+    /// sleeps so that it runs guest code only (100 - percent)% of the time (the sleep it owes is
+    /// carried over between runs, and a Pause or Stop request cuts it short). The caller kicks the
+    /// vCPU periodically so that Run returns often enough (see Machine.SetThrottle).
+    /// </summary>
+    public int ThrottlePercent
+    {
+        get => _throttlePercent;
+        set
+        {
+            if (value is < 0 or > 99) throw new ArgumentOutOfRangeException(nameof(value), "throttle must be 0..99 percent");
+            _throttlePercent = value;
+        }
+    }
 
     /// <summary>Raised once on the vCPU thread when it finishes, for any reason.</summary>
     public event Action<VcpuThread, MachineExit>? Finished;
@@ -195,7 +213,9 @@ public sealed class VcpuThread
                     return new MachineExit(MachineExitKind.Stopped, null, "stopped by the VMM", Id);
             }
 
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             var e = Vcpu.Run();
+            if (_throttlePercent > 0) Throttle(System.Diagnostics.Stopwatch.GetTimestamp() - started);
             switch (e.Kind)
             {
                 case VcpuExitKind.IoIn:
@@ -222,6 +242,18 @@ public sealed class VcpuThread
                     return new MachineExit(MachineExitKind.InternalError, null, $"vcpu {Id}: {e}", Id);
             }
         }
+    }
+
+    private void Throttle(long ranTicks)
+    {
+        int percent = _throttlePercent;
+        _throttleDebt += ranTicks * percent / (100 - percent);
+        long ms = _throttleDebt * 1000 / System.Diagnostics.Stopwatch.Frequency;
+        if (ms < 1) return;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        lock (_gate)
+            if (_request == Request.None) Monitor.Wait(_gate, (int)Math.Min(ms, 1000));
+        _throttleDebt = Math.Max(0, _throttleDebt - (System.Diagnostics.Stopwatch.GetTimestamp() - start));
     }
 
     private MachineExit FinishLocked(MachineExit exit)

@@ -61,6 +61,18 @@ public sealed unsafe class HostMemory : SafeHandle
         Libc.madvise((IntPtr)(Pointer + offset), (nuint)length, Libc.MADV_DONTNEED);
     }
 
+    /// <summary>
+    /// Asks the kernel to back the mapping with transparent huge pages (MADV_HUGEPAGE, the default
+    /// mode of most distributions is "madvise"): 512 times fewer page faults when a large guest's
+    /// memory is first written, as when a migration target receives it. Only advice: false when
+    /// the kernel declined, and the memory works the same either way.
+    /// </summary>
+    public bool AdviseHugePages()
+    {
+        // SAFETY: advice on our own anonymous mapping, whole and page-aligned; it changes no content.
+        return Libc.madvise(handle, (nuint)Size, Libc.MADV_HUGEPAGE) == 0;
+    }
+
     protected override bool ReleaseHandle()
     {
         // SAFETY: this object created the mapping and releases it exactly once (SafeHandle guarantees it).

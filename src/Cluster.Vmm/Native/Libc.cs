@@ -7,7 +7,7 @@ internal static partial class Libc
 {
     public const int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
     public const int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
-    public const int MADV_DONTNEED = 4;
+    public const int MADV_DONTNEED = 4, MADV_HUGEPAGE = 14;
     public static readonly IntPtr MAP_FAILED = new(-1);
 
     // SAFETY: plain libc mmap; callers check for MAP_FAILED and own the returned mapping.

@@ -1,0 +1,102 @@
+using System.Text;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Machine;
+
+namespace Cluster.Vmm.Migration;
+
+/// <summary>
+/// The opening message of a migration: protocol version, a session id that the extra data
+/// connections repeat, how many connections the source opens, and the machine's spec (backend,
+/// CPU model, and the <see cref="MachineConfig"/> the target re-creates the machine from).
+/// </summary>
+public sealed record MigrationHello(uint Version, ulong Session, int Connections, BackendKind Backend, CpuModel Cpu, MachineConfig Config)
+{
+    private const int MaxStrings = 4096;
+
+    /// <summary>The message as bytes (little-endian fields, UTF-8 length-prefixed strings).</summary>
+    public byte[] ToBytes()
+    {
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms, Encoding.UTF8);
+        w.Write(Version);
+        w.Write(Session);
+        w.Write(Connections);
+        w.Write((int)Backend);
+        w.Write(Cpu.Vendor);
+        WriteStrings(w, Cpu.Features);
+        w.Write(Config.Vcpus);
+        w.Write(Config.MemoryBytes);
+        WriteImage(w, Config.Image);
+        WriteStrings(w, Config.Args);
+        w.Flush();
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads a Hello. The version is read first, so that a later version is reported as such.</summary>
+    /// <exception cref="VmmException">truncated or malformed bytes, or another protocol version.</exception>
+    public static MigrationHello FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes.ToArray(), writable: false), Encoding.UTF8);
+        try
+        {
+            uint version = r.ReadUInt32();
+            if (version != MigrationProtocol.Version)
+                throw new VmmException($"migration protocol version {version} is not supported (this side speaks {MigrationProtocol.Version})", "migration-hello");
+            ulong session = r.ReadUInt64();
+            int connections = r.ReadInt32();
+            var backend = (BackendKind)r.ReadInt32();
+            var cpu = new CpuModel(r.ReadString(), ReadStrings(r));
+            int vcpus = r.ReadInt32();
+            ulong memory = r.ReadUInt64();
+            var image = ReadImage(r);
+            var config = new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = image, Args = ReadStrings(r) };
+            return new MigrationHello(version, session, connections, backend, cpu, config);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new VmmException("migration Hello is truncated", "migration-hello", inner: e);
+        }
+    }
+
+    private static void WriteStrings(BinaryWriter w, IReadOnlyList<string> items)
+    {
+        w.Write(items.Count);
+        foreach (var s in items) w.Write(s);
+    }
+
+    private static List<string> ReadStrings(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0 || n > MaxStrings) throw new VmmException($"migration Hello has an absurd list of {n} strings", "migration-hello");
+        var list = new List<string>(n);
+        for (int i = 0; i < n; i++) list.Add(r.ReadString());
+        return list;
+    }
+
+    private static void WriteImage(BinaryWriter w, GuestImage image)
+    {
+        switch (image)
+        {
+            case BuiltInGuestImage b: w.Write((byte)1); w.Write(b.Name); break;
+            case ElfGuestImage e: w.Write((byte)2); w.Write(e.Path); break;
+            case FlatGuestImage f: w.Write((byte)3); w.Write(f.Path); w.Write(f.LoadAddress); break;
+            case LinuxGuestImage l: w.Write((byte)4); w.Write(l.KernelPath); w.Write(l.InitrdPath ?? ""); w.Write(l.CommandLine); break;
+            default: throw new VmmException($"guest image kind {image.GetType().Name} cannot be migrated", "migration-hello");
+        }
+    }
+
+    private static GuestImage ReadImage(BinaryReader r) => r.ReadByte() switch
+    {
+        1 => new BuiltInGuestImage(r.ReadString()),
+        2 => new ElfGuestImage(r.ReadString()),
+        3 => new FlatGuestImage(r.ReadString(), r.ReadUInt64()),
+        4 => ReadLinux(r),
+        var k => throw new VmmException($"migration Hello has unknown guest image kind {k}", "migration-hello"),
+    };
+
+    private static LinuxGuestImage ReadLinux(BinaryReader r)
+    {
+        string kernel = r.ReadString(), initrd = r.ReadString(), cmdline = r.ReadString();
+        return new LinuxGuestImage(kernel, initrd.Length == 0 ? null : initrd, cmdline);
+    }
+}

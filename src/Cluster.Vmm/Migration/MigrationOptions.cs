@@ -1,0 +1,65 @@
+namespace Cluster.Vmm.Migration;
+
+/// <summary>How a source chooses between plain pre-copy and throttling when the guest dirties memory fast.</summary>
+public enum MigrationMode
+{
+    /// <summary>Pre-copy rounds only; fails (VM kept on the source) when it does not converge within the rounds allowed.</summary>
+    PreCopy,
+    /// <summary>Pre-copy, throttling the vCPUs progressively from the third round while the dirty rate outruns the link.</summary>
+    AutoConverge,
+    /// <summary>Decides from the measured dirty rate and bandwidth: pre-copy while rounds shrink, throttling when the
+    /// dirty rate outruns the link, and a refusal with the figures when even full throttling cannot meet the limits.</summary>
+    Auto,
+}
+
+/// <summary>Tunables of a migration source.</summary>
+public sealed record MigrationOptions
+{
+    /// <summary>The longest pause allowed: stop-and-copy starts once the remaining dirty bytes over the
+    /// measured end-to-end bandwidth fit in it and rounds no longer shrink (by a tenth or more).</summary>
+    public TimeSpan DowntimeLimit { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>The pause aimed at: while rounds keep shrinking the source iterates until the remaining
+    /// dirty bytes fit in this, however far under <see cref="DowntimeLimit"/> they already are.</summary>
+    public TimeSpan DowntimeTarget { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Bandwidth cap in bytes per second over all connections; 0 for none.</summary>
+    public long MaxBandwidth { get; init; }
+
+    /// <summary>Connections carrying pages (the first also carries control); pages are partitioned across them.</summary>
+    public int Connections { get; init; } = 1;
+
+    /// <summary>Whether re-sent pages may go as XBZRLE deltas.</summary>
+    public bool Xbzrle { get; init; } = true;
+
+    /// <summary>Memory for the XBZRLE cache of sent pages, over all connections.</summary>
+    public long XbzrleCacheBytes { get; init; } = 64L << 20;
+
+    /// <summary>How the source converges.</summary>
+    public MigrationMode Mode { get; init; } = MigrationMode.Auto;
+
+    /// <summary>Dirty rounds after round 0 before the migration is given up as not converging.</summary>
+    public int MaxRounds { get; init; } = 30;
+
+    /// <summary>The first throttle (percent of vCPU time taken away) and each further step.</summary>
+    public int ThrottleInitial { get; init; } = 20;
+
+    /// <summary>The throttle added each round while the dirty rate still outruns the link.</summary>
+    public int ThrottleIncrement { get; init; } = 10;
+
+    /// <summary>The most throttling allowed.</summary>
+    public int ThrottleMax { get; init; } = 99;
+
+    /// <summary>The limit on each blocking send or receive.</summary>
+    public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs between the target's Ready and Resume: the point where ownership moves (the actor layer
+    /// persists it here). A throw or a cancellation aborts the migration and the VM keeps running on
+    /// the source. Default: proceed.
+    /// </summary>
+    public Func<CancellationToken, Task>? Commit { get; init; }
+
+    /// <summary>Whether the source machine is stopped and disposed once the target runs the VM.</summary>
+    public bool DisposeSourceOnSuccess { get; init; } = true;
+}

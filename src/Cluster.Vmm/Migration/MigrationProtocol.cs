@@ -1,0 +1,78 @@
+namespace Cluster.Vmm.Migration;
+
+/// <summary>
+/// The live-migration wire protocol between a <see cref="MigrationSource"/> and a
+/// <see cref="MigrationTarget"/>, over one control connection (index 0, which also carries pages)
+/// and <c>Connections - 1</c> extra data connections. Every frame is
+/// <c>[u8 command][3 reserved zero bytes][u32 payload length, little-endian][payload]</c>
+/// (<see cref="FrameStream"/>); an unknown or <see cref="MigrationCommand.Invalid"/> command ends
+/// the session.
+/// <code>
+///   Source                                              Target
+///     | Hello(version, session, connections, spec) ---->  | check version, backend, CPU, memory
+///     |  &lt;---------------------------------- Accept     |   create the machine (paused)
+///     |  &lt;---------------------------------- Refuse(reason): end, VM keeps running on the source
+///     | DataHello(session, index) on each extra socket -> |
+///     | Pages ... (round 0: every page, zero pages as markers only)
+///     | Sync(round) on every connection --------------->  | once every connection reached it:
+///     |  &lt;---------------------------------- Synced(round) (the round is applied: end-to-end rate)
+///     | Pages ... (dirty rounds: pages of get-and-clear dirty logs, full or XBZRLE delta)
+///     | Sync / Synced after each of them                  |
+///     |    [pause the vCPUs]
+///     | Pages ... (the last dirty pages)                  |
+///     | Complete on every connection ------------------>  | wait until every connection is drained
+///     | State(machine snapshot) ----------------------->  | restore vCPUs, VM and devices
+///     |  &lt;---------------------------------- Ready      |
+///     |    [Commit callback: ownership moves]             |
+///     | Resume ---------------------------------------->  | resume the vCPUs
+///     |  &lt;---------------------------------- Resumed    |
+///     |    [stop and free the source machine]             |
+///
+///   Before Commit, either side may send Abort(reason) (or just close): the target disposes its
+///   machine, the source resumes its vCPUs, and the VM runs on the source only.
+/// </code>
+/// </summary>
+public static class MigrationProtocol
+{
+    /// <summary>The protocol version sent in Hello; a target refuses any other.</summary>
+    public const uint Version = 1;
+
+    /// <summary>The largest payload a frame may declare (guards the reader's allocation).</summary>
+    public const int MaxPayload = 16 << 20;
+
+    /// <summary>Bytes of the frame header.</summary>
+    public const int HeaderSize = 8;
+}
+
+/// <summary>The command of a frame. Values are part of the wire format.</summary>
+public enum MigrationCommand : byte
+{
+    /// <summary>Reserved: never sent; a frame carrying it is a protocol error.</summary>
+    Invalid = 0,
+    /// <summary>Source to target on connection 0: version, session id, connection count and the machine spec (<see cref="MigrationHello"/>).</summary>
+    Hello = 1,
+    /// <summary>Target to source: the spec fits; the machine is created.</summary>
+    Accept = 2,
+    /// <summary>Target to source: the spec does not fit; UTF-8 reason.</summary>
+    Refuse = 3,
+    /// <summary>Source to target on an extra connection: u64 session id, u32 connection index.</summary>
+    DataHello = 4,
+    /// <summary>A batch of page records (<see cref="PageCodec"/>).</summary>
+    Pages = 5,
+    /// <summary>Source to target on every connection: no more pages on it.</summary>
+    Complete = 6,
+    /// <summary>Source to target on connection 0: the machine snapshot (<see cref="Machine.MachineSnapshot.ToBytes"/>).</summary>
+    State = 7,
+    /// <summary>Target to source: memory and state are loaded; the machine waits for Resume.</summary>
+    Ready = 8,
+    /// <summary>Source to target: ownership is committed; run.</summary>
+    Resume = 9,
+    /// <summary>Target to source: the machine runs on the target.</summary>
+    Resumed = 10,
+    /// <summary>Either way: the migration is abandoned; UTF-8 reason.</summary>
+    Abort = 11,
+    /// <summary>Source to target on every connection after a pre-copy round: u32 round number.</summary>
+    Sync = 12,
+    /// <summary>Target to source on connection 0: every connection has applied the round's pages; u32 round number.</summary>
+    Synced = 13,
+}

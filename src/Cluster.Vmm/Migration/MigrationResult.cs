@@ -1,0 +1,39 @@
+namespace Cluster.Vmm.Migration;
+
+/// <summary>What a migration source achieved.</summary>
+public sealed record MigrationResult
+{
+    /// <summary>Whether the VM now runs on the target (and not on the source).</summary>
+    public bool Succeeded { get; init; }
+
+    /// <summary>Why it failed; null on success. On failure the VM runs on the source.</summary>
+    public string? FailureReason { get; init; }
+
+    /// <summary>From the call to the target's Resumed (or to the failure).</summary>
+    public TimeSpan TotalTime { get; init; }
+
+    /// <summary>From pausing the source's vCPUs to the target's Resumed acknowledgment (an upper bound of
+    /// the guest's pause); zero when the source never paused.</summary>
+    public TimeSpan Downtime { get; init; }
+
+    /// <summary>Bytes sent on all connections, frame headers included.</summary>
+    public long WireBytes { get; init; }
+
+    /// <summary>Dirty rounds after the bulk round 0, the stop-and-copy round included.</summary>
+    public int Rounds { get; init; }
+
+    /// <summary>Page records sent, of any form.</summary>
+    public long PagesSent { get; init; }
+
+    /// <summary>Page records sent as zero markers.</summary>
+    public long ZeroPages { get; init; }
+
+    /// <summary>Page records sent as XBZRLE deltas.</summary>
+    public long DeltaPages { get; init; }
+
+    /// <summary>Pages sent in the stop-and-copy round.</summary>
+    public long FinalPages { get; init; }
+
+    /// <summary>The highest vCPU throttle used.</summary>
+    public int MaxThrottlePercent { get; init; }
+}

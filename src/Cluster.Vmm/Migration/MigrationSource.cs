@@ -1,0 +1,370 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Memory;
+using VmMachine = Cluster.Vmm.Machine.Machine;
+
+namespace Cluster.Vmm.Migration;
+
+/// <summary>
+/// The sending side of a live migration (see <see cref="MigrationProtocol"/> for the sequence):
+/// pre-copy over dedicated TCP connections while the VM runs, stop-and-copy once the rest fits the
+/// downtime limit, then the commit callback and Resume. It owns the machine while it migrates:
+/// on any failure before Commit (refusal, a cut connection, a timeout, cancellation, a round
+/// limit) the VM is left or put back running on the source and the result says why; on success
+/// the source machine is stopped and disposed (unless <see cref="MigrationOptions.DisposeSourceOnSuccess"/>
+/// is off). Expected failures are results, not exceptions.
+/// </summary>
+public sealed class MigrationSource
+{
+    private readonly VmMachine _machine;
+    private readonly MigrationOptions _options;
+
+    /// <summary>A source for <paramref name="machine"/>, which must be running when <see cref="MigrateAsync"/> starts.</summary>
+    public MigrationSource(VmMachine machine, MigrationOptions? options = null)
+    {
+        _machine = machine ?? throw new ArgumentNullException(nameof(machine));
+        _options = options ?? new MigrationOptions();
+        if (_options.Connections < 1 || _options.Connections > 64)
+            throw new ArgumentOutOfRangeException(nameof(options), "Connections must be 1..64");
+        if (_options.ThrottleMax is < 0 or > 99)
+            throw new ArgumentOutOfRangeException(nameof(options), "ThrottleMax must be 0..99");
+    }
+
+    /// <summary>Migrates the machine to the target listening at <paramref name="target"/>.</summary>
+    public Task<MigrationResult> MigrateAsync(IPEndPoint target, IProgress<MigrationProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return Task.Factory.StartNew(() => new Session(_machine, _options, progress, ct).Run(target),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>The state of one migration attempt.</summary>
+    private sealed class Session
+    {
+        private readonly VmMachine _machine;
+        private readonly MigrationOptions _o;
+        private readonly IProgress<MigrationProgress>? _progress;
+        private readonly CancellationToken _ct;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly List<PageSender> _senders = [];
+        private readonly TokenBucket _bucket;
+        private byte[] _buffer = new byte[4096];
+        private bool _paused;
+        private bool _committed;
+        private int _throttle;
+        private int _maxThrottle;
+        private int _rounds;
+        private long _finalPages;
+        private TimeSpan _pausedAt;
+        private DirtyBitmap[]? _pending;
+
+        public Session(VmMachine machine, MigrationOptions options, IProgress<MigrationProgress>? progress, CancellationToken ct)
+        {
+            _machine = machine;
+            _o = options;
+            _progress = progress;
+            _ct = ct;
+            _bucket = new TokenBucket(options.MaxBandwidth);
+        }
+
+        private FrameStream Control => _senders[0].Stream;
+
+        public MigrationResult Run(IPEndPoint target)
+        {
+            using var onCancel = _ct.Register(CloseAll);
+            try
+            {
+                if (_machine.State != MachineRunState.Running)
+                    return Fail($"the machine is {_machine.State}, not running");
+                Handshake(target);
+                PreCopy();
+                StopAndCopy();
+                return Finish();
+            }
+            catch (Exception e) when (!_committed && e is VmmException or SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                string reason = _ct.IsCancellationRequested ? "cancelled" : e.Message;
+                return Fail(reason);
+            }
+            finally
+            {
+                CloseAll();
+            }
+        }
+
+        private void Handshake(IPEndPoint target)
+        {
+            Report(MigrationPhase.Handshake, 0, 0, 0, 0);
+            ulong session = (ulong)Random.Shared.NextInt64();
+            var hv = _machine.Vm.Hypervisor;
+            var hello = new MigrationHello(MigrationProtocol.Version, session, _o.Connections, hv.Kind, hv.CpuModel, _machine.Config);
+            var cacheBytes = _o.XbzrleCacheBytes / _o.Connections;
+            for (int i = 0; i < _o.Connections; i++)
+            {
+                var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                var stream = new FrameStream(socket, _o.IoTimeout);
+                _senders.Add(new PageSender(stream, _bucket, _o.Xbzrle ? new XbzrleCache(cacheBytes) : null));
+                ConnectWithTimeout(socket, target);
+                if (i == 0)
+                {
+                    stream.Write(MigrationCommand.Hello, hello.ToBytes());
+                    var (cmd, len) = stream.Read(ref _buffer);
+                    if (cmd == MigrationCommand.Refuse)
+                        throw new VmmException($"the target refused: {Encoding.UTF8.GetString(_buffer, 0, len)}", "migration-refused");
+                    Expect(cmd, MigrationCommand.Accept, len);
+                }
+                else
+                {
+                    var data = new byte[12];
+                    BitConverter.TryWriteBytes(data, session);
+                    BitConverter.TryWriteBytes(data.AsSpan(8), i);
+                    stream.Write(MigrationCommand.DataHello, data);
+                }
+            }
+        }
+
+        private void ConnectWithTimeout(Socket socket, IPEndPoint target)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+            cts.CancelAfter(_o.IoTimeout);
+            socket.ConnectAsync(target, cts.Token).AsTask().GetAwaiter().GetResult();
+        }
+
+        private void Expect(MigrationCommand got, MigrationCommand expected, int length)
+        {
+            if (got == MigrationCommand.Abort)
+                throw new VmmException($"the target aborted: {Encoding.UTF8.GetString(_buffer, 0, length)}", "migration-aborted");
+            if (got != expected)
+                throw new VmmException($"the target sent {got} where {expected} was expected", "migration-protocol");
+        }
+
+        private void PreCopy()
+        {
+            // Dirty logging is switched on with the vCPUs out of Run, so that no vCPU writes through
+            // a stale, unlogged view of the slots after round 0 has read a page.
+            _machine.Pause();
+            try { _machine.EnableDirtyLogging(true); }
+            finally { _machine.Resume(); }
+
+            var slots = _machine.Memory.Slots.ToList();
+            // Round 0 reads every page; where the guest never wrote, huge pages make those reads map
+            // the shared zero page 2 MiB at a time instead of 4 KiB at a time.
+            foreach (var slot in slots) slot.Memory.AdviseHugePages();
+            long totalPages = slots.Sum(s => (long)(s.Size >> GuestAddress.PageShift));
+            var (sent, elapsed) = SendRound(slots, null, cacheable: false);
+            elapsed += SyncRound();
+            double rate = RatePerSecond(sent, elapsed);
+            long previousDirty = totalPages;
+            int outrunRounds = 0;
+            var aim = _o.DowntimeTarget < _o.DowntimeLimit ? _o.DowntimeTarget : _o.DowntimeLimit;
+            while (true)
+            {
+                var dirty = TakeDirty(slots);
+                long dirtyPages = dirty.Sum(d => (long)d.CountDirty());
+                long dirtyBytes = dirtyPages << GuestAddress.PageShift;
+                double dirtyRate = dirtyBytes / Math.Max(elapsed.TotalSeconds, 1e-6);
+                var expected = TimeSpan.FromSeconds(dirtyBytes / Math.Max(rate, 1));
+                Report(MigrationPhase.PreCopy, _rounds, dirtyBytes, rate, dirtyRate);
+                bool shrinking = dirtyPages < previousDirty * 9 / 10;
+                if (dirtyPages == 0 || expected <= aim || (expected <= _o.DowntimeLimit && !shrinking))
+                {
+                    _pending = dirty;
+                    return;
+                }
+                if (_rounds >= _o.MaxRounds)
+                    throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
+                        $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms", "migration-converge");
+                outrunRounds = dirtyRate >= rate ? outrunRounds + 1 : 0;
+                if (_o.Mode == MigrationMode.Auto && _throttle >= _o.ThrottleMax && outrunRounds >= 3)
+                    throw new VmmException($"cannot meet the downtime limit of {_o.DowntimeLimit.TotalMilliseconds} ms: the guest dirties {Mib(dirtyRate)} MiB/s " +
+                        $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%", "migration-converge");
+                if (_o.Mode != MigrationMode.PreCopy && _rounds >= 1 && dirtyRate >= rate / 2 && _throttle < _o.ThrottleMax)
+                    SetThrottle(_throttle == 0 ? Math.Min(_o.ThrottleInitial, _o.ThrottleMax) : Math.Min(_throttle + _o.ThrottleIncrement, _o.ThrottleMax));
+                previousDirty = dirtyPages;
+                _rounds++;
+                (sent, elapsed) = SendRound(slots, dirty, cacheable: true);
+                elapsed += SyncRound();
+                if (sent >= 256) rate = RatePerSecond(sent, elapsed);
+            }
+        }
+
+        private void StopAndCopy()
+        {
+            var slots = _machine.Memory.Slots.ToList();
+            _machine.Pause();
+            _paused = true;
+            _pausedAt = _clock.Elapsed;
+            SetThrottle(0);
+            var final = TakeDirty(slots);
+            if (_pending is not null)
+                for (int i = 0; i < final.Length; i++) final[i].UnionWith(_pending[i]);
+            _finalPages = final.Sum(d => (long)d.CountDirty());
+            _rounds++;
+            SendRound(slots, final, cacheable: true);
+            foreach (var s in _senders) s.Stream.Write(MigrationCommand.Complete, ReadOnlySpan<byte>.Empty);
+            Control.Write(MigrationCommand.State, _machine.SaveState().ToBytes());
+            Report(MigrationPhase.StopAndCopy, _rounds, 0, 0, 0);
+            var (cmd, len) = Control.Read(ref _buffer);
+            Expect(cmd, MigrationCommand.Ready, len);
+        }
+
+        private MigrationResult Finish()
+        {
+            Report(MigrationPhase.Commit, _rounds, 0, 0, 0);
+            if (_o.Commit is { } commit) commit(_ct).GetAwaiter().GetResult();
+            _ct.ThrowIfCancellationRequested();
+            _committed = true;
+            string? failure = null;
+            try
+            {
+                Control.Write(MigrationCommand.Resume, ReadOnlySpan<byte>.Empty);
+                var (cmd, len) = Control.Read(ref _buffer);
+                Expect(cmd, MigrationCommand.Resumed, len);
+            }
+            catch (Exception e) when (e is VmmException or SocketException or IOException or ObjectDisposedException)
+            {
+                failure = $"ownership was committed but the target did not confirm Resume: {e.Message}";
+            }
+            var downtime = _clock.Elapsed - _pausedAt;
+            // Machine.Stop returns once the vCPU threads are done, slightly before the machine
+            // reports Finished; wait for that so the caller sees a finished source.
+            _machine.Stop();
+            _machine.WaitForExit(_o.IoTimeout);
+            if (_o.DisposeSourceOnSuccess) _machine.Dispose();
+            Report(MigrationPhase.Completed, _rounds, 0, 0, 0);
+            return Result(failure is null, failure, downtime);
+        }
+
+        private MigrationResult Fail(string reason)
+        {
+            CloseAll(abortReason: reason);
+            SetThrottle(0);
+            try
+            {
+                if (_machine.State is MachineRunState.Running or MachineRunState.Paused) _machine.EnableDirtyLogging(false);
+                if (_machine.State == MachineRunState.Paused) _machine.Resume();
+            }
+            catch (VmmException resumeError)
+            {
+                reason += $" (and the source could not resume: {resumeError.Message})";
+            }
+            Report(MigrationPhase.Failed, _rounds, 0, 0, 0);
+            return Result(false, reason, _paused ? _clock.Elapsed - _pausedAt : TimeSpan.Zero);
+        }
+
+        private MigrationResult Result(bool ok, string? reason, TimeSpan downtime) => new()
+        {
+            Succeeded = ok,
+            FailureReason = reason,
+            TotalTime = _clock.Elapsed,
+            Downtime = downtime,
+            WireBytes = _senders.Sum(s => s.Stream.BytesWritten),
+            Rounds = _rounds,
+            PagesSent = _senders.Sum(s => s.Pages),
+            ZeroPages = _senders.Sum(s => s.ZeroPages),
+            DeltaPages = _senders.Sum(s => s.DeltaPages),
+            FinalPages = _finalPages,
+            MaxThrottlePercent = _maxThrottle,
+        };
+
+        /// <summary>Sends the pages of <paramref name="dirty"/> (every page when null), partitioned across the
+        /// connections by 256 KiB groups; returns the non-zero pages sent and the time taken.</summary>
+        private (long DataPages, TimeSpan Elapsed) SendRound(IReadOnlyList<MemorySlot> slots, DirtyBitmap[]? dirty, bool cacheable)
+        {
+            var start = _clock.Elapsed;
+            long before = _senders.Sum(s => s.DataPages);
+            int n = _senders.Count;
+            if (n == 1) SendPartition(_senders[0], 0, 1, slots, dirty, cacheable);
+            else
+            {
+                var tasks = new Task[n];
+                for (int i = 0; i < n; i++)
+                {
+                    int index = i;
+                    tasks[i] = Task.Factory.StartNew(() => SendPartition(_senders[index], index, n, slots, dirty, cacheable),
+                        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                }
+                try { Task.WaitAll(tasks); }
+                catch (AggregateException e) { throw e.InnerExceptions[0]; }
+            }
+            return (_senders.Sum(s => s.DataPages) - before, _clock.Elapsed - start);
+        }
+
+        private void SendPartition(PageSender sender, int index, int count, IReadOnlyList<MemorySlot> slots, DirtyBitmap[]? dirty, bool cacheable)
+        {
+            for (int s = 0; s < slots.Count; s++)
+            {
+                var slot = slots[s];
+                ulong basePage = slot.GuestPhysAddr >> GuestAddress.PageShift;
+                if (dirty is null)
+                {
+                    ulong pages = slot.Size >> GuestAddress.PageShift;
+                    for (ulong p = 0; p < pages; p++)
+                        if ((int)(((basePage + p) >> 6) % (ulong)count) == index) sender.Send(slot, p, cacheable, _ct);
+                }
+                else
+                {
+                    foreach (var p in dirty[s].DirtyPages())
+                        if ((int)(((basePage + p) >> 6) % (ulong)count) == index) sender.Send(slot, p, cacheable, _ct);
+                }
+            }
+            sender.Flush(_ct);
+        }
+
+        /// <summary>Sends Sync(round) on every connection and waits for the target's Synced, so that the
+        /// round's time covers its pages being applied (no backlog left in socket buffers); returns the wait.</summary>
+        private TimeSpan SyncRound()
+        {
+            var start = _clock.Elapsed;
+            var round = BitConverter.GetBytes((uint)_rounds);
+            for (int i = _senders.Count - 1; i >= 0; i--) _senders[i].Stream.Write(MigrationCommand.Sync, round);
+            var (cmd, len) = Control.Read(ref _buffer);
+            Expect(cmd, MigrationCommand.Synced, len);
+            if (len != 4 || BitConverter.ToUInt32(_buffer, 0) != (uint)_rounds)
+                throw new VmmException($"the target synced another round than {_rounds}", "migration-protocol");
+            return _clock.Elapsed - start;
+        }
+
+        private DirtyBitmap[] TakeDirty(IReadOnlyList<MemorySlot> slots) =>
+            [.. slots.Select(s => _machine.Vm.GetDirtyLog(s.Slot))];
+
+        private void SetThrottle(int percent)
+        {
+            if (percent == _throttle) return;
+            _throttle = percent;
+            _maxThrottle = Math.Max(_maxThrottle, percent);
+            if (_machine.State is MachineRunState.Running or MachineRunState.Paused) _machine.SetThrottle(percent);
+        }
+
+        private void Report(MigrationPhase phase, int round, long remaining, double rate, double dirtyRate)
+        {
+            if (_progress is null) return;
+            var eta = rate > 0 ? TimeSpan.FromSeconds(remaining / rate) : TimeSpan.Zero;
+            _progress.Report(new MigrationProgress(phase, round, _senders.Sum(s => s.Pages), _senders.Sum(s => s.Stream.BytesWritten),
+                remaining, rate, dirtyRate, eta, _throttle));
+        }
+
+        private void CloseAll() => CloseAll(abortReason: null);
+
+        private void CloseAll(string? abortReason)
+        {
+            lock (_senders)
+            {
+                if (abortReason is not null && _senders.Count > 0 && !_ct.IsCancellationRequested)
+                {
+                    try { _senders[0].Stream.WriteText(MigrationCommand.Abort, abortReason); }
+                    catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or VmmException) { }
+                }
+                foreach (var s in _senders) s.Stream.Dispose();
+            }
+        }
+
+        private static double RatePerSecond(long pages, TimeSpan elapsed) =>
+            (pages << GuestAddress.PageShift) / Math.Max(elapsed.TotalSeconds, 1e-6);
+
+        private static string Mib(double bytes) => (bytes / (1 << 20)).ToString("0.0");
+    }
+}

@@ -1,0 +1,335 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Memory;
+using VmMachine = Cluster.Vmm.Machine.Machine;
+
+namespace Cluster.Vmm.Migration;
+
+/// <summary>Tunables and hooks of a migration target.</summary>
+public sealed record MigrationTargetOptions
+{
+    /// <summary>When set, the memory size the VM must have (the spec the target expects); else any size up to <see cref="MaxMemoryBytes"/>.</summary>
+    public ulong? ExpectedMemoryBytes { get; init; }
+
+    /// <summary>The most guest memory this target accepts.</summary>
+    public ulong MaxMemoryBytes { get; init; } = 64UL << 30;
+
+    /// <summary>The limit on each blocking send or receive once the source has connected.</summary>
+    public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Creates the (paused) machine from the source's config; default <see cref="VmMachine.Create"/> on the target's hypervisor.</summary>
+    public Func<MachineConfig, VmMachine>? CreateMachine { get; init; }
+
+    /// <summary>Called with the new machine before any page arrives (for example to subscribe to its console).</summary>
+    public Action<VmMachine>? MachineCreated { get; init; }
+}
+
+/// <summary>What a migration target achieved.</summary>
+public sealed record MigrationTargetResult
+{
+    /// <summary>Whether the VM runs here now.</summary>
+    public bool Succeeded { get; init; }
+
+    /// <summary>Why not; null on success.</summary>
+    public string? FailureReason { get; init; }
+
+    /// <summary>The running machine on success (the caller owns it); null on failure (it was disposed).</summary>
+    public VmMachine? Machine { get; init; }
+
+    /// <summary>Bytes received on all connections.</summary>
+    public long BytesReceived { get; init; }
+
+    /// <summary>Page records applied.</summary>
+    public long PagesReceived { get; init; }
+
+    /// <summary>From the snapshot's arrival to the vCPUs resuming (the target's share of the downtime).</summary>
+    public TimeSpan RestoreTime { get; init; }
+}
+
+/// <summary>
+/// The receiving side of a live migration (see <see cref="MigrationProtocol"/>): accepts the
+/// source's connections on a listener, checks the spec (protocol version, backend kind, CPU vendor
+/// and features, memory size, vCPU count) and refuses with a reason when it does not fit, creates
+/// the machine paused, applies the pages arriving on every connection straight into guest memory,
+/// loads the snapshot, reports Ready and runs the VM on Resume. On any failure its machine is
+/// disposed and the VM never ran here.
+/// </summary>
+public sealed class MigrationTarget
+{
+    private readonly IHypervisor _hypervisor;
+    private readonly MigrationTargetOptions _options;
+
+    /// <summary>A target that creates machines on <paramref name="hypervisor"/>.</summary>
+    public MigrationTarget(IHypervisor hypervisor, MigrationTargetOptions? options = null)
+    {
+        _hypervisor = hypervisor ?? throw new ArgumentNullException(nameof(hypervisor));
+        _options = options ?? new MigrationTargetOptions();
+    }
+
+    /// <summary>Receives one migration from the next source that connects to <paramref name="listener"/> (started by the caller).</summary>
+    public Task<MigrationTargetResult> ReceiveAsync(TcpListener listener, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        return Task.Factory.StartNew(() => new Session(this, listener, ct).Run(),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>Why <paramref name="hello"/> does not fit this target, or null when it does.</summary>
+    public string? CheckCompatibility(MigrationHello hello)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        if (hello.Backend != _hypervisor.Kind)
+            return $"backend mismatch: the VM runs on {hello.Backend}, this host offers {_hypervisor.Kind}";
+        if (hello.Cpu.Vendor != _hypervisor.CpuModel.Vendor)
+            return $"CPU vendor mismatch: the VM sees {hello.Cpu.Vendor}, this host offers {_hypervisor.CpuModel.Vendor}";
+        var missing = hello.Cpu.Features.Except(_hypervisor.CpuModel.Features, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+            return $"CPU features missing on this host: {string.Join(", ", missing)}";
+        if (_options.ExpectedMemoryBytes is { } expected && expected != hello.Config.MemoryBytes)
+            return $"memory size mismatch: the VM has {hello.Config.MemoryBytes} bytes, this target expects {expected}";
+        if (hello.Config.MemoryBytes > _options.MaxMemoryBytes)
+            return $"the VM's {hello.Config.MemoryBytes} bytes of memory exceed this target's limit of {_options.MaxMemoryBytes}";
+        if (hello.Config.Vcpus < 1 || hello.Config.Vcpus > _hypervisor.MaxVcpus)
+            return $"the VM's {hello.Config.Vcpus} vCPUs exceed this host's limit of {_hypervisor.MaxVcpus}";
+        if (hello.Connections < 1 || hello.Connections > 64)
+            return $"{hello.Connections} connections requested; 1..64 are allowed";
+        return null;
+    }
+
+    /// <summary>One incoming migration.</summary>
+    private sealed class Session
+    {
+        private readonly MigrationTarget _owner;
+        private readonly TcpListener _listener;
+        private readonly CancellationToken _ct;
+        private readonly List<FrameStream> _streams = [];
+        private readonly object _syncGate = new();
+        private readonly List<uint> _synced = [];
+        private readonly List<Task> _readers = [];
+        private VmMachine? _machine;
+        private long _pages;
+
+        public Session(MigrationTarget owner, TcpListener listener, CancellationToken ct)
+        {
+            _owner = owner;
+            _listener = listener;
+            _ct = ct;
+        }
+
+        private MigrationTargetOptions Options => _owner._options;
+
+        public MigrationTargetResult Run()
+        {
+            using var onCancel = _ct.Register(CloseAll);
+            try
+            {
+                var control = Accept();
+                byte[] buffer = new byte[4096];
+                var (cmd, len) = control.Read(ref buffer);
+                if (cmd != MigrationCommand.Hello)
+                    throw new VmmException($"the source opened with {cmd}, not Hello", "migration-protocol");
+                MigrationHello hello;
+                try { hello = MigrationHello.FromBytes(buffer.AsSpan(0, len)); }
+                catch (VmmException e) { return Refuse(control, e.Message); }
+                if (_owner.CheckCompatibility(hello) is { } why) return Refuse(control, why);
+                try { _machine = Options.CreateMachine?.Invoke(hello.Config) ?? VmMachine.Create(_owner._hypervisor, hello.Config); }
+                catch (VmmException e) { return Refuse(control, $"cannot create the machine: {e.Message}"); }
+                foreach (var slot in _machine.Memory.Slots) slot.Memory.AdviseHugePages();
+                Options.MachineCreated?.Invoke(_machine);
+                control.Write(MigrationCommand.Accept, ReadOnlySpan<byte>.Empty);
+
+                for (int i = 1; i < hello.Connections; i++)
+                {
+                    var data = AcceptData(hello.Session);
+                    int index = i - 1;
+                    lock (_syncGate) _synced.Add(uint.MaxValue);
+                    _readers.Add(Task.Factory.StartNew(() => ReadPagesOrCloseAll(data, index), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                }
+                var stateBytes = ReadControlUntilState(control, ref buffer);
+                try { Task.WaitAll([.. _readers]); }
+                catch (AggregateException e) { throw e.InnerExceptions[0]; }
+
+                var restoreClock = Stopwatch.StartNew();
+                _machine.RestoreState(MachineSnapshot.FromBytes(stateBytes));
+                control.Write(MigrationCommand.Ready, ReadOnlySpan<byte>.Empty);
+                (cmd, len) = control.Read(ref buffer);
+                if (cmd == MigrationCommand.Abort)
+                    throw new VmmException($"the source aborted: {Encoding.UTF8.GetString(buffer, 0, len)}", "migration-aborted");
+                if (cmd != MigrationCommand.Resume)
+                    throw new VmmException($"the source sent {cmd} where Resume was expected", "migration-protocol");
+                _machine.Resume();
+                var restore = restoreClock.Elapsed;
+                control.Write(MigrationCommand.Resumed, ReadOnlySpan<byte>.Empty);
+                var machine = _machine;
+                _machine = null;
+                return new MigrationTargetResult { Succeeded = true, Machine = machine, BytesReceived = BytesReceived, PagesReceived = Interlocked.Read(ref _pages), RestoreTime = restore };
+            }
+            catch (Exception e) when (e is VmmException or SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                return Failed(_ct.IsCancellationRequested ? "cancelled" : e.Message);
+            }
+            finally
+            {
+                _machine?.Dispose();
+                CloseAll();
+            }
+        }
+
+        private long BytesReceived { get { lock (_streams) return _streams.Sum(s => s.BytesRead); } }
+
+        private FrameStream Accept()
+        {
+            var socket = _listener.AcceptSocketAsync(_ct).AsTask().GetAwaiter().GetResult();
+            var stream = new FrameStream(socket, Options.IoTimeout);
+            lock (_streams) _streams.Add(stream);
+            return stream;
+        }
+
+        private FrameStream AcceptData(ulong session)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+            cts.CancelAfter(Options.IoTimeout);
+            var socket = _listener.AcceptSocketAsync(cts.Token).AsTask().GetAwaiter().GetResult();
+            var stream = new FrameStream(socket, Options.IoTimeout);
+            lock (_streams) _streams.Add(stream);
+            byte[] buffer = new byte[16];
+            var (cmd, len) = stream.Read(ref buffer);
+            if (cmd != MigrationCommand.DataHello || len != 12 || BitConverter.ToUInt64(buffer, 0) != session)
+                throw new VmmException("a data connection did not open with this session's DataHello", "migration-protocol");
+            return stream;
+        }
+
+        /// <summary>Applies pages from connection 0 until the snapshot arrives; returns its bytes.</summary>
+        private byte[] ReadControlUntilState(FrameStream control, ref byte[] buffer)
+        {
+            bool complete = false;
+            while (true)
+            {
+                var (cmd, len) = control.Read(ref buffer);
+                switch (cmd)
+                {
+                    case MigrationCommand.Pages when !complete:
+                        ApplyPages(buffer.AsSpan(0, len));
+                        break;
+                    case MigrationCommand.Complete when !complete:
+                        complete = true;
+                        break;
+                    case MigrationCommand.Sync when !complete && len == 4:
+                        WaitForDataSync(BitConverter.ToUInt32(buffer, 0));
+                        control.Write(MigrationCommand.Synced, buffer.AsSpan(0, 4));
+                        break;
+                    case MigrationCommand.State when complete:
+                        return buffer.AsSpan(0, len).ToArray();
+                    case MigrationCommand.Abort:
+                        throw new VmmException($"the source aborted: {Encoding.UTF8.GetString(buffer, 0, len)}", "migration-aborted");
+                    default:
+                        throw new VmmException($"unexpected {cmd} on the control connection", "migration-protocol");
+                }
+            }
+        }
+
+        /// <summary>Reads a data connection to its Complete; on failure closes every connection so the
+        /// control thread stops waiting too.</summary>
+        private void ReadPagesOrCloseAll(FrameStream data, int index)
+        {
+            try { ReadPages(data, index, new byte[1 << 20]); }
+            catch
+            {
+                CloseAll();
+                throw;
+            }
+        }
+
+        private void ReadPages(FrameStream data, int index, byte[] buffer)
+        {
+            while (true)
+            {
+                var (cmd, len) = data.Read(ref buffer);
+                if (cmd == MigrationCommand.Complete) return;
+                if (cmd == MigrationCommand.Sync && len == 4)
+                {
+                    lock (_syncGate)
+                    {
+                        _synced[index] = BitConverter.ToUInt32(buffer, 0);
+                        Monitor.PulseAll(_syncGate);
+                    }
+                    continue;
+                }
+                if (cmd != MigrationCommand.Pages)
+                    throw new VmmException($"unexpected {cmd} on a data connection", "migration-protocol");
+                ApplyPages(buffer.AsSpan(0, len));
+            }
+        }
+
+        /// <summary>Waits until every data connection has reached Sync(<paramref name="round"/>), failing
+        /// when one of them has failed or the I/O timeout passes.</summary>
+        private void WaitForDataSync(uint round)
+        {
+            var deadline = DateTime.UtcNow + Options.IoTimeout;
+            lock (_syncGate)
+                while (_synced.Any(r => r != round))
+                {
+                    if (_readers.FirstOrDefault(t => t.IsFaulted) is { } failed) throw failed.Exception!.InnerExceptions[0];
+                    if (DateTime.UtcNow > deadline) throw new VmmException($"the data connections did not reach round {round} in time", "migration-io");
+                    Monitor.Wait(_syncGate, 50);
+                }
+        }
+
+        private void ApplyPages(ReadOnlySpan<byte> payload)
+        {
+            var memory = _machine!.Memory;
+            MemorySlot? slot = null;
+            int offset = 0;
+            long count = 0;
+            while (offset < payload.Length)
+            {
+                var (gpa, encoding) = PageCodec.Decode(payload, ref offset, out var data);
+                if (slot is null || !slot.Contains(gpa))
+                    slot = memory.FindSlot(gpa) ?? throw new VmmException($"page 0x{gpa:x} is outside the target's guest memory", "migration-pages");
+                var page = slot.Memory.AsSpan(gpa - slot.GuestPhysAddr, PageCodec.PageSize);
+                switch (encoding)
+                {
+                    case PageEncoding.Zero:
+                        if (!PageCodec.IsZero(page)) page.Clear();
+                        break;
+                    case PageEncoding.Full:
+                        data.CopyTo(page);
+                        break;
+                    default:
+                        Xbzrle.Decode(data, page);
+                        break;
+                }
+                memory.MarkWritten(gpa, GuestAddress.PageSize);
+                count++;
+            }
+            Interlocked.Add(ref _pages, count);
+        }
+
+        private MigrationTargetResult Refuse(FrameStream control, string reason)
+        {
+            try { control.WriteText(MigrationCommand.Refuse, reason); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { }
+            return new MigrationTargetResult { Succeeded = false, FailureReason = $"refused: {reason}" };
+        }
+
+        private MigrationTargetResult Failed(string reason)
+        {
+            lock (_streams)
+                if (_streams.Count > 0 && !_ct.IsCancellationRequested)
+                {
+                    try { _streams[0].WriteText(MigrationCommand.Abort, reason); }
+                    catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { }
+                }
+            return new MigrationTargetResult { Succeeded = false, FailureReason = reason, BytesReceived = BytesReceived, PagesReceived = Interlocked.Read(ref _pages) };
+        }
+
+        private void CloseAll()
+        {
+            lock (_streams)
+                foreach (var s in _streams) s.Dispose();
+        }
+    }
+}

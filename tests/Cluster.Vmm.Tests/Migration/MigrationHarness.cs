@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Cluster.Vmm.Emulated;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
+using Xunit;
+using VmMachine = Cluster.Vmm.Machine.Machine;
+
+namespace Cluster.Vmm.Tests.Migration;
+
+/// <summary>A running source machine on the emulator with its console captured, and helpers to
+/// migrate it over loopback TCP to a target in the same process.</summary>
+internal sealed class MigrationHarness : IDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private readonly EmulatedHypervisor _hypervisor = new();
+    private readonly List<VmMachine> _machines = [];
+
+    public MigrationHarness(string guest, ulong memoryBytes, params string[] args)
+    {
+        Source = VmMachine.Create(_hypervisor, new MachineConfig { MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args });
+        _machines.Add(Source);
+        SourceConsole = Capture(Source);
+        Source.Start();
+    }
+
+    public VmMachine Source { get; }
+    public GuestConsole SourceConsole { get; }
+    public VmMachine? Target { get; private set; }
+    public GuestConsole? TargetConsole { get; private set; }
+
+    /// <summary>Runs one migration from <paramref name="from"/> to a fresh target; the target's machine becomes <see cref="Target"/>.</summary>
+    public (MigrationResult Source, MigrationTargetResult Target) Migrate(VmMachine from, MigrationOptions? options = null,
+        MigrationTargetOptions? targetOptions = null, Func<IPEndPoint, IPEndPoint>? route = null, CancellationToken ct = default,
+        IProgress<MigrationProgress>? progress = null)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            GuestConsole? console = null;
+            var target = new MigrationTarget(_hypervisor, (targetOptions ?? new MigrationTargetOptions()) with
+            {
+                IoTimeout = TimeSpan.FromSeconds(5),
+                MachineCreated = m => console = Capture(m),
+            });
+            var receiving = target.ReceiveAsync(listener);
+            var endpoint = (IPEndPoint)listener.LocalEndpoint;
+            var sending = new MigrationSource(from, (options ?? new MigrationOptions()) with { IoTimeout = TimeSpan.FromSeconds(5) })
+                .MigrateAsync(route?.Invoke(endpoint) ?? endpoint, progress, ct);
+            Assert.True(sending.Wait(Timeout), "the source did not finish in time");
+            Assert.True(receiving.Wait(Timeout), "the target did not finish in time");
+            if (receiving.Result.Machine is { } m)
+            {
+                lock (_machines) _machines.Add(m);
+                Target = m;
+                TargetConsole = console;
+            }
+            return (sending.Result, receiving.Result);
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds (polling), failing after <see cref="Timeout"/>.</summary>
+    public static void WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            Thread.Sleep(5);
+        }
+    }
+
+    public static GuestConsole Capture(VmMachine machine)
+    {
+        var console = new GuestConsole();
+        machine.Serial.Output += console.Append;
+        return console;
+    }
+
+    public void Dispose()
+    {
+        lock (_machines)
+            foreach (var m in _machines) m.Dispose();
+        _hypervisor.Dispose();
+    }
+
+    /// <summary>A machine's console output so far.</summary>
+    internal sealed class GuestConsole
+    {
+        private readonly StringBuilder _text = new();
+
+        public string Text { get { lock (_text) return _text.ToString(); } }
+
+        public void Append(ReadOnlySpan<byte> bytes)
+        {
+            lock (_text) _text.Append(Encoding.ASCII.GetString(bytes));
+        }
+    }
+}

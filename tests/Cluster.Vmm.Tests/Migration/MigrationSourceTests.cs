@@ -1,0 +1,293 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Cluster.Vmm.Guests;
+using Cluster.Vmm.Loaders;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
+using Cluster.Vmm.Tests.TestUtils;
+using Xunit;
+using VmMachine = Cluster.Vmm.Machine.Machine;
+
+namespace Cluster.Vmm.Tests.Migration;
+
+public class MigrationSourceTests
+{
+    private const ulong Memory = 32UL << 20;
+
+    [Fact]
+    public void Abpages_migrated_while_it_runs_has_every_page_consistent_and_runs_on_the_target_only()
+    {
+        using var h = new MigrationHarness("abpages", Memory, "8");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("abpages pass 20\n"), "the guest to run");
+
+        var (source, target) = h.Migrate(h.Source);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(target.Succeeded, target.FailureReason);
+        Assert.Equal(MachineRunState.Finished, h.Source.State);
+        Assert.Equal(MachineRunState.Running, h.Target!.State);
+        int passes = LastPass(h.SourceConsole.Text);
+        MigrationHarness.WaitUntil(() => LastPass(h.TargetConsole!.Text) > passes + 5, "the guest to run on the target");
+        h.Target.Pause();
+        AssertAbpagesConsistent(h.Target, 8);
+    }
+
+    [Fact]
+    public void The_counter_console_continues_on_the_target_with_no_gap_and_no_repeat()
+    {
+        using var h = new MigrationHarness("counter", Memory);
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("count 200\n"), "the guest to count");
+
+        var (source, _) = h.Migrate(h.Source);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        string before = h.SourceConsole.Text;
+        MigrationHarness.WaitUntil(() => h.TargetConsole!.Text.Split('\n').Length > 100, "the guest to count on the target");
+        h.Target!.Pause();
+        var counts = Regex.Matches(before + h.TargetConsole!.Text, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).ToList();
+        Assert.Equal(Enumerable.Range(1, counts.Count).Select(i => (long)i), counts);
+        Assert.Contains($"count {LastCount(before) + 1}\n", before + h.TargetConsole.Text);
+    }
+
+    [Fact]
+    public void A_target_that_refuses_the_memory_size_leaves_the_vm_running_on_the_source()
+    {
+        using var h = new MigrationHarness("counter", Memory);
+        var (source, target) = h.Migrate(h.Source, targetOptions: new MigrationTargetOptions { ExpectedMemoryBytes = Memory * 2 });
+
+        Assert.False(source.Succeeded);
+        Assert.Contains("memory size mismatch", source.FailureReason);
+        Assert.False(target.Succeeded);
+        Assert.Null(target.Machine);
+        AssertRunsOnSourceOnly(h);
+    }
+
+    [Fact]
+    public void A_connection_cut_mid_stream_leaves_the_vm_running_on_the_source()
+    {
+        using var h = new MigrationHarness("abpages", Memory, "8");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("abpages pass 2\n"), "the guest to write its pages");
+        using var proxy = new CuttingProxy(cutAfterBytes: 1 << 20);
+        var (source, target) = h.Migrate(h.Source, route: proxy.Route);
+
+        Assert.False(source.Succeeded);
+        Assert.False(target.Succeeded);
+        Assert.Null(target.Machine);
+        Assert.True(proxy.Cut);
+        AssertRunsOnSourceOnly(h);
+    }
+
+    [Fact]
+    public void Cancelling_leaves_the_vm_running_on_the_source()
+    {
+        using var h = new MigrationHarness("abpages", Memory, "8");
+        using var cts = new CancellationTokenSource();
+        var progress = new Progress(p => { if (p.Phase == MigrationPhase.PreCopy) cts.Cancel(); });
+        var (source, target) = h.Migrate(h.Source, new MigrationOptions { MaxBandwidth = 16L << 20 }, ct: cts.Token, progress: progress);
+
+        Assert.False(source.Succeeded);
+        Assert.Equal("cancelled", source.FailureReason);
+        Assert.False(target.Succeeded);
+        AssertRunsOnSourceOnly(h);
+    }
+
+    [Fact]
+    public void A_failing_commit_leaves_the_vm_running_on_the_source()
+    {
+        using var h = new MigrationHarness("counter", Memory);
+        var options = new MigrationOptions { Commit = _ => throw new VmmException("journal unavailable") };
+        var (source, target) = h.Migrate(h.Source, options);
+
+        Assert.False(source.Succeeded);
+        Assert.Equal("journal unavailable", source.FailureReason);
+        Assert.True(source.Downtime > TimeSpan.Zero);
+        Assert.False(target.Succeeded);
+        AssertRunsOnSourceOnly(h);
+    }
+
+    [Fact]
+    public void Migrates_there_and_back_back_to_back()
+    {
+        using var h = new MigrationHarness("counter", Memory);
+        var (there, _) = h.Migrate(h.Source);
+        Assert.True(there.Succeeded, there.FailureReason);
+        var first = h.Target!;
+        var firstConsole = h.TargetConsole!;
+        var (back, _) = h.Migrate(first);
+        Assert.True(back.Succeeded, back.FailureReason);
+        Assert.Equal(MachineRunState.Finished, first.State);
+        MigrationHarness.WaitUntil(() => h.TargetConsole!.Text.Length > 100, "the guest to count after coming back");
+        h.Target!.Pause();
+        var counts = Regex.Matches(h.SourceConsole.Text + firstConsole.Text + h.TargetConsole!.Text, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).ToList();
+        Assert.Equal(Enumerable.Range(1, counts.Count).Select(i => (long)i), counts);
+    }
+
+    [Fact]
+    public void Zero_pages_cost_only_their_markers()
+    {
+        using var h = new MigrationHarness("counter", 64UL << 20);
+        var (source, _) = h.Migrate(h.Source, new MigrationOptions { Xbzrle = false });
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        long dataPages = source.PagesSent - source.ZeroPages;
+        Assert.True(source.ZeroPages > 15_000, $"{source.ZeroPages} zero pages");
+        Assert.InRange(source.WireBytes, dataPages * 4104 + source.ZeroPages * 8, dataPages * 4104 + source.ZeroPages * 8 + (256 << 10));
+    }
+
+    [Fact]
+    public void The_bandwidth_cap_is_honoured()
+    {
+        using var h = new MigrationHarness("abpages", Memory, "8");
+        const long cap = 16L << 20;
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("abpages pass 2\n"), "the guest to write its pages");
+        var (source, _) = h.Migrate(h.Source, new MigrationOptions { MaxBandwidth = cap });
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(source.WireBytes > 8L << 20);
+        double burst = Math.Max(cap * 0.02, 64 * 1024);
+        Assert.True(source.TotalTime.TotalSeconds >= (source.WireBytes - burst) / cap,
+            $"{source.WireBytes} bytes in {source.TotalTime.TotalMilliseconds} ms exceed {cap} bytes/s");
+    }
+
+    [Fact]
+    public void Parallel_connections_move_a_fast_dirtier_with_every_page_record_applied()
+    {
+        using var h = new MigrationHarness("dirtier", Memory, "8");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("dirtier pass 3\n"), "the guest to dirty");
+        var options = new MigrationOptions { Connections = 3, DowntimeLimit = TimeSpan.FromMilliseconds(20) };
+        var (source, target) = h.Migrate(h.Source, options);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.Equal(target.PagesReceived, source.PagesSent);
+        int passes = LastPass(h.SourceConsole.Text, "dirtier");
+        MigrationHarness.WaitUntil(() => LastPass(h.TargetConsole!.Text, "dirtier") > passes, "the guest to dirty on the target");
+    }
+
+    [Fact]
+    public void Auto_converge_throttles_a_dirtier_that_outruns_a_capped_link_and_lifts_the_throttle_on_failure()
+    {
+        using var h = new MigrationHarness("dirtier", Memory, "4");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("dirtier pass 3\n"), "the guest to dirty");
+        var options = new MigrationOptions { Mode = MigrationMode.AutoConverge, MaxBandwidth = 32L << 20, DowntimeLimit = TimeSpan.FromMilliseconds(10), MaxRounds = 4, Xbzrle = false };
+        var (source, _) = h.Migrate(h.Source, options);
+
+        Assert.False(source.Succeeded);
+        Assert.Contains("did not converge in 4 rounds", source.FailureReason);
+        Assert.Equal(options.ThrottleInitial + 2 * options.ThrottleIncrement, source.MaxThrottlePercent);
+        AssertRunsOnSourceOnly(h, "dirtier pass");
+    }
+
+    [Fact]
+    public void Auto_mode_refuses_a_migration_that_cannot_meet_the_limits()
+    {
+        using var h = new MigrationHarness("dirtier", Memory, "2");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("dirtier pass 3\n"), "the guest to dirty");
+        var options = new MigrationOptions { MaxBandwidth = 8L << 20, Xbzrle = false, DowntimeLimit = TimeSpan.FromMilliseconds(5), ThrottleMax = 20 };
+        var (source, target) = h.Migrate(h.Source, options);
+
+        Assert.False(source.Succeeded);
+        Assert.Contains("cannot meet the downtime limit", source.FailureReason);
+        Assert.False(target.Succeeded);
+        AssertRunsOnSourceOnly(h, "dirtier pass");
+    }
+
+    private static void AssertRunsOnSourceOnly(MigrationHarness h, string marker = "")
+    {
+        Assert.Equal(MachineRunState.Running, h.Source.State);
+        Assert.All(h.Source.Vcpus, v => Assert.Equal(0, v.ThrottlePercent));
+        Assert.False(h.Source.Memory.GetSlot(0).LogDirty);
+        int length = h.SourceConsole.Text.Length;
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Length > length && h.SourceConsole.Text[length..].Contains(marker), "the source to keep running");
+    }
+
+    private static int LastPass(string console, string guest = "abpages") =>
+        Regex.Matches(console, guest + @" pass (\d+)\n").Select(m => int.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+
+    private static long LastCount(string console) =>
+        Regex.Matches(console, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+
+    /// <summary>QEMU's migration-test rule: byte 0 of every page equal, except at most one boundary
+    /// (the pass the guest was in) between pages already incremented and pages not yet: as the guest
+    /// walks up, the next page's byte plus one equals the previous page's.</summary>
+    private static void AssertAbpagesConsistent(VmMachine m, int mib)
+    {
+        using var scratch = new TestMemory(m.Config.MemoryBytes);
+        var image = ElfLoader.LoadFile(BuiltInGuests.Find("abpages"), scratch.Memory, scratch.Size);
+        ulong region = (image.End + 4095) & ~4095UL;
+        int boundaries = 0;
+        byte previous = m.Memory.ReadU8(region);
+        Assert.NotEqual(0, previous);
+        for (ulong p = 1; p < (ulong)mib << 8; p++)
+        {
+            byte b = m.Memory.ReadU8(region + (p << 12));
+            if (b == previous) continue;
+            Assert.Equal(previous, (byte)(b + 1));
+            boundaries++;
+            previous = b;
+        }
+        Assert.True(boundaries <= 1, $"{boundaries} boundaries");
+    }
+
+    /// <summary>IProgress that reports synchronously on the source's thread.</summary>
+    private sealed class Progress(Action<MigrationProgress> report) : IProgress<MigrationProgress>
+    {
+        public void Report(MigrationProgress value) => report(value);
+    }
+
+    /// <summary>A TCP relay to the target that closes both sides after a number of bytes from the source.</summary>
+    private sealed class CuttingProxy : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly long _cutAfter;
+        private long _forwarded;
+        private volatile bool _cut;
+
+        public CuttingProxy(long cutAfterBytes)
+        {
+            _cutAfter = cutAfterBytes;
+            _listener.Start();
+        }
+
+        public bool Cut => _cut;
+
+        public IPEndPoint Route(IPEndPoint target)
+        {
+            _ = Task.Run(async () =>
+            {
+                using var client = await _listener.AcceptSocketAsync();
+                using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await server.ConnectAsync(target);
+                var back = Pump(server, client, cutting: false);
+                await Pump(client, server, cutting: true);
+                client.Close(0);
+                server.Close(0);
+                await back.ContinueWith(_ => { });
+            });
+            return (IPEndPoint)_listener.LocalEndpoint;
+        }
+
+        private async Task Pump(Socket from, Socket to, bool cutting)
+        {
+            var buffer = new byte[64 << 10];
+            try
+            {
+                while (true)
+                {
+                    int n = await from.ReceiveAsync(buffer);
+                    if (n == 0) return;
+                    if (cutting && Interlocked.Add(ref _forwarded, n) > _cutAfter)
+                    {
+                        _cut = true;
+                        return;
+                    }
+                    await to.SendAsync(buffer.AsMemory(0, n));
+                }
+            }
+            catch (SocketException) { }
+            catch (ObjectDisposedException) { }
+        }
+
+        public void Dispose() => _listener.Stop();
+    }
+}

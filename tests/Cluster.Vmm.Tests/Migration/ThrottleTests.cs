@@ -1,0 +1,39 @@
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Cluster.Vmm.Tests.Migration;
+
+/// <summary>The auto-converge hook that migration drives: Machine.SetThrottle over VcpuThread.ThrottlePercent.</summary>
+public class ThrottleTests
+{
+    [Fact]
+    public void A_throttled_machine_runs_its_guest_a_fraction_of_the_time()
+    {
+        using var h = new MigrationHarness("counter", 32UL << 20);
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("count 100\n"), "the guest to count");
+        long free = 0, throttled = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            free += CountDuring(h, TimeSpan.FromMilliseconds(200));
+            h.Source.SetThrottle(90);
+            Assert.All(h.Source.Vcpus, v => Assert.Equal(90, v.ThrottlePercent));
+            throttled += CountDuring(h, TimeSpan.FromMilliseconds(200));
+            h.Source.SetThrottle(0);
+        }
+        Assert.True(throttled < free / 2, $"{throttled} counts throttled against {free} free");
+        Assert.All(h.Source.Vcpus, v => Assert.Equal(0, v.ThrottlePercent));
+    }
+
+    private static long CountDuring(MigrationHarness h, TimeSpan span)
+    {
+        long before = Last(h.SourceConsole.Text);
+        Thread.Sleep(span);
+        return Last(h.SourceConsole.Text) - before;
+    }
+
+    private static long Last(string text)
+    {
+        var m = Regex.Matches(text, @"count (\d+)\n");
+        return m.Count == 0 ? 0 : long.Parse(m[^1].Groups[1].Value);
+    }
+}
