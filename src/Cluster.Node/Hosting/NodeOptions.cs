@@ -20,7 +20,7 @@ public sealed record NodeOptions(string? ConfigFile, int Port, string DataDirect
           --config FILE   HOCON layered over hocon/base.conf and hocon/node.conf
           --port N        Akka.Remote port on 127.0.0.1 (default 4053; 0 picks a free one)
           --data DIR      data directory: the SQLite journal (default ./data)
-          --backend       auto (default: KVM when /dev/kvm works, else the emulator), emulated or kvm
+          --backend       emulated (default: the software CPU), kvm, or auto (KVM when /dev/kvm works, else the emulator)
         Prints "node ready at akka.tcp://hypervisor@127.0.0.1:PORT" once it accepts commands; stops on
         SIGINT or SIGTERM. Exit codes: 0 after a clean stop, 1 when it cannot start, 2 for bad arguments.
         """;
@@ -28,7 +28,7 @@ public sealed record NodeOptions(string? ConfigFile, int Port, string DataDirect
     /// <summary>Parses the arguments after "run"; null with <paramref name="error"/> set when they are bad.</summary>
     public static NodeOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
-        var options = new NodeOptions(null, DefaultPort, "data", BackendKind.Auto);
+        var options = new NodeOptions(null, DefaultPort, "data", BackendKind.Emulated);
         error = null;
         for (var i = 0; i < args.Count; i++)
         {

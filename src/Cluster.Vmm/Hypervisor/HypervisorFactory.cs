@@ -36,9 +36,9 @@ public static class HypervisorFactory
 
     private static bool TryOpenKvm(out IHypervisor? kvm, out string reason)
     {
-        kvm = null;
-        reason = "this build has no KVM backend";
-        return false;
+        bool opened = Kvm.KvmHypervisor.TryOpen(out var hypervisor, out reason);
+        kvm = hypervisor;
+        return opened;
     }
 
     private static IHypervisor CreateEmulated() => new Emulated.EmulatedHypervisor();

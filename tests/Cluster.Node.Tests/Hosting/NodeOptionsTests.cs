@@ -15,7 +15,7 @@ public class NodeOptionsTests
 
     [Fact]
     public void Defaults_to_port_4053_and_the_auto_backend() =>
-        Assert.Equal(new NodeOptions(null, 4053, "data", BackendKind.Auto), NodeOptions.Parse([], out _));
+        Assert.Equal(new NodeOptions(null, 4053, "data", BackendKind.Emulated), NodeOptions.Parse([], out _));
 
     [Theory]
     [InlineData("--port", "70000")]
