@@ -4,7 +4,7 @@ using Cluster.Vmm.Emulated.Cpu;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>Integer arithmetic, logic, shifts, multiply/divide and bit operations.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     private void Alu(ref MicroOp op)
     {
@@ -73,6 +73,8 @@ public sealed partial class EmulatedVcpu
         ulong r, f;
         Materialize();
         ulong old = _flags;
+        // The host CPU leaves OF alone for ROL/ROR by an immediate count other than 1 (the CL forms compute it).
+        bool immediateKeepsOf = op.K1 == OpndKind.Imm && cnt != 1;
         switch (op.Op)
         {
             case Op.Shl:
@@ -109,7 +111,8 @@ public sealed partial class EmulatedVcpu
                     bool cf = (r & 1) != 0;
                     f = old & ~(CF | OF);
                     if (cf) f |= CF;
-                    if (FirstStepOf(a, msb)) f |= OF;
+                    if (immediateKeepsOf) f |= old & OF;
+                    else if (FirstStepOf(a, msb)) f |= OF;
                     _flags = f;
                     break;
                 }
@@ -120,7 +123,8 @@ public sealed partial class EmulatedVcpu
                     bool cf = (r & msb) != 0;
                     f = old & ~(CF | OF);
                     if (cf) f |= CF;
-                    if (((a & 1) != 0) ^ ((a & msb) != 0)) f |= OF;
+                    if (immediateKeepsOf) f |= old & OF;
+                    else if (((a & 1) != 0) ^ ((a & msb) != 0)) f |= OF;
                     _flags = f;
                     break;
                 }

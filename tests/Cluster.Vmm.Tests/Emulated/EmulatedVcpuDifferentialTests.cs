@@ -67,6 +67,8 @@ public sealed class EmulatedVcpuDifferentialTests
             {
                 forms.Add(($"{op}{s}cl", Code(I($"{op}_rm{Bits(s)}_CL", EmuAsm.Reg(A, s), Register.CL))));
                 forms.Add(($"{op}{s}by1", Code(I($"{op}_rm{Bits(s)}_1", EmuAsm.Reg(A, s), 1))));
+                forms.Add(($"{op}{s}by7", Code(I($"{op}_rm{Bits(s)}_imm8", EmuAsm.Reg(A, s), 7))));
+                forms.Add(($"{op}{s}by37", Code(I($"{op}_rm{Bits(s)}_imm8", EmuAsm.Reg(A, s), 37))));
             }
         foreach (var op in new[] { "Shld", "Shrd" })
             foreach (var s in new[] { 2, 4, 8 })
@@ -179,8 +181,23 @@ public sealed class EmulatedVcpuDifferentialTests
             forms.Add(($"add8+set{cc}", Code(I("Add_rm8_r8", Register.AL, Register.BL), I($"Set{cc}_rm8", Register.CL))));
             forms.Add(($"and16+set{cc}", Code(I("And_rm16_r16", Register.AX, Register.BX), I($"Set{cc}_rm8", Register.CL))));
             forms.Add(($"inc+set{cc}", Code(I("Inc_rm32", Register.EAX), I($"Set{cc}_rm8", Register.CL))));
+            forms.Add(($"cmp+j{cc}", BranchOver(I("Cmp_rm64_r64", A, B), cc)));
+            forms.Add(($"test32+j{cc}", BranchOver(I("Test_rm32_r32", Register.EAX, Register.EBX), cc)));
+            forms.Add(($"dec+j{cc}", BranchOver(I("Dec_rm64", A), cc)));
+            forms.Add(($"sub16+j{cc}", BranchOver(I("Sub_rm16_imm16", Register.AX, 0x1234), cc)));
         }
         Run(7, forms, randoms: 40);
+    }
+
+    /// <summary>A flag-setting op, then j<paramref name="cc"/> over "mov ecx, 1" (a compare-and-branch pair).</summary>
+    private static byte[] BranchOver(Instruction setter, string cc)
+    {
+        ulong at = EmuTestMachine.Code;
+        var first = Code(setter);
+        ulong jccAt = at + (ulong)first.Length;
+        var skip = Code(I("Mov_r32_imm32", Register.ECX, 1));
+        var jcc = Instruction.CreateBranch(Enum.Parse<Iced.Intel.Code>($"J{cc}_rel8_64"), jccAt + 2 + (ulong)skip.Length);
+        return [.. first, .. EmuAsm.Encode(jccAt, jcc), .. skip];
     }
 
     [Fact]

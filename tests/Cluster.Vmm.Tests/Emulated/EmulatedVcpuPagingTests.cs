@@ -177,4 +177,42 @@ public sealed class EmulatedVcpuPagingTests
         m.Run();
         Assert.Equal((1UL, 2UL, 3UL), (m.Regs.Rax, m.Regs.Rbx, m.Regs.Rcx));
     }
+
+    [Fact]
+    public void Protected_mode_32_bit_paging_maps_4k_and_4m_pages()
+    {
+        using var m = new EmuTestMachine(longMode: false);
+        var mem = m.Vm.Memory;
+        const ulong Dir = 0x20000, Table = 0x21000;
+        mem.WriteU32(Dir, (uint)Table | 3);
+        mem.WriteU32(Dir + 4, 0x400000 | 0x83);
+        for (uint i = 0; i < 1024; i++) mem.WriteU32(Table + i * 4, (i << 12) | 3);
+        mem.WriteU32(Table + 0x80 * 4, 0x200000 | 3);
+        mem.WriteU32(0x200000, 0xCAFE);
+        mem.WriteU32(0x400010, 0xF00D);
+        m.Load(EmuTestMachine.Code, a =>
+        {
+            a.mov(eax, cr4);
+            a.or(eax, 0x10);
+            a.mov(cr4, eax);
+            a.mov(eax, (uint)Dir);
+            a.mov(cr3, eax);
+            a.mov(eax, cr0);
+            a.or(eax, 0x80000000);
+            a.mov(cr0, eax);
+            a.mov(esi, __dword_ptr[0x80000]);
+            a.mov(edi, __dword_ptr[0x400010]);
+            a.hlt();
+        }, bitness: 32);
+        var sr = m.Cpu.GetSpecialRegisters();
+        var flat = EmuTestMachine.FlatData();
+        sr.Ds = sr.Es = sr.Ss = flat;
+        sr.Cs = flat with { Type = 0xB, Selector = 0x18 };
+        sr.Cr0 = CpuBits.Cr0Pe | CpuBits.Cr0Et;
+        m.Cpu.SetSpecialRegisters(sr);
+        m.Regs = new Registers { Rip = EmuTestMachine.Code, Rsp = 0x70000, Rflags = 2 };
+        Assert.Equal(VcpuExitKind.Hlt, m.Run().Kind);
+        Assert.Equal((0xCAFEUL, 0xF00DUL), (m.Regs.Rsi, m.Regs.Rdi));
+        Assert.Equal(0x20U, mem.ReadU32(Table + 0x80 * 4) & 0x60);
+    }
 }
