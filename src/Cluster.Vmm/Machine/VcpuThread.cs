@@ -22,7 +22,9 @@ public sealed class VcpuThread
     private readonly object _gate = new();
     private readonly IoBus _bus;
     private VcpuRunState _state = VcpuRunState.Created;
-    private Request _request;
+    // Written under _gate; read without it on the run loop's fast path (a missed write is caught
+    // after the Kick that follows every request makes Run return).
+    private volatile Request _request;
     private MachineExit? _exit;
     private Thread? _thread;
 
@@ -183,17 +185,7 @@ public sealed class VcpuThread
     {
         while (true)
         {
-            lock (_gate)
-            {
-                if (_request == Request.Pause)
-                {
-                    _state = VcpuRunState.Paused;
-                    Monitor.PulseAll(_gate);
-                    while (_state == VcpuRunState.Paused && _request == Request.Pause) Monitor.Wait(_gate);
-                }
-                if (_request == Request.Stop)
-                    return new MachineExit(MachineExitKind.Stopped, null, "stopped by the VMM", Id);
-            }
+            if (_request != Request.None && ParkOrStop() is { } stopped) return stopped;
 
             var e = Vcpu.Run();
             switch (e.Kind)
@@ -221,6 +213,21 @@ public sealed class VcpuThread
                 default:
                     return new MachineExit(MachineExitKind.InternalError, null, $"vcpu {Id}: {e}", Id);
             }
+        }
+    }
+
+    /// <summary>Parks while a pause is requested; the Stopped exit when a stop is requested, else null.</summary>
+    private MachineExit? ParkOrStop()
+    {
+        lock (_gate)
+        {
+            if (_request == Request.Pause)
+            {
+                _state = VcpuRunState.Paused;
+                Monitor.PulseAll(_gate);
+                while (_state == VcpuRunState.Paused && _request == Request.Pause) Monitor.Wait(_gate);
+            }
+            return _request == Request.Stop ? new MachineExit(MachineExitKind.Stopped, null, "stopped by the VMM", Id) : null;
         }
     }
 
