@@ -1,8 +1,10 @@
+using Cluster.Node.Hosting;
 using Cluster.Node.VmmCommand;
 
 return args switch
 {
     ["vmm", "run", .. var rest] => VmmRunCommand.Run(rest, Console.OpenStandardOutput(), Console.Error),
+    ["run", .. var rest] => NodeCommand.Run(rest),
     _ => Usage(),
 };
 
@@ -10,6 +12,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: cluster-node <command>");
     Console.Error.WriteLine("commands:");
+    Console.Error.WriteLine("  run [options]                               host a node (see 'run --help')");
     Console.Error.WriteLine("  vmm run [options] guest.elf|builtin:NAME   run one guest on this host (see 'vmm run --help')");
     return 2;
 }

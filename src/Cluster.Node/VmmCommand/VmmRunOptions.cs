@@ -13,7 +13,7 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
         usage: cluster-node vmm run [--backend auto|emulated|kvm] [--memory SIZE] [--vcpus N] [--arg VALUE]... IMAGE
           IMAGE           a static x86-64 ELF file, or builtin:NAME for a test guest (hello, counter, dirtier,
                           compute, abpages, timer, smp, triple)
-          --backend       auto (default: KVM when /dev/kvm works, else the emulator), emulated or kvm
+          --backend       emulated (default: the software CPU), kvm, or auto (KVM when /dev/kvm works, else the emulator)
           --memory SIZE   guest memory, bytes or with a K, M or G suffix (default 64M)
           --vcpus N       vCPUs (default 1)
           --arg VALUE     an argument for the guest (repeatable; argv[0] is the first one)
@@ -25,7 +25,7 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
     /// <summary>Parses the arguments after "vmm run"; null with <paramref name="error"/> set when they are bad.</summary>
     public static VmmRunOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
-        var backend = BackendKind.Auto;
+        var backend = BackendKind.Emulated;
         ulong memory = 64UL << 20;
         int vcpus = 1;
         var guestArgs = new List<string>();

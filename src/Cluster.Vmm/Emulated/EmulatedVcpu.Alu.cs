@@ -4,7 +4,7 @@ using Cluster.Vmm.Emulated.Cpu;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>Integer arithmetic, logic, shifts, multiply/divide and bit operations.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     private void Alu(ref MicroOp op)
     {
@@ -73,6 +73,8 @@ public sealed partial class EmulatedVcpu
         ulong r, f;
         Materialize();
         ulong old = _flags;
+        // The host CPU leaves OF alone for ROL/ROR by an immediate count other than 1 (the CL forms compute it).
+        bool immediateKeepsOf = op.K1 == OpndKind.Imm && cnt != 1;
         switch (op.Op)
         {
             case Op.Shl:
@@ -80,7 +82,7 @@ public sealed partial class EmulatedVcpu
                     r = cnt < 64 ? (a << cnt) & m : 0;
                     bool cf = cnt <= bits && ((a >> (bits - cnt)) & 1) != 0;
                     f = Szp(r, s) | (cf ? CF : 0);
-                    if (((r & msb) != 0) ^ cf) f |= OF;
+                    if (FirstStepOf(a, msb)) f |= OF;
                     SetArith(f);
                     break;
                 }
@@ -89,7 +91,7 @@ public sealed partial class EmulatedVcpu
                     r = a >> cnt;
                     bool cf = ((a >> (cnt - 1)) & 1) != 0;
                     f = Szp(r, s) | (cf ? CF : 0);
-                    if ((a & msb) != 0 && cnt == 1) f |= OF;
+                    if ((a & msb) != 0) f |= OF;
                     SetArith(f);
                     break;
                 }
@@ -109,7 +111,8 @@ public sealed partial class EmulatedVcpu
                     bool cf = (r & 1) != 0;
                     f = old & ~(CF | OF);
                     if (cf) f |= CF;
-                    if (((r & msb) != 0) ^ cf) f |= OF;
+                    if (immediateKeepsOf) f |= old & OF;
+                    else if (FirstStepOf(a, msb)) f |= OF;
                     _flags = f;
                     break;
                 }
@@ -120,7 +123,8 @@ public sealed partial class EmulatedVcpu
                     bool cf = (r & msb) != 0;
                     f = old & ~(CF | OF);
                     if (cf) f |= CF;
-                    if (cf ^ ((r & (msb >> 1)) != 0)) f |= OF;
+                    if (immediateKeepsOf) f |= old & OF;
+                    else if (((a & 1) != 0) ^ ((a & msb) != 0)) f |= OF;
                     _flags = f;
                     break;
                 }
@@ -129,6 +133,7 @@ public sealed partial class EmulatedVcpu
                     int c = s == 1 ? cnt % 9 : s == 2 ? cnt % 17 : cnt;
                     bool cf = (old & CF) != 0;
                     r = a;
+                    if (c == 0) break;
                     for (int i = 0; i < c; i++)
                     {
                         bool ncf = (r & msb) != 0;
@@ -137,7 +142,7 @@ public sealed partial class EmulatedVcpu
                     }
                     f = old & ~(CF | OF);
                     if (cf) f |= CF;
-                    if (((r & msb) != 0) ^ cf) f |= OF;
+                    if (FirstStepOf(a, msb)) f |= OF;
                     _flags = f;
                     break;
                 }
@@ -145,7 +150,9 @@ public sealed partial class EmulatedVcpu
                 {
                     int c = s == 1 ? cnt % 9 : s == 2 ? cnt % 17 : cnt;
                     bool cf = (old & CF) != 0;
+                    bool of = ((a & msb) != 0) ^ cf;
                     r = a;
+                    if (c == 0) break;
                     for (int i = 0; i < c; i++)
                     {
                         bool ncf = (r & 1) != 0;
@@ -154,13 +161,19 @@ public sealed partial class EmulatedVcpu
                     }
                     f = old & ~(CF | OF);
                     if (cf) f |= CF;
-                    if (((r & msb) != 0) ^ ((r & (msb >> 1)) != 0)) f |= OF;
+                    if (of) f |= OF;
                     _flags = f;
                     break;
                 }
         }
         Put(op.K0, op.R0, s, r, lin);
     }
+
+    /// <summary>
+    /// OF of a shift or rotate left: the host CPU reports the overflow of the first one-bit step
+    /// (MSB xor the bit below it) for every count, not only for a count of one.
+    /// </summary>
+    private static bool FirstStepOf(ulong a, ulong msb) => ((a & msb) != 0) ^ ((a & (msb >> 1)) != 0);
 
     private void DoubleShift(ref MicroOp op)
     {
@@ -179,8 +192,8 @@ public sealed partial class EmulatedVcpu
         bool cf;
         if (s == 2)
         {
-            // 16-bit forms shift through a 48-bit a:b:a (shld) or b:a:b... as the host does for counts over 16.
-            ulong wide = op.Op == Op.Shld ? (a << 32) | (b << 16) | a : (a << 32) | (b << 16) | b;
+            // 16-bit forms shift through the 48-bit a:b:a, as the host does for counts over 16.
+            ulong wide = (a << 32) | (b << 16) | a;
             if (op.Op == Op.Shld)
             {
                 r = (wide << cnt >> 32) & m;
@@ -188,9 +201,8 @@ public sealed partial class EmulatedVcpu
             }
             else
             {
-                ulong w2 = (b << 32) | (b << 16) | a;
-                r = (w2 >> cnt) & m;
-                cf = ((w2 >> (cnt - 1)) & 1) != 0;
+                r = (wide >> cnt) & m;
+                cf = ((wide >> (cnt - 1)) & 1) != 0;
             }
         }
         else if (op.Op == Op.Shld)
@@ -204,7 +216,8 @@ public sealed partial class EmulatedVcpu
             cf = ((a >> (cnt - 1)) & 1) != 0;
         }
         ulong f = Szp(r, s) | (cf ? CF : 0);
-        if (((r ^ a) & msb) != 0) f |= OF;
+        bool of = op.Op == Op.Shld ? FirstStepOf(a, msb) : ((a & msb) != 0) ^ ((b & 1) != 0);
+        if (of) f |= OF;
         SetArith(f);
         Put(op.K0, op.R0, s, r, lin);
     }
@@ -392,10 +405,14 @@ public sealed partial class EmulatedVcpu
         {
             case Op.Bsf:
             case Op.Bsr:
-                if (v == 0) f |= ZF;
-                else SetReg(op.R0, s, op.Op == Op.Bsf ? (ulong)BitOperations.TrailingZeroCount(v) : (ulong)BitOperations.Log2(v));
-                if (v == 0 && s == 4) _r[op.R0] = (uint)_r[op.R0];
-                break;
+                {
+                    // The host CPU clears CF, OF, SF and AF and sets PF from the bit index (0 when the source is zero).
+                    ulong idx = v == 0 ? 0 : op.Op == Op.Bsf ? (ulong)BitOperations.TrailingZeroCount(v) : (ulong)BitOperations.Log2(v);
+                    if (v == 0) f |= ZF;
+                    else SetReg(op.R0, s, idx);
+                    if (Parity(idx)) f |= PF;
+                    break;
+                }
             case Op.Tzcnt:
                 {
                     ulong r = v == 0 ? (ulong)bits : (ulong)BitOperations.TrailingZeroCount(v);

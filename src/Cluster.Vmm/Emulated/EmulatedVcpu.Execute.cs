@@ -5,7 +5,7 @@ using Cluster.Vmm.Emulated.Cpu;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>The dispatcher of micro-ops and the operand access helpers.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong Ea(ref MicroOp op)
@@ -63,7 +63,111 @@ public sealed partial class EmulatedVcpu
         return (_r[op.R0] >> 8) & 0xFF;
     }
 
+    /// <summary>The hot path: the specialised forms of the common instructions; everything else goes to <see cref="ExecuteGeneric"/>.</summary>
     private void Execute(ref MicroOp op)
+    {
+        int s = op.Size;
+        switch (op.Op)
+        {
+            case Op.MovRR: SetReg(op.R0, s, _r[op.R1]); return;
+            case Op.MovRI: SetReg(op.R0, s, op.Imm); return;
+            case Op.Load: SetReg(op.R0, s, ReadMem(Lin(ref op), s)); return;
+            case Op.Store: WriteMem(Lin(ref op), s, _r[op.R1]); return;
+            case Op.StoreImm: WriteMem(Lin(ref op), s, op.Imm); return;
+            case Op.PushR: Push(_r[op.R0], s); return;
+            case Op.PopR: SetReg(op.R0, s, Pop(s)); return;
+            case Op.IncR:
+                {
+                    ulong a = _r[op.R0] & Mask(s), r = (a + 1) & Mask(s);
+                    _lc = Cf;
+                    SetReg(op.R0, s, r);
+                    SetLazy(LazyOp.Inc, a, 1, r, s);
+                    return;
+                }
+            case Op.DecR:
+                {
+                    ulong a = _r[op.R0] & Mask(s), r = (a - 1) & Mask(s);
+                    _lc = Cf;
+                    SetReg(op.R0, s, r);
+                    SetLazy(LazyOp.Dec, a, 1, r, s);
+                    return;
+                }
+            case Op.AddRR: AddReg(op.R0, s, _r[op.R1] & Mask(s)); return;
+            case Op.AddRI: AddReg(op.R0, s, op.Imm); return;
+            case Op.AddRM: AddReg(op.R0, s, ReadMem(Lin(ref op), s)); return;
+            case Op.SubRR: SubReg(op.R0, s, _r[op.R1] & Mask(s)); return;
+            case Op.SubRI: SubReg(op.R0, s, op.Imm); return;
+            case Op.SubRM: SubReg(op.R0, s, ReadMem(Lin(ref op), s)); return;
+            case Op.CmpRR: Compare(_r[op.R0] & Mask(s), _r[op.R1] & Mask(s), s); return;
+            case Op.CmpRI: Compare(_r[op.R0] & Mask(s), op.Imm, s); return;
+            case Op.CmpRM: Compare(_r[op.R0] & Mask(s), ReadMem(Lin(ref op), s), s); return;
+            case Op.CmpMR: Compare(ReadMem(Lin(ref op), s), _r[op.R1] & Mask(s), s); return;
+            case Op.CmpMI: Compare(ReadMem(Lin(ref op), s), op.Imm, s); return;
+            case Op.AndRR: LogicReg(op.R0, s, _r[op.R0] & _r[op.R1]); return;
+            case Op.AndRI: LogicReg(op.R0, s, _r[op.R0] & op.Imm); return;
+            case Op.OrRR: LogicReg(op.R0, s, _r[op.R0] | _r[op.R1]); return;
+            case Op.OrRI: LogicReg(op.R0, s, _r[op.R0] | op.Imm); return;
+            case Op.XorRR: LogicReg(op.R0, s, _r[op.R0] ^ _r[op.R1]); return;
+            case Op.XorRI: LogicReg(op.R0, s, _r[op.R0] ^ op.Imm); return;
+            case Op.AndRM: LogicReg(op.R0, s, _r[op.R0] & ReadMem(Lin(ref op), s)); return;
+            case Op.OrRM: LogicReg(op.R0, s, _r[op.R0] | ReadMem(Lin(ref op), s)); return;
+            case Op.XorRM: LogicReg(op.R0, s, _r[op.R0] ^ ReadMem(Lin(ref op), s)); return;
+            case Op.MovzxRR: SetReg(op.R0, s, _r[op.R1] & Mask(op.Size2)); return;
+            case Op.MovzxRM: SetReg(op.R0, s, ReadMem(Lin(ref op), op.Size2)); return;
+            case Op.MovsxRR: SetReg(op.R0, s, SignExtend(_r[op.R1] & Mask(op.Size2), op.Size2)); return;
+            case Op.MovsxRM: SetReg(op.R0, s, SignExtend(ReadMem(Lin(ref op), op.Size2), op.Size2)); return;
+            case Op.ShlRI:
+                {
+                    ulong a = _r[op.R0] & Mask(s);
+                    ulong r = (a << (int)op.Imm) & Mask(s);
+                    SetReg(op.R0, s, r);
+                    SetLazy(LazyOp.Shl, a, op.Imm, r, s);
+                    return;
+                }
+            case Op.ShrRI:
+                {
+                    ulong a = _r[op.R0] & Mask(s);
+                    ulong r = a >> (int)op.Imm;
+                    SetReg(op.R0, s, r);
+                    SetLazy(LazyOp.Shr, a, op.Imm, r, s);
+                    return;
+                }
+            case Op.SarRI:
+                {
+                    ulong a = _r[op.R0] & Mask(s);
+                    ulong r = (ulong)((long)SignExtend(a, s) >> (int)op.Imm) & Mask(s);
+                    SetReg(op.R0, s, r);
+                    SetLazy(LazyOp.Sar, a, op.Imm, r, s);
+                    return;
+                }
+            case Op.TestRR: SetLazy(LazyOp.Logic, 0, 0, _r[op.R0] & _r[op.R1] & Mask(s), s); return;
+            case Op.TestRI: SetLazy(LazyOp.Logic, 0, 0, _r[op.R0] & op.Imm, s); return;
+            case Op.Jcc:
+                if (Cond(op.Cond)) _rip = (_rip + op.Imm) & Mask(s);
+                return;
+            case Op.Jmp:
+                _rip = (_rip + op.Imm) & Mask(s);
+                return;
+            case Op.Lea:
+                SetReg(op.R0, s, Ea(ref op));
+                return;
+            case Op.Call:
+                Push(_rip, s);
+                _rip = (_rip + op.Imm) & Mask(s);
+                return;
+            case Op.Ret:
+                _rip = Pop(s);
+                if (op.K0 == OpndKind.Imm) SetStackPtr(_r[RSP] + (op.Imm & 0xFFFF));
+                return;
+            case Op.Nop:
+                return;
+            default:
+                ExecuteGeneric(ref op);
+                return;
+        }
+    }
+
+    private void ExecuteGeneric(ref MicroOp op)
     {
         int s = op.Size;
         switch (op.Op)
@@ -77,12 +181,6 @@ public sealed partial class EmulatedVcpu
                 return;
             case Op.Add: case Op.Or: case Op.Adc: case Op.Sbb: case Op.And: case Op.Sub: case Op.Xor: case Op.Cmp: case Op.Test:
                 Alu(ref op);
-                return;
-            case Op.Jcc:
-                if (Cond(op.Cond)) _rip = (_rip + op.Imm) & Mask(s);
-                return;
-            case Op.Lea:
-                SetReg(op.R0, s, Ea(ref op));
                 return;
             case Op.Push:
                 Push(Get(ref op, op.K0, op.R0, s), s);
@@ -104,17 +202,8 @@ public sealed partial class EmulatedVcpu
             case Op.Movsx:
                 SetReg(op.R0, s, SignExtend(Get(ref op, op.K1, op.R1, op.Size2), op.Size2));
                 return;
-            case Op.Nop:
-                return;
-            case Op.Jmp:
-                _rip = (_rip + op.Imm) & Mask(s);
-                return;
             case Op.JmpInd:
                 _rip = Get(ref op, op.K0, op.R0, s);
-                return;
-            case Op.Call:
-                Push(_rip, s);
-                _rip = (_rip + op.Imm) & Mask(s);
                 return;
             case Op.CallInd:
                 {
@@ -122,10 +211,6 @@ public sealed partial class EmulatedVcpu
                     Push(_rip, s);
                     _rip = t;
                 }
-                return;
-            case Op.Ret:
-                _rip = Pop(s);
-                if (op.K0 == OpndKind.Imm) SetStackPtr(_r[RSP] + (op.Imm & 0xFFFF));
                 return;
             case Op.Inc: case Op.Dec: case Op.Not: case Op.Neg:
                 Unary(ref op);
@@ -255,6 +340,33 @@ public sealed partial class EmulatedVcpu
                 ExecuteSystem(ref op);
                 return;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddReg(int r, int s, ulong b)
+    {
+        ulong m = Mask(s), a = _r[r] & m, res = (a + b) & m;
+        SetReg(r, s, res);
+        SetLazy(LazyOp.Add, a, b, res, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SubReg(int r, int s, ulong b)
+    {
+        ulong m = Mask(s), a = _r[r] & m, res = (a - b) & m;
+        SetReg(r, s, res);
+        SetLazy(LazyOp.Sub, a, b, res, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Compare(ulong a, ulong b, int s) => SetLazy(LazyOp.Sub, a, b, (a - b) & Mask(s), s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LogicReg(int r, int s, ulong v)
+    {
+        v &= Mask(s);
+        SetReg(r, s, v);
+        SetLazy(LazyOp.Logic, 0, 0, v, s);
     }
 
     private static ulong SignExtend(ulong v, int size) => size switch

@@ -4,12 +4,12 @@ using System.Runtime.CompilerServices;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>Lazy arithmetic flags: the last flag-setting operation is kept and flags computed when read.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     internal const ulong CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200, DF = 0x400, OF = 0x800;
     internal const ulong ArithFlags = CF | PF | AF | ZF | SF | OF;
 
-    private enum LazyOp : byte { None, Add, Adc, Sub, Sbb, Logic, Inc, Dec }
+    private enum LazyOp : byte { None, Add, Adc, Sub, Sbb, Logic, Inc, Dec, Shl, Shr, Sar }
 
     private LazyOp _lop;
     private ulong _la, _lb, _lr;
@@ -27,7 +27,8 @@ public sealed partial class EmulatedVcpu
         _lbits = size * 8;
     }
 
-    private static ulong Mask(int size) => size == 8 ? ulong.MaxValue : (1UL << (size * 8)) - 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mask(int size) => ulong.MaxValue >> (64 - size * 8);
 
     private static bool Parity(ulong r) => (BitOperations.PopCount(r & 0xFF) & 1) == 0;
 
@@ -68,6 +69,9 @@ public sealed partial class EmulatedVcpu
         LazyOp.Sub => _la < _lb,
         LazyOp.Sbb => _la < _lb || (_lc && _la == _lb),
         LazyOp.Inc or LazyOp.Dec => _lc,
+        LazyOp.Shl => _lb <= (ulong)_lbits && ((_la >> (_lbits - (int)_lb)) & 1) != 0,
+        LazyOp.Shr => ((_la >> ((int)_lb - 1)) & 1) != 0,
+        LazyOp.Sar => (((long)(_la << (64 - _lbits)) >> (64 - _lbits) >> Math.Min((int)_lb - 1, 63)) & 1) != 0,
         _ => false,
     };
 
@@ -80,13 +84,27 @@ public sealed partial class EmulatedVcpu
             LazyOp.Sub or LazyOp.Sbb => (((_la ^ _lb) & (_la ^ _lr)) >> s & 1) != 0,
             LazyOp.Inc => _lr == 1UL << s,
             LazyOp.Dec => _lr == (1UL << s) - 1,
+            LazyOp.Shl => (((_la >> s) ^ (_la >> (s - 1))) & 1) != 0,
+            LazyOp.Shr => ((_la >> s) & 1) != 0,
             _ => false,
         };
     }
 
-    private bool LazyAf() => _lop != LazyOp.Logic && ((_la ^ _lb ^ _lr) & 0x10) != 0;
+    private bool LazyAf() => _lop is not (LazyOp.Logic or LazyOp.Shl or LazyOp.Shr or LazyOp.Sar) && ((_la ^ _lb ^ _lr) & 0x10) != 0;
 
-    internal bool Cf => _lop == LazyOp.None ? (_flags & CF) != 0 : LazyCf();
+    internal bool Cf
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _lop switch
+        {
+            LazyOp.None => (_flags & CF) != 0,
+            LazyOp.Sub => _la < _lb,
+            LazyOp.Add => _lr < _la,
+            LazyOp.Logic => false,
+            LazyOp.Inc or LazyOp.Dec => _lc,
+            _ => LazyCf(),
+        };
+    }
     private bool Zf => _lop == LazyOp.None ? (_flags & ZF) != 0 : _lr == 0;
     private bool Sf => _lop == LazyOp.None ? (_flags & SF) != 0 : ((_lr >> (_lbits - 1)) & 1) != 0;
     private bool Of => _lop == LazyOp.None ? (_flags & OF) != 0 : LazyOf();
@@ -95,6 +113,7 @@ public sealed partial class EmulatedVcpu
     /// <summary>Evaluates condition code <paramref name="cc"/> (x86 encoding 0-15).</summary>
     private bool Cond(int cc)
     {
+        if ((cc & ~1) == 4 && _lop != LazyOp.None) return (_lr == 0) ^ (cc == 5);
         if (_lop == LazyOp.Sub)
         {
             int sh = 64 - _lbits;
@@ -110,6 +129,21 @@ public sealed partial class EmulatedVcpu
                 case 13: return (long)(_la << sh) >= (long)(_lb << sh);
                 case 14: return (long)(_la << sh) <= (long)(_lb << sh);
                 case 15: return (long)(_la << sh) > (long)(_lb << sh);
+            }
+        }
+        else if (_lop == LazyOp.Logic)
+        {
+            bool sf = ((_lr >> (_lbits - 1)) & 1) != 0;
+            switch (cc)
+            {
+                case 2: case 0: return false;
+                case 3: case 1: return true;
+                case 4: case 6: return _lr == 0;
+                case 5: case 7: return _lr != 0;
+                case 8: case 12: return sf;
+                case 9: case 13: return !sf;
+                case 14: return _lr == 0 || sf;
+                case 15: return _lr != 0 && !sf;
             }
         }
         bool r = (cc >> 1) switch

@@ -4,7 +4,7 @@ using Cluster.Vmm.Hypervisor;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>Interrupt and exception delivery through the IVT/IDT, and the returns from them.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     private const ulong NT = 0x4000, RF = 0x10000, VM = 0x20000, AC = 0x40000;
 

@@ -43,6 +43,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Drops translations; global ones survive unless <paramref name="all"/>.</summary>
     internal void FlushTlb(bool all)
     {
+        _epoch++;
         bool keepGlobal = !all && (_cr4 & CpuBits.Cr4Pge) != 0;
         for (int i = 0; i < TlbSize; i++)
         {
@@ -54,6 +55,7 @@ public sealed unsafe partial class EmulatedVcpu
 
     private void FlushTlbPage(ulong lin)
     {
+        _epoch++;
         int i = (int)(lin >> 12) & TlbMask;
         _rtlb[i].Tag = 0;
         _wtlb[i].Tag = 0;

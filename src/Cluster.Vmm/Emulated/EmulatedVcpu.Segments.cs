@@ -4,7 +4,7 @@ using Cluster.Vmm.Hypervisor;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>Segment loading from descriptor tables, and supervisor-mode accesses to system structures.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     private ulong ReadSys(ulong lin, int size)
     {

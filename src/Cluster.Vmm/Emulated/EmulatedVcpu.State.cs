@@ -3,7 +3,7 @@ using Cluster.Vmm.Hypervisor;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>Register access and whole-state capture of the vCPU.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     internal bool IsKicked => _kicked;
 

@@ -4,7 +4,7 @@ using Cluster.Vmm.Hypervisor;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>String instructions (with REP) and port I/O.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     /// <summary>Iterations of one REP instruction before it yields to the run loop (to stay responsive to Kick).</summary>
     private const int RepChunk = 1 << 16;

@@ -5,7 +5,7 @@ using Cluster.Vmm.Hypervisor;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>System instructions: control registers, MSRs, CPUID, descriptor tables, far transfers, interrupts.</summary>
-public sealed partial class EmulatedVcpu
+public sealed unsafe partial class EmulatedVcpu
 {
     /// <summary>The nominal TSC frequency reported to guests (1 GHz: one tick per nanosecond).</summary>
     public const ulong TscHz = 1_000_000_000;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
 using Iced.Intel;
@@ -11,14 +12,18 @@ namespace Cluster.Vmm.Emulated;
 /// guest-physical page, with the KVM-shaped exits of <see cref="IVcpu"/>. <see cref="Run"/> runs on
 /// the calling thread; <see cref="Kick"/> may be called from any thread.
 /// </summary>
+[SkipLocalsInit]
 public sealed unsafe partial class EmulatedVcpu : IVcpu
 {
     internal const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
     internal const int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
     private const int MaxBlockOps = 64;
+    private const int BlocksPerSlice = 64;
 
     private readonly EmulatedVm _vm;
-    private readonly ulong[] _r = new ulong[16];
+    /// <summary>The 16 GPRs, on the pinned object heap so that the interpreter indexes them through <see cref="_r"/> without bounds checks.</summary>
+    private readonly ulong[] _regs = GC.AllocateArray<ulong>(16, pinned: true);
+    private readonly ulong* _r;
     private ulong _rip;
     private readonly Segment[] _seg = new Segment[6];
     private Segment _tr, _ldt;
@@ -44,6 +49,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     private long _guestTicks;
     private int _pollCountdown = 1;
     private int _memGeneration = -1;
+    /// <summary>Changes on every TLB flush and mode change; block links are valid only within one epoch.</summary>
+    private int _epoch;
 
     private readonly ConcurrentDictionary<ulong, CodePage> _code = new();
 
@@ -51,6 +58,9 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     {
         _vm = vm;
         Id = id;
+        // SAFETY: _regs lives on the pinned object heap, so it never moves and stays alive as long as
+        // this object; every index used (register numbers 0-15 from the decoder) is inside its 16 words.
+        _r = (ulong*)Unsafe.AsPointer(ref _regs[0]);
         Reset();
     }
 
@@ -64,7 +74,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Power-on state: real mode at F000:FFF0, as the architecture defines it.</summary>
     private void Reset()
     {
-        Array.Clear(_r);
+        Array.Clear(_regs);
         _rip = 0xFFF0;
         SetFlags(2);
         for (int i = 0; i < 6; i++)
@@ -84,6 +94,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Recomputes the derived mode state after a change of CS, SS, CR0, EFER or a segment base.</summary>
     private void UpdateMode()
     {
+        _epoch++;
         bool lma = (_efer & CpuBits.EferLma) != 0;
         _mode64 = lma && _seg[CS].L;
         _bitness = _mode64 ? 64 : _seg[CS].Db ? 32 : 16;
@@ -142,7 +153,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             }
             if (Id == 0 && --_pollCountdown <= 0)
             {
-                _pollCountdown = 256;
+                _pollCountdown = 16;
                 _vm.PollTimers();
             }
             if (_halted)
@@ -165,18 +176,18 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 }
                 catch (GuestFault f)
                 {
-                    HandleFault(f, 0);
+                    HandleFault(f);
                 }
                 if (_hasExit) return TakeExit();
             }
             try
             {
-                ExecuteBlock();
+                ExecuteBlocks();
             }
             catch (GuestFault f)
             {
                 _rip = _instrStart;
-                HandleFault(f, -1);
+                HandleFault(f);
             }
             catch (ExitRestart)
             {
@@ -200,9 +211,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     }
 
     /// <summary>Delivers an exception; a fault while delivering becomes #DF, and one while delivering #DF a triple fault.</summary>
-    private void HandleFault(GuestFault f, int unused)
+    private void HandleFault(GuestFault f)
     {
-        _ = unused;
         try
         {
             DeliverInterrupt(f.Vector, f.ErrorCode, f.HasErrorCode, false);
@@ -225,38 +235,75 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         }
     }
 
-    /// <summary>Runs one block of pre-decoded micro-ops starting at RIP.</summary>
-    private void ExecuteBlock()
+    /// <summary>
+    /// Runs chained blocks of pre-decoded micro-ops from RIP until an exit, a stop request, a pending
+    /// interrupt, a Kick, or a budget of blocks, so that the run loop's checks stay off the hot path.
+    /// </summary>
+    private void ExecuteBlocks()
     {
-        ulong lin = (_effBase[CS] + _rip) & _linMask;
-        _instrStart = _rip;
-        ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
-        CodePage cp;
-        if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
-        else cp = LookupCodePage(lin);
-        int off = (int)(lin & 0xFFF);
-        int idx = cp.Entry[off] - 1;
-        if (idx < 0) idx = DecodeBlock(cp, off, lin);
-        var ops = cp.Ops;
         _stop = false;
-        long n = 0;
-        try
+        int budget = BlocksPerSlice;
+        while (true)
         {
+            ulong lin = (_effBase[CS] + _rip) & _linMask;
+            _instrStart = _rip;
+            ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
+            CodePage cp;
+            if (ie.Tag == ((lin & ~0xFFFUL) | _tlbKey) && ie.Page.Valid && ie.Page.Bitness == _bitness) cp = ie.Page;
+            else cp = LookupCodePage(lin);
+            int idx = cp.Entry[(int)(lin & 0xFFF)] - 1;
+            if (idx < 0) idx = DecodeBlock(cp, (int)(lin & 0xFFF), lin);
+            ulong page = lin & ~0xFFFUL;
+            int epoch = _epoch;
+            var ops = cp.Ops;
             while (true)
             {
-                ref MicroOp op = ref ops[idx];
-                _instrStart = _rip;
-                _rip += op.Len;
-                if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
-                else ExecuteLocked(ref op);
-                n++;
-                if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop) break;
-                idx++;
+                while (true)
+                {
+                    ref MicroOp op = ref ops[idx];
+                    _instrStart = _rip;
+                    _rip += op.Len;
+                    if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
+                    else ExecuteLocked(ref op);
+                    _retired++;
+                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop)
+                    {
+                        if ((op.Flags & OpFlags.FusedJcc) != 0)
+                        {
+                            _retired++;
+                            if (Cond(op.Cond)) _rip = (_rip + op.Imm2) & Mask(op.Size2);
+                        }
+                        break;
+                    }
+                    idx++;
+                }
+                int last = idx;
+                if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
+                if (epoch != _epoch || !cp.Valid) break;
+                // Block linking: follow a cached successor in the same page without a lookup.
+                ulong rip = _rip;
+                ref var link = ref cp.Links[last];
+                if (link.Rip0 == rip && link.Idx0 != 0) idx = link.Idx0 - 1;
+                else if (link.Rip1 == rip && link.Idx1 != 0) idx = link.Idx1 - 1;
+                else
+                {
+                    ulong nl = (_effBase[CS] + rip) & _linMask;
+                    if ((nl & ~0xFFFUL) != page) break;
+                    int next = cp.Entry[(int)(nl & 0xFFF)] - 1;
+                    if (next < 0)
+                    {
+                        next = DecodeBlock(cp, (int)(nl & 0xFFF), nl);
+                        ops = cp.Ops;
+                    }
+                    link = ref cp.Links[last];
+                    link.Rip1 = link.Rip0;
+                    link.Idx1 = link.Idx0;
+                    link.Rip0 = rip;
+                    link.Idx0 = next + 1;
+                    idx = next;
+                }
+                _instrStart = rip;
             }
-        }
-        finally
-        {
-            _retired += n;
         }
     }
 
@@ -316,6 +363,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 m = MicroOpBuilder.Build(ins, cp.Bitness);
                 pos += ins.Length;
                 if (pos >= 4096 || n >= MaxBlockOps - 1) m.Flags |= OpFlags.EndsBlock;
+                if (m.Op == Op.Jcc && cp.Count > start && MicroOpBuilder.Fuse(ref cp.Ops[cp.Count - 1], m)) break;
             }
             cp.Append(m);
             if ((m.Flags & OpFlags.EndsBlock) != 0) break;
@@ -357,6 +405,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Up to 15 instruction bytes at a CS-relative address, for error reports; never throws.</summary>
     private byte[]? TryReadBytes(ulong ip)
     {
+        ulong cr2 = _cr2;
         try
         {
             var bytes = new List<byte>();
@@ -374,6 +423,10 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         catch (GuestFault)
         {
             return null;
+        }
+        finally
+        {
+            _cr2 = cr2;
         }
     }
 

@@ -36,11 +36,10 @@ public static class HypervisorFactory
 
     private static bool TryOpenKvm(out IHypervisor? kvm, out string reason)
     {
-        kvm = null;
-        reason = "this build has no KVM backend";
-        return false;
+        bool ok = Kvm.KvmHypervisor.TryOpen(out var opened, out reason);
+        kvm = opened;
+        return ok;
     }
 
-    private static IHypervisor CreateEmulated() =>
-        throw new VmmException("the emulated backend is not in this build", "backend");
+    private static IHypervisor CreateEmulated() => new Emulated.EmulatedHypervisor();
 }

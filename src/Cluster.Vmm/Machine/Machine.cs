@@ -2,6 +2,8 @@ using Cluster.Vmm.Devices;
 using Cluster.Vmm.Guests;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Loaders;
+using BzImage = Cluster.Vmm.Loaders.Linux.BzImage;
+using LinuxLoader = Cluster.Vmm.Loaders.Linux.LinuxLoader;
 using Cluster.Vmm.Memory;
 
 namespace Cluster.Vmm.Machine;
@@ -25,6 +27,7 @@ public sealed class Machine : IDisposable
     private int _running;
     private Timer? _flushTimer;
     private Timer? _throttleTimer;
+    private bool _exitReported;
     private bool _disposed;
 
     private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, IoBus bus, Uart16550 serial, ExitDevice exitDevice, VcpuThread[] vcpus)
@@ -100,19 +103,9 @@ public sealed class Machine : IDisposable
             bus.RegisterPorts(Uart16550.Com1Port, Uart16550.PortCount, serial);
             bus.RegisterPorts(ExitDevice.DefaultPort, 1, exitDevice);
 
-            var image = LoadImage(config, vm.Memory);
-            LongModeSetup.WriteTables(vm.Memory, config.MemoryBytes);
-            var args = BootArguments.Write(vm.Memory, config.Args);
-
-            var threads = new VcpuThread[config.Vcpus];
-            for (int id = 0; id < config.Vcpus; id++)
-            {
-                var vcpu = vm.CreateVcpu(id);
-                created.Add(vcpu);
-                vcpu.SetSpecialRegisters(LongModeSetup.InitialSpecialRegisters(vcpu.GetSpecialRegisters()));
-                vcpu.SetRegisters(LongModeSetup.InitialRegisters(id, config.Vcpus, image.Entry, args, config.MemoryBytes));
-                threads[id] = new VcpuThread(vcpu, bus);
-            }
+            for (int id = 0; id < config.Vcpus; id++) created.Add(vm.CreateVcpu(id));
+            Boot(config, vm, created);
+            var threads = created.Select(vcpu => new VcpuThread(vcpu, bus)).ToArray();
             return new Machine(config, vm, hostMemory, bus, serial, exitDevice, threads);
         }
         catch
@@ -124,16 +117,49 @@ public sealed class Machine : IDisposable
         }
     }
 
-    /// <summary>Loads the configured image into guest memory: the one place that knows every image kind.</summary>
-    private static LoadedImage LoadImage(MachineConfig config, GuestMemory memory) => config.Image switch
+    /// <summary>
+    /// Loads the configured image and sets the vCPUs' entry registers: the one place that knows every
+    /// image kind. ELF and flat images get the VMM's long-mode setup and argument block on every vCPU
+    /// (see <see cref="GuestLayout"/>); a Linux bzImage gets the Linux boot protocol on vCPU 0 (the
+    /// others wait in their reset state for the kernel to start them, which needs KVM's local APICs).
+    /// </summary>
+    private static void Boot(MachineConfig config, IVm vm, IReadOnlyList<IVcpu> vcpus)
     {
-        ElfGuestImage elf => ElfLoader.LoadFile(elf.Path, memory, config.MemoryBytes),
-        BuiltInGuestImage builtIn => ElfLoader.LoadFile(BuiltInGuests.Find(builtIn.Name), memory, config.MemoryBytes),
-        FlatGuestImage flat => FlatLoader.LoadFile(flat.Path, flat.LoadAddress, memory, config.MemoryBytes),
-        LinuxGuestImage => throw new VmmException("Linux direct boot is supported on the KVM backend only", "machine-create"),
-        null => throw new VmmException("the machine configuration has no guest image", "machine-create"),
-        _ => throw new VmmException($"unknown guest image kind {config.Image.GetType().Name}", "machine-create"),
-    };
+        if (config.Image is LinuxGuestImage linux)
+        {
+            if (vm.Hypervisor.Kind != BackendKind.Kvm)
+                throw new VmmException("Linux direct boot is supported on the KVM backend only", "machine-create");
+            var kernel = BzImage.Parse(ReadImage(linux.KernelPath));
+            var initrd = linux.InitrdPath is null ? [] : ReadImage(linux.InitrdPath);
+            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine);
+            return;
+        }
+        var image = config.Image switch
+        {
+            ElfGuestImage elf => ElfLoader.LoadFile(elf.Path, vm.Memory, config.MemoryBytes),
+            BuiltInGuestImage builtIn => ElfLoader.LoadFile(BuiltInGuests.Find(builtIn.Name), vm.Memory, config.MemoryBytes),
+            FlatGuestImage flat => FlatLoader.LoadFile(flat.Path, flat.LoadAddress, vm.Memory, config.MemoryBytes),
+            null => throw new VmmException("the machine configuration has no guest image", "machine-create"),
+            _ => throw new VmmException($"unknown guest image kind {config.Image.GetType().Name}", "machine-create"),
+        };
+        LongModeSetup.WriteTables(vm.Memory, config.MemoryBytes);
+        var args = BootArguments.Write(vm.Memory, config.Args);
+        foreach (var vcpu in vcpus)
+        {
+            vcpu.SetSpecialRegisters(LongModeSetup.InitialSpecialRegisters(vcpu.GetSpecialRegisters()));
+            vcpu.SetRegisters(LongModeSetup.InitialRegisters(vcpu.Id, vcpus.Count, image.Entry, args, config.MemoryBytes));
+            if (vcpu.Id != 0) vcpu.MakeRunnable();
+        }
+    }
+
+    private static byte[] ReadImage(string path)
+    {
+        try { return File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new VmmException($"cannot read {path}: {e.Message}", "machine-create", inner: e);
+        }
+    }
 
     /// <summary>Starts every vCPU. Allowed only in Created.</summary>
     /// <exception cref="VmmException">the machine is not in Created.</exception>
@@ -181,7 +207,8 @@ public sealed class Machine : IDisposable
         else foreach (var v in _vcpus) v.Resume();
     }
 
-    /// <summary>Ends every vCPU and returns once all have finished; <see cref="Exited"/> reports
+    /// <summary>Ends every vCPU and returns once all have finished and <see cref="Exited"/> has been raised
+    /// (on a vCPU thread it only asks them to stop); <see cref="Exited"/> reports
     /// <see cref="MachineExitKind.Stopped"/> unless the guest ended first. Does nothing once finished.</summary>
     public void Stop()
     {
@@ -192,18 +219,25 @@ public sealed class Machine : IDisposable
             if (_state == MachineRunState.Created) _running = _vcpus.Length;
         }
         foreach (var v in _vcpus) v.Stop(wait: false);
-        if (VcpuThread.Current is null)
-            foreach (var v in _vcpus) v.Join();
+        if (VcpuThread.Current is null) WaitForExit(Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Waits until the machine has finished or <paramref name="timeout"/> passes; true when finished.</summary>
+    /// <summary>Waits until the machine has finished and <see cref="Exited"/> has been raised, or until
+    /// <paramref name="timeout"/> (which may be Timeout.InfiniteTimeSpan) passes; true when finished.
+    /// Not for <see cref="Exited"/> handlers, which run before it returns.</summary>
     public bool WaitForExit(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        bool forever = timeout == Timeout.InfiniteTimeSpan;
+        var deadline = forever ? DateTime.MaxValue : DateTime.UtcNow + timeout;
         lock (_gate)
         {
-            while (_state != MachineRunState.Finished)
+            while (!_exitReported)
             {
+                if (forever)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return false;
                 Monitor.Wait(_gate, left);
@@ -332,6 +366,11 @@ public sealed class Machine : IDisposable
         throttleTimer?.Dispose();
         Serial.Flush();
         Exited?.Invoke(final);
+        lock (_gate)
+        {
+            _exitReported = true;
+            Monitor.PulseAll(_gate);
+        }
     }
 
     /// <summary>Stops the machine and releases the vCPUs, the VM and guest memory.</summary>

@@ -20,12 +20,29 @@ internal sealed class CodePage
     /// <summary>For each byte offset, 1 + the index of the block that starts there, or 0.</summary>
     public readonly int[] Entry = new int[4096];
     public MicroOp[] Ops = new MicroOp[32];
+
+    /// <summary>For each op that ends a block: the two most recent successors in this page (block linking).</summary>
+    public BlockLink[] Links = new BlockLink[32];
     public int Count;
 
     public int Append(in MicroOp op)
     {
-        if (Count == Ops.Length) Array.Resize(ref Ops, Ops.Length * 2);
+        if (Count == Ops.Length)
+        {
+            Array.Resize(ref Ops, Ops.Length * 2);
+            Array.Resize(ref Links, Ops.Length);
+        }
         Ops[Count] = op;
         return Count++;
     }
+}
+
+/// <summary>
+/// Cached successors of a block in the same page: RIP and 1 + op index, for the taken and the
+/// fall-through paths of a branch. Valid while the vCPU's translation epoch is unchanged.
+/// </summary>
+internal struct BlockLink
+{
+    public ulong Rip0, Rip1;
+    public int Idx0, Idx1;
 }

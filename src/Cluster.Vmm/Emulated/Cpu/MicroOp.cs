@@ -16,7 +16,13 @@ internal enum Op : ushort
     Movs, Stos, Lods, Scas, Cmps, Ins, Outs, In, Out,
     Pushf, Popf, Lahf, Sahf, Clc, Stc, Cmc, Cld, Std, Cli, Sti,
     Cpuid, Rdtsc, Rdtscp, Rdmsr, Wrmsr, Lgdt, Lidt, Sgdt, Sidt, Ltr, Lldt, Str, Sldt, Invlpg, Swapgs, Leave, Enter,
-    Clts, Smsw, Lmsw, Xlat, Salc, Cmc2,
+    Clts, Smsw, Lmsw, Xlat,
+
+    // Specialised forms of the common instructions (register, immediate or memory operands known at decode time).
+    MovRR, MovRI, Load, Store, StoreImm, PushR, PopR, IncR, DecR,
+    AddRR, AddRI, AddRM, SubRR, SubRI, SubRM, CmpRR, CmpRI, CmpRM, CmpMR, CmpMI,
+    AndRR, AndRI, OrRR, OrRI, XorRR, XorRI, TestRR, TestRI, AndRM, OrRM, XorRM,
+    MovzxRR, MovzxRM, MovsxRR, MovsxRM, ShlRI, ShrRI, SarRI,
 }
 
 /// <summary>Where an operand of a micro-op lives.</summary>
@@ -38,6 +44,8 @@ internal enum OpFlags : byte
     Rep = 4,
     /// <summary>REPNE prefix.</summary>
     Repne = 8,
+    /// <summary>A compare-like op fused with the following jcc: Cond, Imm2 (target relative to the next instruction) and Size2 (branch size) describe the branch.</summary>
+    FusedJcc = 16,
 }
 
 /// <summary>

@@ -74,7 +74,84 @@ internal static class MicroOpBuilder
         m.Size2 = SecondarySize(ins, m);
         if (m.Op is Op.Xchg && (m.K0 == OpndKind.Mem || m.K1 == OpndKind.Mem)) m.Flags |= OpFlags.Lock;
         if (EndsBlock(m.Op)) m.Flags |= OpFlags.EndsBlock;
+        if ((m.Flags & OpFlags.Lock) == 0) Specialise(ref m);
         return m;
+    }
+
+    /// <summary>
+    /// Fuses a jcc into the flag-setting op before it (compare-and-branch), when that op has no
+    /// side effect but registers and flags; the fused op ends the block and retires as two.
+    /// </summary>
+    public static bool Fuse(ref MicroOp prev, in MicroOp jcc)
+    {
+        if ((prev.Flags & OpFlags.EndsBlock) != 0) return false;
+        if (prev.Op is not (Op.CmpRR or Op.CmpRI or Op.CmpRM or Op.CmpMR or Op.CmpMI or Op.TestRR or Op.TestRI
+            or Op.DecR or Op.IncR or Op.SubRR or Op.SubRI or Op.AddRR or Op.AddRI or Op.AndRR or Op.AndRI)) return false;
+        prev.Flags |= OpFlags.FusedJcc | OpFlags.EndsBlock;
+        prev.Cond = jcc.Cond;
+        prev.Imm2 = jcc.Imm;
+        prev.Size2 = jcc.Size;
+        prev.Len += jcc.Len;
+        return true;
+    }
+
+    /// <summary>Picks a specialised op for the common register/immediate/memory forms; immediates are pre-masked.</summary>
+    private static void Specialise(ref MicroOp m)
+    {
+        var (k0, k1) = (m.K0, m.K1);
+        bool r0 = k0 == OpndKind.Reg, r1 = k1 == OpndKind.Reg, i1 = k1 == OpndKind.Imm, mem1 = k1 == OpndKind.Mem;
+        Op op = m.Op switch
+        {
+            Op.Mov when r0 && r1 => Op.MovRR,
+            Op.Mov when r0 && i1 => Op.MovRI,
+            Op.Mov when r0 && mem1 => Op.Load,
+            Op.Mov when k0 == OpndKind.Mem && r1 => Op.Store,
+            Op.Mov when k0 == OpndKind.Mem && i1 => Op.StoreImm,
+            Op.Push when r0 => Op.PushR,
+            Op.Pop when r0 => Op.PopR,
+            Op.Inc when r0 => Op.IncR,
+            Op.Dec when r0 => Op.DecR,
+            Op.Add when r0 && r1 => Op.AddRR,
+            Op.Add when r0 && i1 => Op.AddRI,
+            Op.Add when r0 && mem1 => Op.AddRM,
+            Op.Sub when r0 && r1 => Op.SubRR,
+            Op.Sub when r0 && i1 => Op.SubRI,
+            Op.Sub when r0 && mem1 => Op.SubRM,
+            Op.Cmp when r0 && r1 => Op.CmpRR,
+            Op.Cmp when r0 && i1 => Op.CmpRI,
+            Op.Cmp when r0 && mem1 => Op.CmpRM,
+            Op.Cmp when k0 == OpndKind.Mem && r1 => Op.CmpMR,
+            Op.Cmp when k0 == OpndKind.Mem && i1 => Op.CmpMI,
+            Op.And when r0 && r1 => Op.AndRR,
+            Op.And when r0 && i1 => Op.AndRI,
+            Op.Or when r0 && r1 => Op.OrRR,
+            Op.Or when r0 && i1 => Op.OrRI,
+            Op.Xor when r0 && r1 => Op.XorRR,
+            Op.Xor when r0 && i1 => Op.XorRI,
+            Op.And when r0 && mem1 => Op.AndRM,
+            Op.Or when r0 && mem1 => Op.OrRM,
+            Op.Xor when r0 && mem1 => Op.XorRM,
+            Op.Movzx when r1 => Op.MovzxRR,
+            Op.Movzx when mem1 => Op.MovzxRM,
+            Op.Movsx when r1 => Op.MovsxRR,
+            Op.Movsx when mem1 => Op.MovsxRM,
+            Op.Shl when r0 && i1 => Op.ShlRI,
+            Op.Shr when r0 && i1 => Op.ShrRI,
+            Op.Sar when r0 && i1 => Op.SarRI,
+            Op.Test when r0 && r1 => Op.TestRR,
+            Op.Test when r0 && i1 => Op.TestRI,
+            _ => m.Op,
+        };
+        if (op == m.Op) return;
+        if (op is Op.ShlRI or Op.ShrRI or Op.SarRI)
+        {
+            m.Imm &= m.Size == 8 ? 63UL : 31UL;
+            if (m.Imm == 0) return;
+            m.Op = op;
+            return;
+        }
+        m.Op = op;
+        if (i1) m.Imm &= ulong.MaxValue >> (64 - m.Size * 8);
     }
 
     private static bool EndsBlock(Op op) => op switch

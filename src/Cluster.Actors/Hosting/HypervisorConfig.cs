@@ -1,0 +1,34 @@
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+using Cluster.Actors.Persistence;
+
+namespace Cluster.Actors.Hosting;
+
+/// <summary>
+/// Builds the configuration of a hypervisor ActorSystem: the overrides given, then hocon/node.conf and
+/// hocon/base.conf from the HOCON folder, then the SQL persistence plugin's defaults
+/// (plain HOCON does not load them), with the journal pointed at the data directory's SQLite file.
+/// </summary>
+public static class HypervisorConfig
+{
+    /// <summary>The HOCON folder shipped next to the binaries.</summary>
+    public static string DefaultHoconDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    /// <summary>Loads and layers the configuration; prepares the journal file in WAL mode.</summary>
+    /// <param name="hoconDirectory">Folder with base.conf and node.conf.</param>
+    /// <param name="dataDirectory">The node's data directory (journal, snapshots).</param>
+    /// <param name="overrides">Highest-priority settings (port, a user config file, test tunings).</param>
+    public static Config Load(string hoconDirectory, string dataDirectory, Config? overrides = null)
+    {
+        var journal = SqliteJournal.Prepare(dataDirectory);
+        var files = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "node.conf")))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "base.conf"))));
+        var dataDir = ConfigurationFactory.ParseString(
+            $"cluster-hypervisor.data-dir = \"{Path.GetFullPath(dataDirectory).Replace("\\", "\\\\", StringComparison.Ordinal)}\"");
+        return (overrides ?? Config.Empty)
+            .WithFallback(SqliteJournal.ConfigFor(journal))
+            .WithFallback(dataDir)
+            .WithFallback(files)
+            .WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+}

@@ -1,0 +1,43 @@
+using Akka.Configuration;
+using Microsoft.Data.Sqlite;
+
+namespace Cluster.Actors.Persistence;
+
+/// <summary>
+/// The embedded default journal and snapshot store: one SQLite file in the node's data directory,
+/// switched to WAL mode before the journal opens it (several writers on one file fail without it).
+/// </summary>
+public static class SqliteJournal
+{
+    /// <summary>The journal file name inside the data directory.</summary>
+    public const string FileName = "journal.db";
+
+    /// <summary>Creates the data directory and the database file in WAL mode; returns the file's path.</summary>
+    public static string Prepare(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
+        using var connection = new SqliteConnection(ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        var mode = command.ExecuteScalar() as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"SQLite refused WAL mode for {path} (got '{mode}')");
+        return path;
+    }
+
+    /// <summary>HOCON that points the SQL journal and snapshot store at <paramref name="databasePath"/>.</summary>
+    public static Config ConfigFor(string databasePath)
+    {
+        var connection = ConnectionString(databasePath).Replace("\"", "\\\"", StringComparison.Ordinal);
+        return ConfigurationFactory.ParseString(
+            $$"""
+            akka.persistence.journal.sql.connection-string = "{{connection}}"
+            akka.persistence.snapshot-store.sql.connection-string = "{{connection}}"
+            """);
+    }
+
+    private static string ConnectionString(string path) =>
+        new SqliteConnectionStringBuilder { DataSource = path }.ToString();
+}

@@ -1,0 +1,92 @@
+using Akka.Actor;
+using Akka.Event;
+using Cluster.Actors.Devices;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Vms;
+using Cluster.Vmm;
+
+namespace Cluster.Actors.Vms;
+
+/// <summary>
+/// Owns one booted guest (its vCPU threads, through <see cref="IGuestRuntime"/>) for the time of one
+/// boot. The vCPUs never run on a dispatcher thread: this actor drives them by messages (pause, resume,
+/// stop) and turns the guest's exit (clean exit, shutdown/triple fault, internal error) into a
+/// <see cref="GuestExited"/> for its VM actor, then stops. A new boot gets a new supervisor.
+/// </summary>
+public sealed class VcpuSupervisor : ReceiveActor
+{
+    private readonly VmSpec _spec;
+    private readonly IGuestRuntimeFactory _factory;
+    private readonly IActorRef _console;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IGuestRuntime? _guest;
+
+    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console)
+    {
+        _spec = spec;
+        _factory = factory;
+        _console = console;
+        Receive<PauseVcpus>(_ => Try("pause", () => _guest?.Pause()));
+        Receive<ResumeVcpus>(_ => Try("resume", () => _guest?.Resume()));
+        Receive<StopVcpus>(stop =>
+        {
+            if (stop.Graceful)
+                Try("pause before stopping", () => _guest?.Pause());
+            Context.Stop(Self);
+        });
+        Receive<GuestExit>(exit =>
+        {
+            _log.Info("VM {0} guest ended: {1}", _spec.Id, exit.Reason);
+            Context.Parent.Tell(new GuestExited(exit, Self));
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console) =>
+        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console));
+
+    /// <summary>
+    /// Runs a vCPU request; a <see cref="VmmException"/> means the guest ended meanwhile (its exit
+    /// message is on the way), so it is logged, not thrown.
+    /// </summary>
+    private void Try(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (VmmException e)
+        {
+            _log.Warning("VM {0}: cannot {1}: {2}", _spec.Id, what, e.Message);
+        }
+    }
+
+    protected override void PreStart()
+    {
+        try
+        {
+            _guest = _factory.Create(_spec);
+            var self = Self;
+            var console = _console;
+            _guest.SerialOutput += bytes => console.Tell(new SerialChunk(bytes));
+            _guest.Exited += exit => self.Tell(exit);
+            _guest.Start();
+            _console.Tell(new GuestInputSink(Self, _guest.SendSerialInput));
+        }
+        catch (VmmException e)
+        {
+            Context.Parent.Tell(new GuestBootFailed(e.Message, Self));
+            Context.Stop(Self);
+        }
+    }
+
+    protected override void PostStop()
+    {
+        _console.Tell(new GuestInputSink(Self, null));
+        if (_guest is null)
+            return;
+        _guest.Stop();
+        _guest.Dispose();
+        _guest = null;
+    }
+}

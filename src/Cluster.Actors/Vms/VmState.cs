@@ -1,0 +1,132 @@
+using System.Collections.Immutable;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Commands;
+using Cluster.Contracts.Events;
+using Cluster.Contracts.Replies;
+using Cluster.Contracts.Vms;
+
+namespace Cluster.Actors.Vms;
+
+/// <summary>
+/// The pure lifecycle of one VM. <see cref="Decide"/> turns a command (or a guest exit) into events
+/// or a refusal without changing anything; <see cref="Apply"/> folds an event into a new state.
+/// The persistent actor persists what Decide returns, then applies it.
+/// </summary>
+/// <remarks>
+/// Transitions: Absent -create-> Defined -start-> Running -pause-> Paused -resume-> Running;
+/// Running|Paused -stop-> Stopped; Running|Paused -guest failed-> Crashed (-restart policy-> Running);
+/// Defined|Stopped|Crashed -start-> Running; Defined|Stopped|Crashed -delete-> Deleted (= Absent).
+/// </remarks>
+public sealed record VmState
+{
+    /// <summary>The state of an id that has no VM.</summary>
+    public static VmState Absent { get; } = new();
+
+    public VmSpec? Spec { get; init; }
+
+    public VmStatus Status { get; init; } = VmStatus.Absent;
+
+    /// <summary>Restarts made by the restart policy since the last start by a command.</summary>
+    public int Restarts { get; init; }
+
+    public DateTime Since { get; init; }
+
+    public string Reason { get; init; } = "";
+
+    /// <summary>The most recent events, oldest first, at most <see cref="EventsKept"/>.</summary>
+    public ImmutableList<VmEvent> Events { get; init; } = [];
+
+    public int EventsKept { get; init; } = 100;
+
+    /// <summary>True when the guest should be running or paused on this node.</summary>
+    public bool IsActive => Status is VmStatus.Running or VmStatus.Paused;
+
+    private bool Exists => Status is not (VmStatus.Absent or VmStatus.Deleted);
+
+    /// <summary>Decides a lifecycle command at time <paramref name="now"/>.</summary>
+    public VmDecision Decide(IVmCommand command, DateTime now)
+    {
+        if (command is CreateVm create)
+            return Exists
+                ? VmDecision.Refuse(new NotAllowed(create.VmId, $"a VM with id '{create.VmId}' already exists"))
+                : VmDecision.Accept(new VmDefined(create.VmId, now, "created", create.Spec));
+        if (!Exists)
+            return VmDecision.Refuse(new VmNotFound(command.VmId));
+        var id = command.VmId;
+        return command switch
+        {
+            StartVm => Status switch
+            {
+                VmStatus.Defined or VmStatus.Stopped or VmStatus.Crashed => VmDecision.Accept(new VmStarted(id, now, "started by command")),
+                _ => Refuse(id, "start"),
+            },
+            PauseVm => Status == VmStatus.Running ? VmDecision.Accept(new VmPaused(id, now, "paused by command")) : Refuse(id, "pause"),
+            ResumeVm => Status == VmStatus.Paused ? VmDecision.Accept(new VmResumed(id, now, "resumed by command")) : Refuse(id, "resume"),
+            StopVm stop => IsActive
+                ? VmDecision.Accept(stop.Mode == StopMode.Forced
+                    ? new VmStopped(id, now, "stopped by command (forced)", Forced: true)
+                    : new VmStopped(id, now, "stopped by command", Forced: false))
+                : Refuse(id, "stop"),
+            DeleteVm => IsActive ? VmDecision.Refuse(new NotAllowed(id, $"VM is {Status}; stop it before deleting"))
+                : VmDecision.Accept(new VmDeleted(id, now, "deleted by command")),
+            _ => VmDecision.None,
+        };
+    }
+
+    /// <summary>Decides what a guest exit means: crashed or stopped, then maybe restarted by the policy.</summary>
+    public VmDecision DecideExit(GuestExit exit, DateTime now)
+    {
+        if (!IsActive || Spec is null)
+            return VmDecision.None;
+        var id = Spec.Id;
+        VmEvent ended = exit.Failed ? new VmCrashed(id, now, exit.Reason) : new VmStopped(id, now, exit.Reason, Forced: false);
+        var policy = Spec.Restart;
+        var wanted = policy.Mode == RestartMode.Always || (policy.Mode == RestartMode.OnFailure && exit.Failed);
+        if (!wanted || Restarts >= policy.MaxRestarts)
+            return VmDecision.Accept(ended);
+        var attempt = Restarts + 1;
+        return VmDecision.Accept(ended, new VmRestarted(id, now, $"restart policy {policy.Mode} ({attempt}/{policy.MaxRestarts})", attempt));
+    }
+
+    /// <summary>Decides what a guest that failed to boot means: crashed, never restarted.</summary>
+    public VmDecision DecideBootFailure(string reason, DateTime now) =>
+        IsActive && Spec is not null ? VmDecision.Accept(new VmCrashed(Spec.Id, now, $"boot failed: {reason}")) : VmDecision.None;
+
+    /// <summary>Folds one event into a new state.</summary>
+    public VmState Apply(VmEvent e)
+    {
+        var next = e switch
+        {
+            VmDefined d => new VmState { Spec = d.Spec, Status = VmStatus.Defined, EventsKept = EventsKept },
+            VmStarted => this with { Status = VmStatus.Running, Restarts = 0 },
+            VmPaused => this with { Status = VmStatus.Paused },
+            VmResumed => this with { Status = VmStatus.Running },
+            VmStopped => this with { Status = VmStatus.Stopped },
+            VmCrashed => this with { Status = VmStatus.Crashed },
+            VmRestarted r => this with { Status = VmStatus.Running, Restarts = r.Attempt },
+            VmDeleted => this with { Status = VmStatus.Deleted },
+            _ => this,
+        };
+        var events = next.Events.Add(e);
+        if (events.Count > EventsKept)
+            events = events.RemoveRange(0, events.Count - EventsKept);
+        return next with { Since = e.At, Reason = e.Reason, Events = events };
+    }
+
+    /// <summary>The reply describing this VM, as hosted on <paramref name="node"/>.</summary>
+    public IVmReply Describe(string id, string node) =>
+        Exists && Spec is not null ? new VmInfo(Spec, Status, Restarts, Since, Reason, node) : new VmNotFound(id);
+
+    /// <summary>The persisted form of this state.</summary>
+    public VmSnapshot ToSnapshot() => new(Spec, Status, Restarts, Since, Reason, Events);
+
+    /// <summary>The state a snapshot describes, keeping at most <paramref name="eventsKept"/> events.</summary>
+    public static VmState FromSnapshot(VmSnapshot s, int eventsKept) => new()
+    {
+        Spec = s.Spec, Status = s.Status, Restarts = s.Restarts, Since = s.Since, Reason = s.Reason,
+        Events = [.. s.Events.TakeLast(eventsKept)], EventsKept = eventsKept,
+    };
+
+    private VmDecision Refuse(string id, string verb) =>
+        VmDecision.Refuse(new NotAllowed(id, $"cannot {verb} a VM that is {Status}"));
+}

@@ -1,0 +1,60 @@
+using Cluster.Contracts.Events;
+using Cluster.Contracts.Vms;
+using MessagePack;
+
+namespace Cluster.Contracts.Replies;
+
+/// <summary>A reply to an <see cref="Commands.IVmCommand"/>.</summary>
+public interface IVmReply : IClusterMessage;
+
+/// <summary>The command was carried out; the VM is now in <paramref name="Status"/>.</summary>
+[MessagePackObject]
+public sealed record VmCommandAccepted([property: Key(0)] string VmId, [property: Key(1)] VmStatus Status) : IVmReply, IWithVmId;
+
+/// <summary>The command is not allowed in the VM's current state; <paramref name="Reason"/> says why.</summary>
+[MessagePackObject]
+public sealed record NotAllowed([property: Key(0)] string VmId, [property: Key(1)] string Reason) : IVmReply, IWithVmId;
+
+/// <summary>No VM with this id exists.</summary>
+[MessagePackObject]
+public sealed record VmNotFound([property: Key(0)] string VmId) : IVmReply, IWithVmId;
+
+/// <summary>A spec was rejected: <paramref name="Field"/> names the offending field.</summary>
+[MessagePackObject]
+public sealed record ValidationFailed([property: Key(0)] string Field, [property: Key(1)] string Message) : IVmReply;
+
+/// <summary>What a VM is and where it stands.</summary>
+/// <param name="Spec">Its spec.</param>
+/// <param name="Status">Its lifecycle status.</param>
+/// <param name="Restarts">How many times the restart policy has booted it again.</param>
+/// <param name="Since">When it entered <paramref name="Status"/> (UTC).</param>
+/// <param name="Reason">Why it entered <paramref name="Status"/>.</param>
+/// <param name="Node">The node that hosts it ("host:port").</param>
+[MessagePackObject]
+public sealed record VmInfo(
+    [property: Key(0)] VmSpec Spec,
+    [property: Key(1)] VmStatus Status,
+    [property: Key(2)] int Restarts,
+    [property: Key(3)] DateTime Since,
+    [property: Key(4)] string Reason,
+    [property: Key(5)] string Node) : IVmReply, IWithVmId
+{
+    [IgnoreMember]
+    public string VmId => Spec.Id;
+}
+
+/// <summary>All VMs of a node, ordered by id.</summary>
+[MessagePackObject]
+public sealed record VmList([property: Key(0)] IReadOnlyList<VmInfo> Vms) : IVmReply;
+
+/// <summary>The lifecycle events of one VM, oldest first.</summary>
+[MessagePackObject]
+public sealed record VmEventList([property: Key(0)] string VmId, [property: Key(1)] IReadOnlyList<VmEvent> Events) : IVmReply, IWithVmId;
+
+/// <summary>Bytes from a VM's serial console: a tail, an attach backlog, or a streamed chunk.</summary>
+[MessagePackObject]
+public sealed record ConsoleOutput([property: Key(0)] string VmId, [property: Key(1)] byte[] Data) : IVmReply, IWithVmId;
+
+/// <summary>The sender's console subscription has ended.</summary>
+[MessagePackObject]
+public sealed record ConsoleDetached([property: Key(0)] string VmId) : IVmReply, IWithVmId;

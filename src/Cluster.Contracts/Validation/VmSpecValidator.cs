@@ -1,0 +1,80 @@
+using System.Text.RegularExpressions;
+using Cluster.Contracts.Replies;
+using Cluster.Contracts.Vms;
+
+namespace Cluster.Contracts.Validation;
+
+/// <summary>
+/// The one place where VM specs are checked. It rejects, naming the field, what no node could run:
+/// bad ids or names, zero or absurd memory, too many vCPUs, unknown built-in images, missing files.
+/// Duplicate ids are not its concern: the registry refuses those.
+/// </summary>
+public sealed partial class VmSpecValidator(VmSpecLimits limits)
+{
+    private const ulong PageSize = 4096;
+
+    /// <summary>The limits this validator applies.</summary>
+    public VmSpecLimits Limits { get; } = limits;
+
+    /// <summary>Checks a VM id alone (lower-case letters, digits and '-', 1-63 characters, starting with a letter or digit).</summary>
+    public static ValidationFailed? CheckId(string? id) =>
+        id is null || !IdPattern().IsMatch(id)
+            ? new ValidationFailed("id", $"'{id}' is not a valid id: use 1-63 of a-z, 0-9 and '-', starting with a letter or digit")
+            : null;
+
+    /// <summary>Returns the first problem of <paramref name="spec"/>, or null when it is valid.</summary>
+    public ValidationFailed? Validate(VmSpec? spec)
+    {
+        if (spec is null)
+            return new ValidationFailed("spec", "no spec given");
+        if (CheckId(spec.Id) is { } badId)
+            return badId;
+        if (spec.Name is null || !NamePattern().IsMatch(spec.Name))
+            return new ValidationFailed("name", $"'{spec.Name}' is not a valid name: use 1-64 of letters, digits, ' ', '.', '_' and '-'");
+        if (spec.Vcpus < 1 || spec.Vcpus > Limits.MaxVcpus)
+            return new ValidationFailed("vcpus", $"{spec.Vcpus} vCPUs is outside 1..{Limits.MaxVcpus}");
+        if (spec.MemoryBytes < Limits.MinMemoryBytes || spec.MemoryBytes > Limits.MaxMemoryBytes)
+            return new ValidationFailed("memory", $"{spec.MemoryBytes} bytes is outside {Limits.MinMemoryBytes}..{Limits.MaxMemoryBytes}");
+        if (spec.MemoryBytes % PageSize != 0)
+            return new ValidationFailed("memory", $"{spec.MemoryBytes} bytes is not a multiple of {PageSize}");
+        if (spec.Args is null || spec.Args.Count > Limits.MaxListEntries || spec.Args.Any(a => a is null))
+            return new ValidationFailed("args", $"args must be at most {Limits.MaxListEntries} non-null strings");
+        if (spec.Labels is null || spec.Labels.Count > Limits.MaxListEntries
+            || spec.Labels.Any(l => !LabelPattern().IsMatch(l.Key) || l.Value is null))
+            return new ValidationFailed("labels", $"labels must be at most {Limits.MaxListEntries}, keys of 1-63 of a-z, 0-9, '.', '_', '/' and '-'");
+        if (spec.AntiAffinityGroup is not null && !LabelPattern().IsMatch(spec.AntiAffinityGroup))
+            return new ValidationFailed("antiAffinityGroup", $"'{spec.AntiAffinityGroup}' is not a valid group name");
+        if (spec.Restart is null || !Enum.IsDefined(spec.Restart.Mode)
+            || spec.Restart.MaxRestarts < 0 || spec.Restart.MaxRestarts > Limits.MaxRestarts)
+            return new ValidationFailed("restart", $"restart policy needs a known mode and 0..{Limits.MaxRestarts} restarts");
+        return ValidateImage(spec.Image);
+    }
+
+    private ValidationFailed? ValidateImage(GuestImageSpec? image) => image switch
+    {
+        null => new ValidationFailed("image", "no image given"),
+        BuiltInImage b when !Limits.BuiltInImages.Contains(b.Name) =>
+            new ValidationFailed("image", $"unknown built-in image '{b.Name}'; known: {string.Join(", ", Limits.BuiltInImages.Order())}"),
+        ElfImage e => MissingFile("image", e.Path),
+        LinuxImage l => MissingFile("kernel", l.KernelPath)
+            ?? (l.InitrdPath is null ? null : MissingFile("initrd", l.InitrdPath))
+            ?? (l.CommandLine is null || l.CommandLine.Length > 2048
+                ? new ValidationFailed("cmdline", "the kernel command line must be at most 2048 characters")
+                : null),
+        _ => null,
+    };
+
+    private static ValidationFailed? MissingFile(string field, string? path) =>
+        string.IsNullOrEmpty(path) || !Path.IsPathFullyQualified(path) || !File.Exists(path)
+            ? new ValidationFailed(field, $"'{path}' is not an absolute path to an existing file")
+            : null;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9 ._-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._/-]{0,62}$")]
+    private static partial Regex LabelPattern();
+}

@@ -1,0 +1,28 @@
+using MessagePack;
+
+namespace Cluster.Contracts.Vms;
+
+/// <summary>
+/// What a VM is: its identity, size, guest image and how it is restarted. Checked by
+/// <see cref="Validation.VmSpecValidator"/> at the boundary, then persisted as is.
+/// </summary>
+/// <param name="Id">Stable id: lower-case letters, digits and '-', at most 63 characters.</param>
+/// <param name="Name">Human-readable name.</param>
+/// <param name="Vcpus">Number of virtual CPUs.</param>
+/// <param name="MemoryBytes">Guest RAM in bytes (a multiple of 4 KiB).</param>
+/// <param name="Image">The guest to boot.</param>
+/// <param name="Args">Arguments handed to the guest.</param>
+/// <param name="Labels">Free labels, used by placement.</param>
+/// <param name="AntiAffinityGroup">VMs of one group avoid sharing a host; null for none.</param>
+/// <param name="Restart">What to do when the guest crashes or exits.</param>
+[MessagePackObject]
+public sealed record VmSpec(
+    [property: Key(0)] string Id,
+    [property: Key(1)] string Name,
+    [property: Key(2)] int Vcpus,
+    [property: Key(3)] ulong MemoryBytes,
+    [property: Key(4)] GuestImageSpec Image,
+    [property: Key(5)] IReadOnlyList<string> Args,
+    [property: Key(6)] IReadOnlyDictionary<string, string> Labels,
+    [property: Key(7)] string? AntiAffinityGroup,
+    [property: Key(8)] RestartPolicy Restart) : IClusterMessage;

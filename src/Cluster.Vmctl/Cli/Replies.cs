@@ -1,0 +1,66 @@
+using System.Text;
+using Cluster.Contracts.Replies;
+using Cluster.Vmctl.Output;
+
+namespace Cluster.Vmctl.Cli;
+
+/// <summary>Prints a node's reply and maps it to an exit code.</summary>
+public static class Replies
+{
+    public static int Print(object reply, Printer printer, TextWriter stderr)
+    {
+        switch (reply)
+        {
+            case NotAllowed n:
+                return Refused(printer, stderr, reply, $"not allowed: {n.Reason}");
+            case VmNotFound nf:
+                return Refused(printer, stderr, reply, $"no VM '{nf.VmId}'");
+            case ValidationFailed v:
+                return Refused(printer, stderr, reply, $"invalid {v.Field}: {v.Message}");
+            case VmCommandAccepted a:
+                if (printer.Json) printer.WriteJson(a);
+                else printer.Line($"{a.VmId}: {a.Status}");
+                return ExitCodes.Ok;
+            case VmInfo info:
+                if (printer.Json) printer.WriteJson(VmView.Of(info));
+                else Show(printer, VmView.Of(info));
+                return ExitCodes.Ok;
+            case VmList list:
+                if (printer.Json) printer.WriteJson(list.Vms.Select(VmView.Of).ToList());
+                else printer.Table(["ID", "NAME", "STATUS", "VCPUS", "MEMORY", "IMAGE", "RESTARTS", "SINCE", "REASON"],
+                    list.Vms.Select(VmView.Of).Select(v => (IReadOnlyList<string>)
+                        [v.Id, v.Name, v.Status, $"{v.Vcpus}", Printer.Size(v.MemoryBytes), v.Image, $"{v.Restarts}", Printer.Time(v.Since), v.Reason]));
+                return ExitCodes.Ok;
+            case VmEventList events:
+                if (printer.Json) printer.WriteJson(events.Events.Select(EventView.Of).ToList());
+                else printer.Table(["TIME", "EVENT", "REASON"],
+                    events.Events.Select(EventView.Of).Select(e => (IReadOnlyList<string>)[Printer.Time(e.At), e.Event, e.Reason]));
+                return ExitCodes.Ok;
+            case ConsoleOutput output:
+                if (printer.Json) printer.WriteJson(new { output.VmId, Text = Encoding.UTF8.GetString(output.Data) });
+                else printer.Raw(Encoding.UTF8.GetString(output.Data));
+                return ExitCodes.Ok;
+            default:
+                stderr.WriteLine($"vmctl: unexpected reply {reply}");
+                return ExitCodes.Unexpected;
+        }
+    }
+
+    private static int Refused(Printer printer, TextWriter stderr, object reply, string message)
+    {
+        if (printer.Json) printer.WriteJson(new { error = reply.GetType().Name, message });
+        stderr.WriteLine($"vmctl: {message}");
+        return ExitCodes.Refused;
+    }
+
+    private static void Show(Printer printer, VmView v)
+    {
+        printer.Table(["FIELD", "VALUE"],
+        [
+            ["id", v.Id], ["name", v.Name], ["status", v.Status], ["since", Printer.Time(v.Since)], ["reason", v.Reason],
+            ["vcpus", $"{v.Vcpus}"], ["memory", Printer.Size(v.MemoryBytes)], ["image", v.Image], ["args", string.Join(' ', v.Args)],
+            ["labels", string.Join(',', v.Labels.Select(l => $"{l.Key}={l.Value}"))], ["anti-affinity", v.AntiAffinityGroup ?? ""],
+            ["restart", $"{v.RestartPolicy} (max {v.MaxRestarts}, done {v.Restarts})"], ["node", v.Node],
+        ]);
+    }
+}

@@ -1,0 +1,3 @@
+using Cluster.Vmctl.Cli;
+
+return await VmctlApp.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,34 @@
+namespace Cluster.Vmm.Kvm.Interop;
+
+/// <summary>Numeric constants of &lt;linux/kvm.h&gt;, with the kernel's names; checked against the header by a test.</summary>
+internal static class KvmConstants
+{
+    public const int KVM_API_VERSION = 12;
+
+    public const uint KVM_EXIT_UNKNOWN = 0, KVM_EXIT_EXCEPTION = 1, KVM_EXIT_IO = 2, KVM_EXIT_HYPERCALL = 3,
+        KVM_EXIT_DEBUG = 4, KVM_EXIT_HLT = 5, KVM_EXIT_MMIO = 6, KVM_EXIT_IRQ_WINDOW_OPEN = 7, KVM_EXIT_SHUTDOWN = 8,
+        KVM_EXIT_FAIL_ENTRY = 9, KVM_EXIT_INTR = 10, KVM_EXIT_INTERNAL_ERROR = 17, KVM_EXIT_SYSTEM_EVENT = 24;
+
+    public const byte KVM_EXIT_IO_IN = 0, KVM_EXIT_IO_OUT = 1;
+
+    public const uint KVM_INTERNAL_ERROR_EMULATION = 1, KVM_INTERNAL_ERROR_SIMUL_EX = 2,
+        KVM_INTERNAL_ERROR_DELIVERY_EV = 3, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON = 4;
+
+    public const int KVM_CAP_IRQCHIP = 0, KVM_CAP_HLT = 1, KVM_CAP_USER_MEMORY = 3, KVM_CAP_SET_TSS_ADDR = 4,
+        KVM_CAP_EXT_CPUID = 7, KVM_CAP_NR_VCPUS = 9, KVM_CAP_NR_MEMSLOTS = 10, KVM_CAP_MP_STATE = 14,
+        KVM_CAP_IRQ_INJECT_STATUS = 26, KVM_CAP_PIT2 = 33, KVM_CAP_PIT_STATE2 = 35, KVM_CAP_SET_IDENTITY_MAP_ADDR = 37,
+        KVM_CAP_ADJUST_CLOCK = 39, KVM_CAP_VCPU_EVENTS = 41, KVM_CAP_XSAVE = 55, KVM_CAP_XCRS = 56,
+        KVM_CAP_MAX_VCPUS = 66, KVM_CAP_IMMEDIATE_EXIT = 136, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
+
+    public const uint KVM_MEM_LOG_DIRTY_PAGES = 1, KVM_MEM_READONLY = 2;
+
+    public const uint KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE = 1, KVM_DIRTY_LOG_INITIALLY_SET = 2;
+
+    public const uint KVM_IRQCHIP_PIC_MASTER = 0, KVM_IRQCHIP_PIC_SLAVE = 1, KVM_IRQCHIP_IOAPIC = 2;
+
+    public const uint KVM_PIT_SPEAKER_DUMMY = 1;
+
+    public const uint KVM_MP_STATE_RUNNABLE = 0, KVM_MP_STATE_HALTED = 3;
+
+    public const int KVM_APIC_REG_SIZE = 0x400, KVM_MAX_XCRS = 16;
+}

@@ -1,0 +1,149 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Cluster.Actors.Tests.TestUtils;
+using Cluster.Contracts.Commands;
+using Cluster.Contracts.Events;
+using Cluster.Contracts.Replies;
+using Cluster.Contracts.Vms;
+
+namespace Cluster.Actors.Tests.Hosting;
+
+public class VmManagerTests : TestKit
+{
+    private readonly string _data;
+    private readonly ScriptedGuests _guests = new();
+    private readonly IActorRef _manager;
+
+    public VmManagerTests()
+        : this(TestConfig.NewDataDirectory())
+    {
+    }
+
+    private VmManagerTests(string data)
+        : base(TestConfig.For(data))
+    {
+        _data = data;
+        _manager = Managers.Start(Sys, _guests);
+    }
+
+    private T Ask<T>(object message) => _manager.Ask<T>(message, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+
+    private VmInfo Info(string id) => Ask<VmInfo>(new GetVm(id));
+
+    private void AwaitStatus(string id, VmStatus status) =>
+        AwaitAssert(() => Assert.Equal(status, Info(id).Status), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
+
+    [Fact]
+    public void Drives_a_vm_through_create_start_pause_resume_stop()
+    {
+        Assert.Equal(VmStatus.Defined, Ask<VmCommandAccepted>(new CreateVm(Specs.Of("a"))).Status);
+        Assert.Equal(VmStatus.Running, Ask<VmCommandAccepted>(new StartVm("a")).Status);
+        AwaitAssert(() => Assert.Equal("running", Assert.Single(_guests.Created).State));
+        Assert.Equal(VmStatus.Paused, Ask<VmCommandAccepted>(new PauseVm("a")).Status);
+        AwaitAssert(() => Assert.Equal("paused", _guests.Created.Single().State));
+        Assert.Equal(VmStatus.Running, Ask<VmCommandAccepted>(new ResumeVm("a")).Status);
+        Assert.Equal(VmStatus.Stopped, Ask<VmCommandAccepted>(new StopVm("a", StopMode.Graceful)).Status);
+        AwaitAssert(() => Assert.True(_guests.Created.Single().Disposed));
+        Assert.Equal(VmStatus.Stopped, Info("a").Status);
+    }
+
+    [Fact]
+    public void Refuses_a_duplicate_id_and_an_invalid_spec_naming_the_field()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("a")));
+        Assert.Contains("already exists", Ask<NotAllowed>(new CreateVm(Specs.Of("a"))).Reason);
+        Assert.Equal("memory", Ask<ValidationFailed>(new CreateVm(Specs.Of("b") with { MemoryBytes = 0 })).Field);
+        Assert.Equal("image", Ask<ValidationFailed>(new CreateVm(Specs.Of("b", image: "nope"))).Field);
+        Assert.Single(Ask<VmList>(ListVms.Instance).Vms);
+    }
+
+    [Fact]
+    public void Answers_not_found_for_an_unknown_id() =>
+        Assert.Equal("ghost", Ask<VmNotFound>(new StartVm("ghost")).VmId);
+
+    [Fact]
+    public void Refuses_to_delete_a_running_vm_then_deletes_it_once_stopped()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("a")));
+        Ask<VmCommandAccepted>(new StartVm("a"));
+        Assert.Contains("stop it", Ask<NotAllowed>(new DeleteVm("a")).Reason);
+        Ask<VmCommandAccepted>(new StopVm("a", StopMode.Forced));
+        Assert.Equal(VmStatus.Deleted, Ask<VmCommandAccepted>(new DeleteVm("a")).Status);
+        AwaitAssert(() => Assert.Empty(Ask<VmList>(ListVms.Instance).Vms));
+        AwaitAssert(() => Assert.Equal(VmStatus.Defined, Ask<VmCommandAccepted>(new CreateVm(Specs.Of("a"))).Status));
+    }
+
+    [Fact]
+    public void A_triple_fault_without_restart_policy_leaves_the_vm_crashed_with_the_reason()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("t", image: "triple")));
+        Ask<VmCommandAccepted>(new StartVm("t"));
+        AwaitStatus("t", VmStatus.Crashed);
+        Assert.Contains("triple fault", Info("t").Reason);
+        Assert.Single(_guests.Created);
+    }
+
+    [Fact]
+    public void On_failure_policy_restarts_a_crashing_guest_up_to_max_restarts()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("t", "triple", new RestartPolicy(RestartMode.OnFailure, 2))));
+        Ask<VmCommandAccepted>(new StartVm("t"));
+        AwaitStatus("t", VmStatus.Crashed);
+        var events = Ask<VmEventList>(new GetVmEvents("t")).Events.Select(e => e.GetType()).ToList();
+        Assert.Equal(
+            [typeof(VmDefined), typeof(VmStarted), typeof(VmCrashed), typeof(VmRestarted), typeof(VmCrashed),
+             typeof(VmRestarted), typeof(VmCrashed)],
+            events);
+        Assert.Equal(3, _guests.Created.Count);
+        Assert.All(_guests.Created, g => AwaitAssert(() => Assert.True(g.Disposed)));
+    }
+
+    [Fact]
+    public void A_clean_guest_exit_stops_the_vm()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("e", image: "exit0")));
+        Ask<VmCommandAccepted>(new StartVm("e"));
+        AwaitStatus("e", VmStatus.Stopped);
+        Assert.Contains("status 0", Info("e").Reason);
+    }
+
+    [Fact]
+    public void Recovers_from_the_journal_in_a_fresh_actor_system()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("run")));
+        Ask<VmCommandAccepted>(new StartVm("run"));
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("stop")));
+        Ask<VmCommandAccepted>(new StartVm("stop"));
+        Ask<VmCommandAccepted>(new StopVm("stop", StopMode.Graceful));
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("gone")));
+        Ask<VmCommandAccepted>(new DeleteVm("gone"));
+        for (var i = 0; i < 5; i++)
+        {
+            Ask<VmCommandAccepted>(new PauseVm("run"));
+            Ask<VmCommandAccepted>(new ResumeVm("run"));
+        }
+        AwaitAssert(() => Assert.Equal(2, Ask<VmList>(ListVms.Instance).Vms.Count));
+        Shutdown(Sys);
+
+        var fresh = ActorSystem.Create("fresh", TestConfig.For(_data));
+        try
+        {
+            var guests = new ScriptedGuests();
+            var manager = Managers.Start(fresh, guests);
+            VmList? list = null;
+            AwaitAssert(() =>
+            {
+                list = manager.Ask<VmList>(ListVms.Instance, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+                Assert.Equal("cold boot after node restart", list.Vms.Single(v => v.Spec.Id == "run").Reason);
+            }, TimeSpan.FromSeconds(10));
+            Assert.Equal(VmStatus.Running, list!.Vms.Single(v => v.Spec.Id == "run").Status);
+            Assert.Equal(["run", "stop"], list!.Vms.Select(v => v.Spec.Id));
+            Assert.Equal(VmStatus.Stopped, list.Vms.Single(v => v.Spec.Id == "stop").Status);
+            AwaitAssert(() => Assert.Equal("running", Assert.Single(guests.Created).State));
+        }
+        finally
+        {
+            Shutdown(fresh);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Vms;
+
+namespace Cluster.Actors.Tests.TestUtils;
+
+/// <summary>
+/// A guest runtime for actor tests that need no VMM: "hello" prints a line and keeps running,
+/// "echo" writes back what it is typed, "triple" fails right after start as a triple fault would,
+/// "exit0" ends cleanly. Every guest created is kept so a test can inspect it.
+/// </summary>
+public sealed class ScriptedGuests : IGuestRuntimeFactory
+{
+    public ConcurrentQueue<ScriptedGuest> Created { get; } = new();
+
+    public IReadOnlySet<string> BuiltInImages { get; } = new HashSet<string> { "hello", "echo", "triple", "exit0" };
+
+    public int MaxVcpus => 8;
+
+    public IGuestRuntime Create(VmSpec spec)
+    {
+        var guest = new ScriptedGuest(((BuiltInImage)spec.Image).Name);
+        Created.Enqueue(guest);
+        return guest;
+    }
+}
+
+/// <summary>One scripted guest; see <see cref="ScriptedGuests"/>.</summary>
+public sealed class ScriptedGuest(string image) : IGuestRuntime
+{
+    private int _exited;
+
+    public event Action<GuestExit>? Exited;
+
+    public event Action<byte[]>? SerialOutput;
+
+    public string State { get; private set; } = "created";
+
+    public bool Disposed { get; private set; }
+
+    public void Start()
+    {
+        State = "running";
+        var output = SerialOutput;
+        Task.Run(() =>
+        {
+            output?.Invoke(Encoding.ASCII.GetBytes($"{image} started\n"));
+            if (image == "triple")
+                Exit(new GuestExit(true, "shutdown (triple fault)"));
+            else if (image == "exit0")
+                Exit(new GuestExit(false, "guest exited with status 0"));
+        });
+    }
+
+    public void Pause() => State = "paused";
+
+    public void Resume() => State = "running";
+
+    public void Stop()
+    {
+        State = "stopped";
+        Exit(new GuestExit(false, "stopped"));
+    }
+
+    public void SendSerialInput(byte[] data)
+    {
+        if (image == "echo")
+            SerialOutput?.Invoke(data);
+    }
+
+    public void Dispose() => Disposed = true;
+
+    private void Exit(GuestExit exit)
+    {
+        if (Interlocked.Exchange(ref _exited, 1) == 0)
+            Exited?.Invoke(exit);
+    }
+}

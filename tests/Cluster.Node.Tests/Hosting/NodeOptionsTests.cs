@@ -1,0 +1,29 @@
+using Cluster.Node.Hosting;
+using Cluster.Vmm.Hypervisor;
+
+namespace Cluster.Node.Tests.Hosting;
+
+public class NodeOptionsTests
+{
+    [Fact]
+    public void Parses_every_option()
+    {
+        var options = NodeOptions.Parse(["--config", "x.conf", "--port", "0", "--data", "/tmp/d", "--backend", "emulated"], out var error);
+        Assert.Null(error);
+        Assert.Equal(new NodeOptions("x.conf", 0, "/tmp/d", BackendKind.Emulated), options);
+    }
+
+    [Fact]
+    public void Defaults_to_port_4053_and_the_auto_backend() =>
+        Assert.Equal(new NodeOptions(null, 4053, "data", BackendKind.Emulated), NodeOptions.Parse([], out _));
+
+    [Theory]
+    [InlineData("--port", "70000")]
+    [InlineData("--backend", "xen")]
+    [InlineData("--bogus", "1")]
+    public void Refuses_bad_arguments(string name, string value)
+    {
+        Assert.Null(NodeOptions.Parse([name, value], out var error));
+        Assert.NotNull(error);
+    }
+}

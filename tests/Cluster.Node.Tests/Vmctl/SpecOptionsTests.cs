@@ -1,0 +1,64 @@
+using Cluster.Contracts.Vms;
+using Cluster.Vmctl.Cli;
+
+namespace Cluster.Node.Tests.Vmctl;
+
+public class SpecOptionsTests
+{
+    private static VmSpec? Parse(out string? error, params string[] args) =>
+        SpecOptions.Parse("vm-1", CommandLine.Parse(["create", "vm-1", .. args], out _)!, out error);
+
+    [Fact]
+    public void Builds_a_spec_from_flags()
+    {
+        var spec = Parse(out var error, "--image", "counter", "--memory", "16M", "--vcpus", "2", "--arg", "5", "--arg", "x",
+            "--label", "zone=a", "--anti-affinity", "web", "--restart", "on-failure", "--max-restarts", "4", "--name", "my vm");
+        Assert.Null(error);
+        Assert.Equal(new BuiltInImage("counter"), spec!.Image);
+        Assert.Equal(16UL << 20, spec.MemoryBytes);
+        Assert.Equal(2, spec.Vcpus);
+        Assert.Equal(["5", "x"], spec.Args);
+        Assert.Equal("a", spec.Labels["zone"]);
+        Assert.Equal("web", spec.AntiAffinityGroup);
+        Assert.Equal(new RestartPolicy(RestartMode.OnFailure, 4), spec.Restart);
+        Assert.Equal("my vm", spec.Name);
+    }
+
+    [Fact]
+    public void Makes_an_elf_path_absolute()
+    {
+        var spec = Parse(out _, "--elf", "guest.elf");
+        Assert.Equal(Path.GetFullPath("guest.elf"), Assert.IsType<ElfImage>(spec!.Image).Path);
+    }
+
+    [Theory]
+    [InlineData("--memory", "lots")]
+    [InlineData("--vcpus", "-1")]
+    [InlineData("--restart", "sometimes")]
+    [InlineData("--label", "novalue")]
+    public void Rejects_a_bad_option_value_naming_the_option(string option, string value)
+    {
+        Assert.Null(Parse(out var error, "--image", "hello", option, value));
+        Assert.Contains(option, error);
+    }
+
+    [Fact]
+    public void Requires_exactly_one_image_kind()
+    {
+        Assert.Null(Parse(out var none));
+        Assert.NotNull(none);
+        Assert.Null(Parse(out var two, "--image", "hello", "--elf", "/x"));
+        Assert.NotNull(two);
+    }
+
+    [Theory]
+    [InlineData("4096", 4096UL)]
+    [InlineData("4K", 4096UL)]
+    [InlineData("2m", 2UL << 20)]
+    [InlineData("1G", 1UL << 30)]
+    public void Parses_sizes_with_binary_suffixes(string text, ulong expected)
+    {
+        Assert.True(SpecOptions.TryParseSize(text, out var bytes));
+        Assert.Equal(expected, bytes);
+    }
+}
