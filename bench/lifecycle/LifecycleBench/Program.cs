@@ -15,7 +15,8 @@ using LifecycleBench;
 // Lifecycle benchmark of one node, in process, with the SQLite journal on:
 //   1. create -> first serial byte of the hello guest, sequential samples (p50, p99);
 //   2. VMs created and started per second, all requests in flight at once (idle timer guests);
-//   3. RSS growth per idle VM over those VMs (includes the few guest pages each one touches).
+//   3. RSS growth per idle VM over those VMs (includes the few guest pages each one touches);
+//   and the peer: QEMU (TCG) process start to first serial byte, as a ratio.
 var samples = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 40;
 var vms = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
 var data = Path.Combine(Path.GetTempPath(), "lifecycle-bench", Guid.NewGuid().ToString("N"));
@@ -43,6 +44,8 @@ async Task Expect<T>(object message)
 
 // 1. create -> first byte
 var firstByte = new List<double>();
+var created = new List<double>();
+var started = new List<double>();
 for (var i = 0; i < samples + 3; i++)
 {
     var id = $"fb-{i}";
@@ -50,15 +53,23 @@ for (var i = 0; i < samples + 3; i++)
     var probe = system.ActorOf(Props.Create(() => new FirstByteProbe(done)));
     var start = DateTime.UtcNow;
     await Expect<VmCommandAccepted>(new CreateVm(Spec(id, "hello")));
+    var createdAt = DateTime.UtcNow;
     manager.Tell(new ConsoleAttach(id), probe);
     await Expect<VmCommandAccepted>(new StartVm(id));
+    var startedAt = DateTime.UtcNow;
     var at = await done.Task.WaitAsync(timeout);
     if (i >= 3)
+    {
         firstByte.Add((at - start).TotalMilliseconds);
+        created.Add((createdAt - start).TotalMilliseconds);
+        started.Add((startedAt - createdAt).TotalMilliseconds);
+    }
     system.Stop(probe);
 }
 firstByte.Sort();
-double Percentile(double p) => firstByte[Math.Min(firstByte.Count - 1, (int)Math.Ceiling(p * firstByte.Count) - 1)];
+created.Sort();
+started.Sort();
+static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
 // 2. and 3. create and start idle VMs
 GC.Collect();
@@ -84,6 +95,17 @@ await system.Terminate();
 Directory.Delete(data, recursive: true);
 
 var inv = CultureInfo.InvariantCulture;
+Console.WriteLine(string.Format(inv, "breakdown p50: create acknowledged {0:F1} ms, start acknowledged {1:F1} ms later, first byte {2:F1} ms after that",
+    Percentile(created, 0.5), Percentile(started, 0.5), Percentile(firstByte, 0.5) - Percentile(created, 0.5) - Percentile(started, 0.5)));
+var peer = QemuPeer.FirstByteMs(Math.Min(samples, 10));
+if (peer is null)
+    Console.WriteLine("peer: qemu-system-x86_64 not found; no ratio");
+else
+{
+    peer.Sort();
+    Console.WriteLine(string.Format(inv, "peer qemu_tcg_first_byte_p50_ms={0:F1} (process start, flat BIOS); ratio ours/qemu p50={1:F2} (ours: create command, journal writes, VM and guest boot)",
+        Percentile(peer, 0.5), Percentile(firstByte, 0.5) / Percentile(peer, 0.5)));
+}
 Console.WriteLine(string.Format(inv, "first_byte_p50_ms={0:F1} first_byte_p99_ms={1:F1} vms_per_s={2:F1} overhead_mib_per_vm={3:F2}",
-    Percentile(0.50), Percentile(0.99), vms / elapsed, (rssAfter - rssBefore) / (double)vms / (1 << 20)));
+    Percentile(firstByte, 0.50), Percentile(firstByte, 0.99), vms / elapsed, (rssAfter - rssBefore) / (double)vms / (1 << 20)));
 return running == vms ? 0 : 1;

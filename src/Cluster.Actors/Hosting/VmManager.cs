@@ -61,8 +61,7 @@ public sealed class VmManager : ReceivePersistentActor
             Persist(new VmUnregistered(t.ActorRef.Path.Name), e =>
             {
                 _ids.Remove(e.VmId);
-                if (LastSequenceNr % _settings.SnapshotEvery == 0)
-                    SaveSnapshot(new RegistrySnapshot([.. _ids]));
+                MaybeSnapshot();
             });
         });
         Command<SaveSnapshotSuccess>(_ => { });
@@ -90,8 +89,15 @@ public sealed class VmManager : ReceivePersistentActor
         Persist(new VmRegistered(create.VmId), e =>
         {
             _ids.Add(e.VmId);
+            MaybeSnapshot();
             Spawn(e.VmId).Tell(create, sender);
         });
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (LastSequenceNr % _settings.SnapshotEvery == 0)
+            SaveSnapshot(new RegistrySnapshot([.. _ids]));
     }
 
     private IActorRef Spawn(string id) =>

@@ -25,6 +25,10 @@ public interface IGuestRuntime : IDisposable
     /// <summary>Stops the vCPUs; returns when their threads have finished.</summary>
     void Stop();
 
+    /// <summary>Captures vCPU, VM-wide and device state (not memory) of a paused guest.</summary>
+    /// <exception cref="Cluster.Vmm.VmmException">the guest is not paused, or this runtime cannot capture state.</exception>
+    Cluster.Vmm.Machine.MachineSnapshot SaveState();
+
     /// <summary>Feeds bytes to the guest's serial port as if typed.</summary>
     void SendSerialInput(byte[] data);
 }

@@ -36,6 +36,9 @@ public sealed class MachineGuestRuntime : IGuestRuntime
     public void Stop() => _machine.Stop();
 
     /// <inheritdoc />
+    public MachineSnapshot SaveState() => _machine.SaveState();
+
+    /// <inheritdoc />
     public void SendSerialInput(byte[] data) => _machine.Serial.Input(data);
 
     /// <inheritdoc />

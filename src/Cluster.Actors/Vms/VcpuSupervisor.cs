@@ -10,7 +10,7 @@ namespace Cluster.Actors.Vms;
 /// <summary>
 /// Owns one booted guest (its vCPU threads, through <see cref="IGuestRuntime"/>) for the time of one
 /// boot. The vCPUs never run on a dispatcher thread: this actor drives them by messages (pause, resume,
-/// stop) and turns the guest's exit (clean exit, shutdown/triple fault, internal error) into a
+/// stop, save state) and turns the guest's exit (clean exit, shutdown/triple fault, internal error) into a
 /// <see cref="GuestExited"/> for its VM actor, then stops. A new boot gets a new supervisor.
 /// </summary>
 public sealed class VcpuSupervisor : ReceiveActor
@@ -28,6 +28,19 @@ public sealed class VcpuSupervisor : ReceiveActor
         _console = console;
         Receive<PauseVcpus>(_ => Try("pause", () => _guest?.Pause()));
         Receive<ResumeVcpus>(_ => Try("resume", () => _guest?.Resume()));
+        Receive<SaveVcpuState>(_ =>
+        {
+            try
+            {
+                Sender.Tell(_guest is null
+                    ? new Status.Failure(new VmmException("no guest to save", "machine-save"))
+                    : new VcpuStateSaved(_guest.SaveState()));
+            }
+            catch (VmmException e)
+            {
+                Sender.Tell(new Status.Failure(e));
+            }
+        });
         Receive<StopVcpus>(stop =>
         {
             if (stop.Graceful)

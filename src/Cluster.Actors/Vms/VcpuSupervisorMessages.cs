@@ -22,3 +22,19 @@ public sealed class ResumeVcpus
 
 /// <summary>Asks a <see cref="VcpuSupervisor"/> to stop the guest and itself; a graceful stop pauses the vCPUs first.</summary>
 public sealed record StopVcpus(bool Graceful);
+
+/// <summary>
+/// Asks a <see cref="VcpuSupervisor"/> for the state of its paused guest; answered with
+/// <see cref="VcpuStateSaved"/>, or a <see cref="Akka.Actor.Status.Failure"/> when it is not paused.
+/// </summary>
+public sealed class SaveVcpuState
+{
+    public static SaveVcpuState Instance { get; } = new();
+
+    private SaveVcpuState()
+    {
+    }
+}
+
+/// <summary>The captured state of a paused guest (vCPUs, VM-wide state, devices; not memory).</summary>
+public sealed record VcpuStateSaved(Cluster.Vmm.Machine.MachineSnapshot Snapshot);

@@ -14,7 +14,8 @@ namespace Cluster.Actors.Vms;
 /// One VM as a persistent entity (persistence id <c>vm-{id}</c>, addressed by id, ready to become a
 /// sharded entity). A thin shell around <see cref="VmState"/>: it decides, persists, applies, then acts
 /// on its children: the <see cref="SerialConsoleActor"/> (for the VM's life) and one
-/// <see cref="VcpuSupervisor"/> per boot. On recovery a VM the journal says is active boots again cold.
+/// <see cref="VcpuSupervisor"/> per boot. On recovery a VM the journal says is running or paused boots
+/// again cold (and runs: a cold boot has nothing to stay paused on), recorded as a VmStarted event.
 /// </summary>
 public sealed class VmActor : ReceivePersistentActor
 {

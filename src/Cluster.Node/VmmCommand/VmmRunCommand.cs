@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cluster.Vmm;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Machine;
@@ -18,7 +19,7 @@ public static class VmmRunCommand
     public const int ExitShutdown = 124;
     /// <summary>Exit code after an internal error (unsupported instruction, garbage code).</summary>
     public const int ExitInternalError = 125;
-    /// <summary>Exit code when interrupted (Ctrl-C).</summary>
+    /// <summary>Exit code when stopped by SIGINT (Ctrl-C) or SIGTERM.</summary>
     public const int ExitInterrupted = 130;
 
     /// <summary>Runs the command with the arguments after "vmm run"; returns the process exit code.</summary>
@@ -66,21 +67,17 @@ public static class VmmRunCommand
                 stdout.Write(bytes);
                 stdout.Flush();
             };
-            ConsoleCancelEventHandler onCancel = (_, e) =>
+            Action<PosixSignalContext> onSignal = context =>
             {
-                e.Cancel = true;
+                context.Cancel = true;
                 ThreadPool.QueueUserWorkItem(_ => machine.Stop());
             };
-            Console.CancelKeyPress += onCancel;
-            try
+            using (PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal))
+            using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal))
             {
                 StartInputPump(machine);
                 machine.Start();
                 machine.WaitForExit(Timeout.InfiniteTimeSpan);
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
             return Report(machine.Exit!, stderr);
         }
@@ -99,7 +96,7 @@ public static class VmmRunCommand
                 stderr.WriteLine($"vmm: guest shut down: {exit.Reason}");
                 return ExitShutdown;
             case MachineExitKind.Stopped:
-                stderr.WriteLine("vmm: stopped");
+                stderr.WriteLine("vmm: stopped by a signal");
                 return ExitInterrupted;
             default:
                 stderr.WriteLine($"vmm: guest failed: {exit.Reason}");

@@ -11,15 +11,17 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
     public const string Usage =
         """
         usage: cluster-node vmm run [--backend auto|emulated|kvm] [--memory SIZE] [--vcpus N] [--arg VALUE]... IMAGE
+               cluster-node vmm run [--backend ...] [--memory SIZE] --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT]
           IMAGE           a static x86-64 ELF file, or builtin:NAME for a test guest (hello, counter, dirtier,
                           compute, abpages, timer, smp, triple)
+          --kernel        a Linux bzImage, booted directly (KVM backend only); --cmdline defaults to console=ttyS0
           --backend       emulated (default: the software CPU), kvm, or auto (KVM when /dev/kvm works, else the emulator)
           --memory SIZE   guest memory, bytes or with a K, M or G suffix (default 64M)
           --vcpus N       vCPUs (default 1)
           --arg VALUE     an argument for the guest (repeatable; argv[0] is the first one)
         The guest's serial console goes to stdout, input on stdin goes to it. The exit code is the guest's
         exit status; 124 after a shutdown (triple fault), 125 after an unsupported instruction or another
-        backend error, 130 when interrupted, 1 when the machine cannot be created, 2 for bad arguments.
+        backend error, 130 when stopped by SIGINT or SIGTERM, 1 when the machine cannot be created, 2 for bad arguments.
         """;
 
     /// <summary>Parses the arguments after "vmm run"; null with <paramref name="error"/> set when they are bad.</summary>
@@ -29,12 +31,12 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
         ulong memory = 64UL << 20;
         int vcpus = 1;
         var guestArgs = new List<string>();
-        string? image = null;
+        string? image = null, kernel = null, initrd = null, cmdline = null;
         error = null;
         for (int i = 0; i < args.Count; i++)
         {
             string a = args[i];
-            if (a is "--backend" or "--memory" or "--vcpus" or "--arg")
+            if (a is "--backend" or "--memory" or "--vcpus" or "--arg" or "--kernel" or "--initrd" or "--cmdline")
             {
                 if (i + 1 >= args.Count) { error = $"{a} needs a value"; return null; }
                 string v = args[++i];
@@ -50,6 +52,15 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
                         break;
                     case "--vcpus":
                         if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out vcpus) || vcpus < 1) { error = $"bad vCPU count '{v}'"; return null; }
+                        break;
+                    case "--kernel":
+                        kernel = v;
+                        break;
+                    case "--initrd":
+                        initrd = v;
+                        break;
+                    case "--cmdline":
+                        cmdline = v;
                         break;
                     default:
                         guestArgs.Add(v);
@@ -71,10 +82,22 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
                 return null;
             }
         }
-        if (image is null) { error = "no guest image given"; return null; }
-        GuestImage guest = image.StartsWith("builtin:", StringComparison.Ordinal)
-            ? new BuiltInGuestImage(image["builtin:".Length..])
-            : new ElfGuestImage(image);
+        if (kernel is not null && (image is not null || guestArgs.Count > 0))
+        {
+            error = "--kernel boots Linux: give its arguments with --cmdline, not an IMAGE or --arg";
+            return null;
+        }
+        if (kernel is null && (initrd is not null || cmdline is not null))
+        {
+            error = "--initrd and --cmdline need --kernel";
+            return null;
+        }
+        if (image is null && kernel is null) { error = "no guest image given"; return null; }
+        GuestImage guest = kernel is not null
+            ? new LinuxGuestImage(kernel, initrd, cmdline ?? "console=ttyS0")
+            : image!.StartsWith("builtin:", StringComparison.Ordinal)
+                ? new BuiltInGuestImage(image["builtin:".Length..])
+                : new ElfGuestImage(image);
         return new VmmRunOptions(backend, new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = guest, Args = guestArgs });
     }
 

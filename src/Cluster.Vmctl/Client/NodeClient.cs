@@ -37,6 +37,7 @@ public sealed class NodeClient : IAsyncDisposable
                 akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
                 akka.remote.dot-netty.tcp.port = 0
                 akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+                akka.remote.dot-netty.tcp.batching.enabled = false
                 """)
             .WithFallback(ConfigurationFactory.ParseString(baseConf));
         var system = ActorSystem.Create("vmctl", config);

@@ -36,9 +36,9 @@ public static class HypervisorFactory
 
     private static bool TryOpenKvm(out IHypervisor? kvm, out string reason)
     {
-        bool ok = Kvm.KvmHypervisor.TryOpen(out var opened, out reason);
-        kvm = opened;
-        return ok;
+        bool opened = Kvm.KvmHypervisor.TryOpen(out var hypervisor, out reason);
+        kvm = hypervisor;
+        return opened;
     }
 
     private static IHypervisor CreateEmulated() => new Emulated.EmulatedHypervisor();

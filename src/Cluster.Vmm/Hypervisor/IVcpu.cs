@@ -39,4 +39,14 @@ public interface IVcpu : IDisposable
 
     /// <summary>Guest CPU time consumed by <see cref="Run"/> so far (for load accounting).</summary>
     TimeSpan GuestTime { get; }
+
+    /// <summary>
+    /// KVM_SET_MP_STATE(KVM_MP_STATE_RUNNABLE): lets a vCPU other than the bootstrap processor run from the
+    /// registers the VMM gave it at the next <see cref="Run"/>, instead of waiting for the guest's INIT/SIPI
+    /// (with an in-kernel local APIC, KVM creates such vCPUs waiting). The VMM calls it when it starts every
+    /// vCPU at the same entry. Backends whose vCPUs always run from their registers keep this default.
+    /// </summary>
+    void MakeRunnable()
+    {
+    }
 }

@@ -14,6 +14,8 @@ namespace Cluster.Vmm.Kvm;
 /// </summary>
 public sealed unsafe partial class KvmVcpu : IVcpu
 {
+    private const uint HypervisorPresentBit = 1u << 31;
+
     private readonly KvmVm _vm;
     private readonly KvmFd _fd;
     private readonly kvm_run* _run;
@@ -45,6 +47,7 @@ public sealed unsafe partial class KvmVcpu : IVcpu
                 throw new VmmException($"mmap of the kvm_run area of vCPU {id} failed (errno {Marshal.GetLastPInvokeError()})", "mmap kvm_run", Marshal.GetLastPInvokeError());
             _run = (kvm_run*)p;
             SetCpuid();
+            MakeRunnable();
             SupportedMsrs = vm.Kvm.SavedMsrs(this);
         }
         catch
@@ -72,13 +75,28 @@ public sealed unsafe partial class KvmVcpu : IVcpu
             entries.CopyTo(table);
             foreach (ref var e in table)
             {
-                // The initial APIC id is the vCPU id (leaf 1 EBX[31:24], leaf 0xB EDX).
+                // The initial APIC id is the vCPU id (leaf 1 EBX[31:24], leaf 0xB EDX). Leaf 1 ECX[31] says "running
+                // under a hypervisor", which KVM does not set itself: without it guests never look at KVM's
+                // 0x40000000 leaves (kvm-clock, paravirtual features), as QEMU also sets it.
                 if (e.function == 1) e.ebx = (e.ebx & 0x00ff_ffffu) | ((uint)Id << 24);
+                if (e.function == 1) e.ecx |= HypervisorPresentBit;
                 if (e.function == 0xb) e.edx = (uint)Id;
             }
             // SAFETY: the pinned buffer holds the header and nent entries.
             _fd.Ioctl("KVM_SET_CPUID2", KvmIoctls.KVM_SET_CPUID2, p);
         }
+    }
+
+    /// <summary>
+    /// KVM_SET_MP_STATE(RUNNABLE). With the in-kernel irqchip KVM keeps every vCPU but 0 waiting for INIT/SIPI;
+    /// the VMM starts every vCPU from the registers it sets (as the emulator does), so the constructor makes each
+    /// one runnable from the start. Idempotent; public so that the VMM can also ask for it explicitly.
+    /// </summary>
+    public void MakeRunnable()
+    {
+        if (!_vm.InKernelIrqchip) return;
+        var mp = new kvm_mp_state { mp_state = KVM_MP_STATE_RUNNABLE };
+        _fd.Ioctl("KVM_SET_MP_STATE", KvmIoctls.KVM_SET_MP_STATE, &mp);
     }
 
     public VcpuExit Run()

@@ -1,10 +1,12 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Cluster.Actors.Persistence;
 using Cluster.Actors.Tests.TestUtils;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Vms;
+using Microsoft.Data.Sqlite;
 
 namespace Cluster.Actors.Tests.Hosting;
 
@@ -32,6 +34,16 @@ public class VmManagerTests : TestKit
 
     private void AwaitStatus(string id, VmStatus status) =>
         AwaitAssert(() => Assert.Equal(status, Info(id).Status), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
+
+    private long SnapshotCount(string persistenceId)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, SqliteJournal.FileName)}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM snapshot WHERE persistence_id = $id";
+        command.Parameters.AddWithValue("$id", persistenceId);
+        return (long)command.ExecuteScalar()!;
+    }
 
     [Fact]
     public void Drives_a_vm_through_create_start_pause_resume_stop()
@@ -123,6 +135,7 @@ public class VmManagerTests : TestKit
             Ask<VmCommandAccepted>(new ResumeVm("run"));
         }
         AwaitAssert(() => Assert.Equal(2, Ask<VmList>(ListVms.Instance).Vms.Count));
+        AwaitAssert(() => Assert.True(SnapshotCount("vm-run") > 0, "a snapshot of vm-run"));
         Shutdown(Sys);
 
         var fresh = ActorSystem.Create("fresh", TestConfig.For(_data));

@@ -7,6 +7,8 @@ using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Vms;
+using Cluster.Actors.Vms;
+using Cluster.Vmm;
 using Cluster.Vmm.Emulated;
 using Cluster.Vmm.Machine;
 
@@ -78,6 +80,22 @@ public sealed class MachineGuestRuntimeTests : TestKit
         Assert.Equal(VmStatus.Running, Ask<VmCommandAccepted>(new ResumeVm("c")).Status);
         Assert.Equal(VmStatus.Stopped, Ask<VmCommandAccepted>(new StopVm("c", StopMode.Graceful)).Status);
         Assert.Equal(VmStatus.Stopped, Info("c").Status);
+    }
+
+    [Fact]
+    public async Task The_vcpu_supervisor_saves_the_state_of_a_paused_guest_only()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Spec("s", "counter", RestartPolicy.Never) with { Vcpus = 2 }));
+        Ask<VmCommandAccepted>(new StartVm("s"));
+        var supervisor = await Sys.ActorSelection("/user/vms/s/vcpus-1").ResolveOne(TimeSpan.FromSeconds(5));
+        supervisor.Tell(SaveVcpuState.Instance);
+        Assert.IsType<VmmException>(ExpectMsg<Status.Failure>(TimeSpan.FromSeconds(10)).Cause);
+        Ask<VmCommandAccepted>(new PauseVm("s"));
+        supervisor.Tell(SaveVcpuState.Instance);
+        var saved = ExpectMsg<VcpuStateSaved>(TimeSpan.FromSeconds(10)).Snapshot;
+        Assert.Equal(2, saved.VcpuCount);
+        Assert.Equal(2UL << 20, saved.MemoryBytes);
+        Ask<VmCommandAccepted>(new StopVm("s", StopMode.Forced));
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Vms;
+using Cluster.Vmm;
+using Cluster.Vmm.Machine;
 
 namespace Cluster.Actors.Tests.TestUtils;
 
@@ -62,6 +64,8 @@ public sealed class ScriptedGuest(string image) : IGuestRuntime
         State = "stopped";
         Exit(new GuestExit(false, "stopped"));
     }
+
+    public MachineSnapshot SaveState() => throw new VmmException("a scripted guest has no machine state", "machine-save");
 
     public void SendSerialInput(byte[] data)
     {

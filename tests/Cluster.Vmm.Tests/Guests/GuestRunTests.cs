@@ -83,12 +83,12 @@ public class GuestRunTests
         target.Machine.Memory.Write(0, ram);
         target.Machine.RestoreState(MachineSnapshot.FromBytes(snapshot));
         target.Machine.Resume();
-        int last = ParseCounts(before).Last();
+        int last = CounterLines.Parse(before).Last();
         target.WaitForOutput($"count {last + 200}\n");
         target.Machine.Stop();
         source.Machine.Stop();
 
-        var counts = ParseCounts(before + target.Console);
+        var counts = CounterLines.Parse(before + target.Console);
         Assert.Equal(Enumerable.Range(1, counts.Count), counts);
         Assert.True(counts.Count >= last + 200);
     }
@@ -121,10 +121,4 @@ public class GuestRunTests
         Assert.Equal(0UL, session.Machine.Vm.GetDirtyLog(0).CountDirty());
         session.Machine.Stop();
     }
-
-    /// <summary>The numbers of the complete "count N" lines (a line cut by Pause or Stop is left out).</summary>
-    private static List<int> ParseCounts(string console) =>
-        console[..(console.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => int.Parse(line["count ".Length..], System.Globalization.CultureInfo.InvariantCulture))
-            .ToList();
 }

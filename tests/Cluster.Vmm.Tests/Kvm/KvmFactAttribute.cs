@@ -21,3 +21,26 @@ public sealed class KvmFactAttribute : FactAttribute
         if (Unavailable.Value is { } reason) Skip = $"KVM unavailable: {reason}";
     }
 }
+
+/// <summary>
+/// A fact that needs /dev/kvm backed by hardware virtualisation (kvm_intel or kvm_amd). Skipped on PVM
+/// (kvm_pvm: KVM without VMX/SVM, running guests by software nesting), which emulates some instructions a
+/// stock guest relies on (INT3 delivery through an empty IDT, a kernel's early boot) far too slowly or not at all.
+/// </summary>
+public sealed class KvmHardwareFactAttribute : FactAttribute
+{
+    public KvmHardwareFactAttribute()
+    {
+        Skip = new KvmFactAttribute().Skip ?? KvmFlavor.NotHardwareReason;
+    }
+}
+
+/// <summary>Which kernel module provides /dev/kvm, from /sys/module.</summary>
+internal static class KvmFlavor
+{
+    /// <summary>Null where /dev/kvm is hardware KVM; otherwise why the hardware-only tests are skipped.</summary>
+    public static string? NotHardwareReason =>
+        Directory.Exists("/sys/module/kvm_pvm") && !Directory.Exists("/sys/module/kvm_intel") && !Directory.Exists("/sys/module/kvm_amd")
+            ? "/dev/kvm is PVM (kvm_pvm, no VMX/SVM); run tests/kvm/run-nested for hardware KVM"
+            : null;
+}

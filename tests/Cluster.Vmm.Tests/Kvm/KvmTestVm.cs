@@ -45,7 +45,7 @@ internal sealed class KvmTestVm : IDisposable
     public void LoadLongMode(Action<Assembler> code)
     {
         Load(64, code);
-        LongModeSetup.Enter(Vcpu, Vm.Memory, CodeAddress, StackTop);
+        LinuxBootCpu.Enter(Vcpu, Vm.Memory, CodeAddress, StackTop);
     }
 
     /// <summary>Assembles code for <paramref name="address"/> and writes it there.</summary>

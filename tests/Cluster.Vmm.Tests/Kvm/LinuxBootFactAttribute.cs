@@ -3,18 +3,12 @@ using Xunit;
 
 namespace Cluster.Vmm.Tests.Kvm;
 
-/// <summary>
-/// A KVM fact that boots Linux: it needs a readable bzImage and CLUSTER_KVM_LINUX_BOOT=1 (set by tests/kvm/run-nested),
-/// because some /dev/kvm providers (PVM-style software nesting) emulate a stock kernel's early boot far too slowly.
-/// Skipped with the reason otherwise.
-/// </summary>
+/// <summary>A hardware-KVM fact that boots Linux: it also needs a readable bzImage; skipped with the reason otherwise.</summary>
 public sealed class LinuxBootFactAttribute : FactAttribute
 {
     public LinuxBootFactAttribute()
     {
-        Skip = new KvmFactAttribute().Skip
-            ?? (Environment.GetEnvironmentVariable(LinuxBootAssets.OptInVariable) != "1" ? LinuxBootAssets.NotOptedInReason : null)
-            ?? (LinuxBootAssets.Kernel is null ? LinuxBootAssets.MissingKernelReason : null);
+        Skip = new KvmHardwareFactAttribute().Skip ?? (LinuxBootAssets.Kernel is null ? LinuxBootAssets.MissingKernelReason : null);
     }
 }
 
@@ -27,12 +21,7 @@ internal static class LinuxBootAssets
 {
     private static readonly Lazy<string> Built = new(BuildInitramfs);
 
-    public const string OptInVariable = "CLUSTER_KVM_LINUX_BOOT";
-
     public static string? Kernel { get; } = FindKernel();
-
-    public static string NotOptedInReason =>
-        $"the Linux boot runs in tests/kvm/run-nested; set {OptInVariable}=1 to run it on this machine's /dev/kvm";
 
     public static string MissingKernelReason =>
         "no readable Linux bzImage: set CLUSTER_LINUX_KERNEL or install linux-image-amd64 (/boot/vmlinuz-*)";

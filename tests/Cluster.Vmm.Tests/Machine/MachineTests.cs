@@ -50,6 +50,7 @@ public class MachineTests
             Assert.Equal((entry, 2UL, GuestLayout.ArgsAddress, (ulong)id, 2UL), (v.Registers.Rip, v.Registers.Rdi, v.Registers.Rsi, v.Registers.Rdx, v.Registers.Rcx));
             Assert.Equal(GuestLayout.StackTop(id), v.Registers.Rsp);
             Assert.Equal(GuestLayout.Pml4Address, v.SpecialRegisters.Cr3);
+            Assert.Equal(id != 0, v.MadeRunnable);
         }
         Assert.Equal(16UL << 20, m.Memory.TotalSize);
         Assert.False(m.Memory.GetSlot(0).LogDirty);

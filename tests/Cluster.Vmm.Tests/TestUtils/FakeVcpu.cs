@@ -98,5 +98,9 @@ internal sealed class FakeVcpu(int id) : IVcpu
 
     public TimeSpan GuestTime => TimeSpan.Zero;
 
+    public bool MadeRunnable { get; private set; }
+
+    public void MakeRunnable() => MadeRunnable = true;
+
     public void Dispose() => Disposed = true;
 }

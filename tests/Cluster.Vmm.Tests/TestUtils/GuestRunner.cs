@@ -2,25 +2,30 @@ using System.Diagnostics;
 using System.Text;
 using Cluster.Vmm.Emulated;
 using Cluster.Vmm.Guests;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Kvm;
 using Cluster.Vmm.Machine;
 using Xunit;
 using VmMachine = Cluster.Vmm.Machine.Machine;
 
 namespace Cluster.Vmm.Tests.TestUtils;
 
-/// <summary>Runs built-in guests under the emulator (console captured) and their native builds as processes.</summary>
+/// <summary>Runs built-in guests on a backend (console captured) and their native builds as processes.</summary>
 internal static class GuestRunner
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>A machine on the emulator whose console output is collected in <see cref="Console"/>.</summary>
+    /// <summary>A machine on the emulator (or KVM) whose console output is collected in <see cref="Console"/>.</summary>
     public sealed class Session : IDisposable
     {
         private readonly StringBuilder _console = new();
 
-        public Session(string guest, IReadOnlyList<string> args, int vcpus = 1, ulong memoryBytes = 32UL << 20)
+        private readonly IHypervisor _hypervisor;
+
+        public Session(string guest, IReadOnlyList<string> args, int vcpus = 1, ulong memoryBytes = 32UL << 20, BackendKind backend = BackendKind.Emulated)
         {
-            Machine = VmMachine.Create(new EmulatedHypervisor(), new MachineConfig
+            _hypervisor = backend == BackendKind.Kvm ? KvmHypervisor.Open() : new EmulatedHypervisor();
+            Machine = VmMachine.Create(_hypervisor, new MachineConfig
             {
                 Vcpus = vcpus, MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args,
             });
@@ -45,7 +50,11 @@ internal static class GuestRunner
             return Machine.Exit!;
         }
 
-        public void Dispose() => Machine.Dispose();
+        public void Dispose()
+        {
+            Machine.Dispose();
+            _hypervisor.Dispose();
+        }
 
         private static int Count(string haystack, string needle)
         {

@@ -58,7 +58,7 @@ public static class LinuxLoader
         memory.Write(BootParamsAddress, bootParams.Bytes);
 
         ulong entry = KernelAddress + Entry64Offset;
-        LongModeSetup.Enter(vcpu, memory, entry, rsp: BootParamsAddress, rsi: BootParamsAddress);
+        LinuxBootCpu.Enter(vcpu, memory, entry, rsp: BootParamsAddress, rsi: BootParamsAddress);
         return new LinuxBootLayout(KernelAddress, entry, BootParamsAddress, CommandLineAddress, initrdAddress, (ulong)initrd.Length, map);
     }
 

@@ -8,8 +8,10 @@ namespace Cluster.Vmm.Loaders.Linux;
 /// a flat GDT (the Linux boot protocol's __BOOT_CS 0x10 and __BOOT_DS 0x18, and a TSS at 0x20), identity
 /// page tables with 2 MiB pages for the first <see cref="IdentityMappedBytes"/>, paging and long mode on.
 /// The tables live in low memory below 0x10000, which the x86 boot protocol leaves to the boot loader.
+/// Separate from <see cref="Loaders.LongModeSetup"/> (the built-in guests' layout) because the Linux boot
+/// protocol fixes the selectors (code 0x10, data 0x18) and wants RSI to point at boot_params.
 /// </summary>
-public static class LongModeSetup
+public static class LinuxBootCpu
 {
     public const ulong GdtAddress = 0x500;
     public const ulong Pml4Address = 0x9000, PdptAddress = 0xa000, PdAddress = 0xb000;
