@@ -24,7 +24,8 @@ internal static partial class SourceProcess
         {
             MemoryBytes = (ulong)a.GetLong("memory-mib", 1024) << 20,
             Image = new ElfGuestImage(Path.GetFullPath(a.Get("guest", "migdirty.elf"))),
-            Args = [a.Get("fill", "512"), a.Get("ws", "256"), a.Get("rate", "0")],
+            // The emulator's TSC runs at a fixed nominal rate, so the guest is told it instead of calibrating.
+            Args = [a.Get("fill", "512"), a.Get("ws", "256"), a.Get("rate", "0"), (EmulatedVcpu.TscHz / 1000).ToString()],
         };
         var machine = Machine.Create(hypervisor, config);
         var console = new StringBuilder();
