@@ -26,8 +26,8 @@ public sealed class Machine : IDisposable
     private MachineExit? _firstExit;
     private int _running;
     private Timer? _flushTimer;
-    private Timer? _throttleTimer;
     private bool _exitReported;
+    private Timer? _throttleTimer;
     private bool _disposed;
 
     private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, IoBus bus, Uart16550 serial, ExitDevice exitDevice, VcpuThread[] vcpus)
