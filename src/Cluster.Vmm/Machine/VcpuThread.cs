@@ -94,6 +94,7 @@ public sealed class VcpuThread
             if (_state != VcpuRunState.Running || _request != Request.None)
                 return VcpuRequestResult.NotAllowed($"vcpu {Id} cannot pause: it is {Describe()}");
             _request = Request.Pause;
+            Monitor.PulseAll(_gate); // ends a throttle sleep (ThrottlePercent) at once
         }
         Vcpu.Kick();
         if (_current == this) return VcpuRequestResult.Ok;
