@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Cluster.Vmm.Emulated;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Kvm;
 using Cluster.Vmm.Machine;
 using Cluster.Vmm.Migration;
 using Xunit;
@@ -9,22 +11,43 @@ using VmMachine = Cluster.Vmm.Machine.Machine;
 
 namespace Cluster.Vmm.Tests.Migration;
 
-/// <summary>A running source machine on the emulator with its console captured, and helpers to
-/// migrate it over loopback TCP to a target in the same process.</summary>
+/// <summary>A running source machine (on the emulator unless told otherwise) with its console captured,
+/// and helpers to migrate it over loopback TCP to a target in the same process, on a backend of its own.</summary>
 internal sealed class MigrationHarness : IDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private readonly EmulatedHypervisor _hypervisor = new();
+    private readonly IHypervisor _sourceHypervisor;
+    private readonly IHypervisor _targetHypervisor;
     private readonly List<VmMachine> _machines = [];
 
     public MigrationHarness(string guest, ulong memoryBytes, params string[] args)
+        : this(BackendKind.Emulated, BackendKind.Emulated, guest, memoryBytes, args)
     {
-        Source = VmMachine.Create(_hypervisor, new MachineConfig { MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args });
+    }
+
+    /// <summary>A source machine on <paramref name="source"/>; targets are created on <paramref name="target"/>
+    /// (each side opens its own hypervisor, as two hosts would).</summary>
+    public MigrationHarness(BackendKind source, BackendKind target, string guest, ulong memoryBytes, params string[] args)
+    {
+        _sourceHypervisor = Open(source);
+        _targetHypervisor = Open(target);
+        try
+        {
+            Source = VmMachine.Create(_sourceHypervisor, new MachineConfig { MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args });
+        }
+        catch
+        {
+            _sourceHypervisor.Dispose();
+            _targetHypervisor.Dispose();
+            throw;
+        }
         _machines.Add(Source);
         SourceConsole = Capture(Source);
         Source.Start();
     }
+
+    private static IHypervisor Open(BackendKind kind) => kind == BackendKind.Kvm ? KvmHypervisor.Open() : new EmulatedHypervisor();
 
     public VmMachine Source { get; }
     public GuestConsole SourceConsole { get; }
@@ -41,10 +64,15 @@ internal sealed class MigrationHarness : IDisposable
         try
         {
             GuestConsole? console = null;
-            var target = new MigrationTarget(_hypervisor, (targetOptions ?? new MigrationTargetOptions()) with
+            var given = targetOptions ?? new MigrationTargetOptions();
+            var target = new MigrationTarget(_targetHypervisor, given with
             {
                 IoTimeout = TimeSpan.FromSeconds(5),
-                MachineCreated = m => console = Capture(m),
+                MachineCreated = m =>
+                {
+                    console = Capture(m);
+                    given.MachineCreated?.Invoke(m);
+                },
             });
             var receiving = target.ReceiveAsync(listener);
             var endpoint = (IPEndPoint)listener.LocalEndpoint;
@@ -88,7 +116,8 @@ internal sealed class MigrationHarness : IDisposable
     {
         lock (_machines)
             foreach (var m in _machines) m.Dispose();
-        _hypervisor.Dispose();
+        _sourceHypervisor.Dispose();
+        _targetHypervisor.Dispose();
     }
 
     /// <summary>A machine's console output so far.</summary>

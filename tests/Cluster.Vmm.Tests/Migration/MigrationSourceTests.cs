@@ -1,13 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
-using Cluster.Vmm.Guests;
-using Cluster.Vmm.Loaders;
 using Cluster.Vmm.Machine;
 using Cluster.Vmm.Migration;
-using Cluster.Vmm.Tests.TestUtils;
 using Xunit;
-using VmMachine = Cluster.Vmm.Machine.Machine;
 
 namespace Cluster.Vmm.Tests.Migration;
 
@@ -27,10 +22,10 @@ public class MigrationSourceTests
         Assert.True(target.Succeeded, target.FailureReason);
         Assert.Equal(MachineRunState.Finished, h.Source.State);
         Assert.Equal(MachineRunState.Running, h.Target!.State);
-        int passes = LastPass(h.SourceConsole.Text);
-        MigrationHarness.WaitUntil(() => LastPass(h.TargetConsole!.Text) > passes + 5, "the guest to run on the target");
+        int passes = MigrationAssert.LastPass(h.SourceConsole.Text);
+        MigrationHarness.WaitUntil(() => MigrationAssert.LastPass(h.TargetConsole!.Text) > passes + 5, "the guest to run on the target");
         h.Target.Pause();
-        AssertAbpagesConsistent(h.Target, 8);
+        MigrationAssert.AbpagesConsistent(h.Target, 8);
     }
 
     [Fact]
@@ -45,9 +40,8 @@ public class MigrationSourceTests
         string before = h.SourceConsole.Text;
         MigrationHarness.WaitUntil(() => h.TargetConsole!.Text.Split('\n').Length > 100, "the guest to count on the target");
         h.Target!.Pause();
-        var counts = Regex.Matches(before + h.TargetConsole!.Text, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).ToList();
-        Assert.Equal(Enumerable.Range(1, counts.Count).Select(i => (long)i), counts);
-        Assert.Contains($"count {LastCount(before) + 1}\n", before + h.TargetConsole.Text);
+        MigrationAssert.CountsWithoutGapOrRepeat(before + h.TargetConsole!.Text);
+        Assert.Contains($"count {MigrationAssert.LastCount(before) + 1}\n", before + h.TargetConsole.Text);
     }
 
     [Fact]
@@ -60,7 +54,7 @@ public class MigrationSourceTests
         Assert.Contains("memory size mismatch", source.FailureReason);
         Assert.False(target.Succeeded);
         Assert.Null(target.Machine);
-        AssertRunsOnSourceOnly(h);
+        MigrationAssert.RunsOnSourceOnly(h);
     }
 
     [Fact]
@@ -75,7 +69,7 @@ public class MigrationSourceTests
         Assert.False(target.Succeeded);
         Assert.Null(target.Machine);
         Assert.True(proxy.Cut);
-        AssertRunsOnSourceOnly(h);
+        MigrationAssert.RunsOnSourceOnly(h);
     }
 
     [Fact]
@@ -89,7 +83,7 @@ public class MigrationSourceTests
         Assert.False(source.Succeeded);
         Assert.Equal("cancelled", source.FailureReason);
         Assert.False(target.Succeeded);
-        AssertRunsOnSourceOnly(h);
+        MigrationAssert.RunsOnSourceOnly(h);
     }
 
     [Fact]
@@ -103,7 +97,7 @@ public class MigrationSourceTests
         Assert.Equal("journal unavailable", source.FailureReason);
         Assert.True(source.Downtime > TimeSpan.Zero);
         Assert.False(target.Succeeded);
-        AssertRunsOnSourceOnly(h);
+        MigrationAssert.RunsOnSourceOnly(h);
     }
 
     [Fact]
@@ -119,8 +113,7 @@ public class MigrationSourceTests
         Assert.Equal(MachineRunState.Finished, first.State);
         MigrationHarness.WaitUntil(() => h.TargetConsole!.Text.Length > 100, "the guest to count after coming back");
         h.Target!.Pause();
-        var counts = Regex.Matches(h.SourceConsole.Text + firstConsole.Text + h.TargetConsole!.Text, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).ToList();
-        Assert.Equal(Enumerable.Range(1, counts.Count).Select(i => (long)i), counts);
+        MigrationAssert.CountsWithoutGapOrRepeat(h.SourceConsole.Text + firstConsole.Text + h.TargetConsole!.Text);
     }
 
     [Fact]
@@ -160,8 +153,8 @@ public class MigrationSourceTests
 
         Assert.True(source.Succeeded, source.FailureReason);
         Assert.Equal(target.PagesReceived, source.PagesSent);
-        int passes = LastPass(h.SourceConsole.Text, "dirtier");
-        MigrationHarness.WaitUntil(() => LastPass(h.TargetConsole!.Text, "dirtier") > passes, "the guest to dirty on the target");
+        int passes = MigrationAssert.LastPass(h.SourceConsole.Text, "dirtier");
+        MigrationHarness.WaitUntil(() => MigrationAssert.LastPass(h.TargetConsole!.Text, "dirtier") > passes, "the guest to dirty on the target");
     }
 
     [Fact]
@@ -175,7 +168,7 @@ public class MigrationSourceTests
         Assert.False(source.Succeeded);
         Assert.Contains("did not converge in 4 rounds", source.FailureReason);
         Assert.Equal(options.ThrottleInitial + 2 * options.ThrottleIncrement, source.MaxThrottlePercent);
-        AssertRunsOnSourceOnly(h, "dirtier pass");
+        MigrationAssert.RunsOnSourceOnly(h, "dirtier pass");
     }
 
     [Fact]
@@ -189,44 +182,7 @@ public class MigrationSourceTests
         Assert.False(source.Succeeded);
         Assert.Contains("cannot meet the downtime limit", source.FailureReason);
         Assert.False(target.Succeeded);
-        AssertRunsOnSourceOnly(h, "dirtier pass");
-    }
-
-    private static void AssertRunsOnSourceOnly(MigrationHarness h, string marker = "")
-    {
-        Assert.Equal(MachineRunState.Running, h.Source.State);
-        Assert.All(h.Source.Vcpus, v => Assert.Equal(0, v.ThrottlePercent));
-        Assert.False(h.Source.Memory.GetSlot(0).LogDirty);
-        int length = h.SourceConsole.Text.Length;
-        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Length > length && h.SourceConsole.Text[length..].Contains(marker), "the source to keep running");
-    }
-
-    private static int LastPass(string console, string guest = "abpages") =>
-        Regex.Matches(console, guest + @" pass (\d+)\n").Select(m => int.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
-
-    private static long LastCount(string console) =>
-        Regex.Matches(console, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
-
-    /// <summary>QEMU's migration-test rule: byte 0 of every page equal, except at most one boundary
-    /// (the pass the guest was in) between pages already incremented and pages not yet: as the guest
-    /// walks up, the next page's byte plus one equals the previous page's.</summary>
-    private static void AssertAbpagesConsistent(VmMachine m, int mib)
-    {
-        using var scratch = new TestMemory(m.Config.MemoryBytes);
-        var image = ElfLoader.LoadFile(BuiltInGuests.Find("abpages"), scratch.Memory, scratch.Size);
-        ulong region = (image.End + 4095) & ~4095UL;
-        int boundaries = 0;
-        byte previous = m.Memory.ReadU8(region);
-        Assert.NotEqual(0, previous);
-        for (ulong p = 1; p < (ulong)mib << 8; p++)
-        {
-            byte b = m.Memory.ReadU8(region + (p << 12));
-            if (b == previous) continue;
-            Assert.Equal(previous, (byte)(b + 1));
-            boundaries++;
-            previous = b;
-        }
-        Assert.True(boundaries <= 1, $"{boundaries} boundaries");
+        MigrationAssert.RunsOnSourceOnly(h, "dirtier pass");
     }
 
     /// <summary>IProgress that reports synchronously on the source's thread.</summary>

@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+using Cluster.Vmm.Guests;
+using Cluster.Vmm.Loaders;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Tests.TestUtils;
+using Xunit;
+using VmMachine = Cluster.Vmm.Machine.Machine;
+
+namespace Cluster.Vmm.Tests.Migration;
+
+/// <summary>What the migration tests check of the guests and machines, on either backend.</summary>
+internal static class MigrationAssert
+{
+    /// <summary>The source still runs (not throttled, not logging dirty pages) and its console keeps growing with <paramref name="marker"/>.</summary>
+    public static void RunsOnSourceOnly(MigrationHarness h, string marker = "")
+    {
+        Assert.Equal(MachineRunState.Running, h.Source.State);
+        Assert.All(h.Source.Vcpus, v => Assert.Equal(0, v.ThrottlePercent));
+        Assert.False(h.Source.Memory.GetSlot(0).LogDirty);
+        int length = h.SourceConsole.Text.Length;
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Length > length && h.SourceConsole.Text[length..].Contains(marker), "the source to keep running");
+    }
+
+    /// <summary>The counter guest's console, across the machines it ran on, counts 1, 2, 3... with no gap and no repeat.</summary>
+    public static void CountsWithoutGapOrRepeat(string console)
+    {
+        var counts = Regex.Matches(console, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).ToList();
+        Assert.NotEmpty(counts);
+        Assert.Equal(Enumerable.Range(1, counts.Count).Select(i => (long)i), counts);
+    }
+
+    /// <summary>The highest "GUEST pass N" printed.</summary>
+    public static int LastPass(string console, string guest = "abpages") =>
+        Regex.Matches(console, guest + @" pass (\d+)\n").Select(m => int.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+
+    /// <summary>The highest "count N" printed.</summary>
+    public static long LastCount(string console) =>
+        Regex.Matches(console, @"count (\d+)\n").Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+
+    /// <summary>QEMU's migration-test rule: byte 0 of every page equal, except at most one boundary
+    /// (the pass the guest was in) between pages already incremented and pages not yet: as the guest
+    /// walks up, the next page's byte plus one equals the previous page's.</summary>
+    public static void AbpagesConsistent(VmMachine m, int mib)
+    {
+        ulong region = AbpagesRegion(m.Config.MemoryBytes);
+        int boundaries = 0;
+        byte previous = m.Memory.ReadU8(region);
+        Assert.NotEqual(0, previous);
+        for (ulong p = 1; p < (ulong)mib << 8; p++)
+        {
+            byte b = m.Memory.ReadU8(region + (p << 12));
+            if (b == previous) continue;
+            Assert.Equal(previous, (byte)(b + 1));
+            boundaries++;
+            previous = b;
+        }
+        Assert.True(boundaries <= 1, $"{boundaries} boundaries");
+    }
+
+    /// <summary>The guest-physical address of the first page abpages increments: the page after its image.</summary>
+    public static ulong AbpagesRegion(ulong memoryBytes)
+    {
+        using var scratch = new TestMemory(memoryBytes);
+        var image = ElfLoader.LoadFile(BuiltInGuests.Find("abpages"), scratch.Memory, scratch.Size);
+        return (image.End + 4095) & ~4095UL;
+    }
+}

@@ -1,0 +1,166 @@
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
+using Cluster.Vmm.Tests.Kvm;
+using Cluster.Vmm.Tests.TestUtils;
+using Xunit;
+using VmMachine = Cluster.Vmm.Machine.Machine;
+
+namespace Cluster.Vmm.Tests.Migration;
+
+/// <summary>
+/// Live migration between two KVM machines in one process over loopback TCP (skipped where /dev/kvm
+/// cannot be opened). KVM's dirty log is a superset of the pages written, so these tests check what
+/// the target ends with, never the exact pages sent.
+/// </summary>
+public class MigrationOnKvmTests
+{
+    private const ulong Memory = 32UL << 20;
+
+    [KvmFact]
+    public void The_counter_console_continues_on_the_kvm_target_with_no_gap_and_no_repeat()
+    {
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "counter", Memory);
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("count 200\n"), "the guest to count");
+
+        var (source, target) = h.Migrate(h.Source);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(target.Succeeded, target.FailureReason);
+        Assert.Equal(MachineRunState.Finished, h.Source.State);
+        Assert.Equal(MachineRunState.Running, h.Target!.State);
+        string before = h.SourceConsole.Text;
+        MigrationHarness.WaitUntil(() => h.TargetConsole!.Text.Split('\n').Length > 100, "the guest to count on the target");
+        h.Target.Pause();
+        Assert.Equal(before, h.SourceConsole.Text);
+        MigrationAssert.CountsWithoutGapOrRepeat(before + h.TargetConsole!.Text);
+        Assert.Contains($"count {MigrationAssert.LastCount(before) + 1}\n", before + h.TargetConsole.Text);
+    }
+
+    [KvmFact]
+    public void Abpages_migrated_between_kvm_machines_while_it_runs_has_every_page_consistent_and_runs_on_the_target_only()
+    {
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "abpages", Memory, "8");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("abpages pass 20\n"), "the guest to run");
+
+        var (source, target) = h.Migrate(h.Source);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(target.Succeeded, target.FailureReason);
+        Assert.Equal(MachineRunState.Finished, h.Source.State);
+        Assert.Equal(MachineRunState.Running, h.Target!.State);
+        int passes = MigrationAssert.LastPass(h.SourceConsole.Text);
+        string before = h.SourceConsole.Text;
+        MigrationHarness.WaitUntil(() => MigrationAssert.LastPass(h.TargetConsole!.Text) > passes + 5, "the guest to run on the target");
+        h.Target.Pause();
+        Assert.Equal(before, h.SourceConsole.Text);
+        MigrationAssert.AbpagesConsistent(h.Target, 8);
+    }
+
+    [KvmFact]
+    public void At_commit_the_kvm_target_holds_the_paused_source_memory_and_vcpu_state_exactly()
+    {
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "abpages", Memory, "8");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("abpages pass 5\n"), "the guest to run");
+        VmMachine? created = null;
+        int differingPages = -1;
+        (Registers Regs, SpecialRegisters Sregs)? sourceCpu = null, targetCpu = null;
+        var options = new MigrationOptions
+        {
+            DisposeSourceOnSuccess = false,
+            Commit = _ =>
+            {
+                differingPages = DifferingPages(h.Source, created!);
+                sourceCpu = (h.Source.Vcpus[0].Vcpu.GetRegisters(), h.Source.Vcpus[0].Vcpu.GetSpecialRegisters());
+                targetCpu = (created!.Vcpus[0].Vcpu.GetRegisters(), created.Vcpus[0].Vcpu.GetSpecialRegisters());
+                return Task.CompletedTask;
+            },
+        };
+
+        var (source, _) = h.Migrate(h.Source, options, new MigrationTargetOptions { MachineCreated = m => created = m });
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.Equal(0, differingPages);
+        Assert.Equal(sourceCpu!.Value.Regs, targetCpu!.Value.Regs);
+        Assert.Equal(sourceCpu.Value.Sregs.Cr3, targetCpu.Value.Sregs.Cr3);
+        Assert.Equal(sourceCpu.Value.Sregs.Efer, targetCpu.Value.Sregs.Efer);
+        Assert.Equal(sourceCpu.Value.Sregs.Cs, targetCpu.Value.Sregs.Cs);
+    }
+
+    [KvmFact]
+    public void A_failing_commit_after_the_kvm_snapshot_leaves_the_counter_running_on_the_source_with_no_gap_and_no_repeat()
+    {
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "counter", Memory);
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("count 100\n"), "the guest to count");
+        var options = new MigrationOptions { Commit = _ => throw new VmmException("journal unavailable") };
+
+        var (source, target) = h.Migrate(h.Source, options);
+
+        Assert.False(source.Succeeded);
+        Assert.Equal("journal unavailable", source.FailureReason);
+        Assert.False(target.Succeeded);
+        long last = MigrationAssert.LastCount(h.SourceConsole.Text);
+        MigrationAssert.RunsOnSourceOnly(h, "count");
+        MigrationHarness.WaitUntil(() => MigrationAssert.LastCount(h.SourceConsole.Text) > last + 50, "the source to keep counting");
+        h.Source.Pause();
+        MigrationAssert.CountsWithoutGapOrRepeat(h.SourceConsole.Text);
+    }
+
+    [KvmFact]
+    public void A_kvm_target_that_refuses_the_memory_size_leaves_the_vm_running_on_the_source()
+    {
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "counter", Memory);
+        var (source, target) = h.Migrate(h.Source, targetOptions: new MigrationTargetOptions { ExpectedMemoryBytes = Memory * 2 });
+
+        Assert.False(source.Succeeded);
+        Assert.Contains("memory size mismatch", source.FailureReason);
+        Assert.False(target.Succeeded);
+        Assert.Null(target.Machine);
+        MigrationAssert.RunsOnSourceOnly(h, "count");
+    }
+
+    [KvmTheory]
+    [InlineData(BackendKind.Emulated, BackendKind.Kvm)]
+    [InlineData(BackendKind.Kvm, BackendKind.Emulated)]
+    public void A_target_on_another_backend_refuses_and_the_vm_keeps_running_on_the_source(BackendKind from, BackendKind to)
+    {
+        using var h = new MigrationHarness(from, to, "counter", Memory);
+        var (source, target) = h.Migrate(h.Source);
+
+        Assert.False(source.Succeeded);
+        Assert.Contains($"backend mismatch: the VM runs on {from}, this host offers {to}", source.FailureReason);
+        Assert.False(target.Succeeded);
+        Assert.Null(target.Machine);
+        MigrationAssert.RunsOnSourceOnly(h, "count");
+    }
+
+    [KvmFact]
+    public void The_timer_guest_takes_the_rest_of_its_interrupts_from_the_kvm_target_in_kernel_pit_and_pic()
+    {
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "timer", Memory, "1500");
+        Thread.Sleep(300);
+
+        var (source, _) = h.Migrate(h.Source);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(h.Target!.WaitForExit(MigrationHarness.Timeout), "the timer guest did not finish on the target");
+        Assert.Equal((MachineExitKind.GuestExit, (int?)0), (h.Target.Exit!.Kind, h.Target.Exit.ExitStatus));
+        Assert.Equal("", h.SourceConsole.Text);
+        Assert.Equal("timer: 1500 interrupts taken\n", h.TargetConsole!.Text);
+    }
+
+    /// <summary>The pages whose contents differ between two paused machines of the same memory size.</summary>
+    private static int DifferingPages(VmMachine a, VmMachine b)
+    {
+        var pa = new byte[GuestAddress.PageSize];
+        var pb = new byte[GuestAddress.PageSize];
+        int differing = 0;
+        for (ulong gpa = 0; gpa < a.Config.MemoryBytes; gpa += GuestAddress.PageSize)
+        {
+            a.Memory.Read(gpa, pa);
+            b.Memory.Read(gpa, pb);
+            if (!pa.AsSpan().SequenceEqual(pb)) differing++;
+        }
+        return differing;
+    }
+}
