@@ -137,7 +137,7 @@ public class MigrationOnKvmTests
     [KvmFact]
     public void The_timer_guest_takes_the_rest_of_its_interrupts_from_the_kvm_target_in_kernel_pit_and_pic()
     {
-        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "timer", Memory, "1500");
+        using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "timer", 8UL << 20, "3000");
         Thread.Sleep(300);
 
         var (source, _) = h.Migrate(h.Source);
@@ -146,7 +146,7 @@ public class MigrationOnKvmTests
         Assert.True(h.Target!.WaitForExit(MigrationHarness.Timeout), "the timer guest did not finish on the target");
         Assert.Equal((MachineExitKind.GuestExit, (int?)0), (h.Target.Exit!.Kind, h.Target.Exit.ExitStatus));
         Assert.Equal("", h.SourceConsole.Text);
-        Assert.Equal("timer: 1500 interrupts taken\n", h.TargetConsole!.Text);
+        Assert.Equal("timer: 3000 interrupts taken\n", h.TargetConsole!.Text);
     }
 
     /// <summary>The pages whose contents differ between two paused machines of the same memory size.</summary>
