@@ -29,12 +29,18 @@ internal sealed class MigrationHarness : IDisposable
     /// <summary>A source machine on <paramref name="source"/>; targets are created on <paramref name="target"/>
     /// (each side opens its own hypervisor, as two hosts would).</summary>
     public MigrationHarness(BackendKind source, BackendKind target, string guest, ulong memoryBytes, params string[] args)
+        : this(source, target, new MachineConfig { MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args })
+    {
+    }
+
+    /// <summary>A source machine of <paramref name="config"/> on <paramref name="source"/>; targets on <paramref name="target"/>.</summary>
+    public MigrationHarness(BackendKind source, BackendKind target, MachineConfig config)
     {
         _sourceHypervisor = Open(source);
         _targetHypervisor = Open(target);
         try
         {
-            Source = VmMachine.Create(_sourceHypervisor, new MachineConfig { MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args });
+            Source = VmMachine.Create(_sourceHypervisor, config);
         }
         catch
         {
