@@ -111,15 +111,71 @@ public sealed unsafe partial class EmulatedVcpu
         ulong gpa = Translate(lin, Access.Read);
         var reg = _vm.FindRegion(gpa);
         if (reg is null) return MmioRead(gpa, size);
+        FillTlb(ref _rtlb[(int)(lin >> 12) & TlbMask], lin, gpa, reg);
+        return ReadMem(lin, size);
+    }
+
+    /// <summary>Points a TLB entry for the page of <paramref name="lin"/> at the RAM page holding <paramref name="gpa"/>.</summary>
+    private void FillTlb(ref TlbEntry e, ulong lin, ulong gpa, PhysRegion reg)
+    {
         ulong page = (gpa - reg.Gpa) >> 12;
-        ref var e = ref _rtlb[(int)(lin >> 12) & TlbMask];
         e.Tag = (lin & ~0xFFFUL) | _tlbKey;
         // SAFETY: page lies inside the region (gpa is contained in it), so the host page is mapped.
         e.Host = reg.Host + (page << 12);
         e.Region = reg;
         e.RegionPage = page;
         e.Global = _lastGlobal;
-        return ReadMem(lin, size);
+    }
+
+    /// <summary>
+    /// The host address of <paramref name="lin"/> for reading through the TLB, filled by a page walk on
+    /// a miss (which raises #PF); null when the page is not RAM (MMIO), so the caller takes the slow path.
+    /// </summary>
+    private byte* ReadHost(ulong lin)
+    {
+        ref var e = ref _rtlb[(int)(lin >> 12) & TlbMask];
+        if (e.Tag != ((lin & ~0xFFFUL) | _tlbKey))
+        {
+            ulong gpa = Translate(lin, Access.Read);
+            var reg = _vm.FindRegion(gpa);
+            if (reg is null) return null;
+            FillTlb(ref e, lin, gpa, reg);
+        }
+        // SAFETY: the entry maps a whole 4 KiB page of a live slot; the offset is inside that page.
+        return e.Host + (lin & 0xFFF);
+    }
+
+    /// <summary>
+    /// The host address of <paramref name="lin"/> for writing through the TLB (a miss walks the page
+    /// tables, sets A/D bits and may raise #PF), with the slot and slot-relative page that the caller
+    /// marks dirty after writing; null when the page is MMIO or read-only.
+    /// </summary>
+    private byte* WriteHost(ulong lin, out PhysRegion region, out ulong regionPage)
+    {
+        ref var e = ref _wtlb[(int)(lin >> 12) & TlbMask];
+        if (e.Tag != ((lin & ~0xFFFUL) | _tlbKey))
+        {
+            ulong gpa = Translate(lin, Access.Write);
+            var reg = _vm.FindRegion(gpa);
+            if (reg is null || reg.ReadOnly)
+            {
+                region = null!;
+                regionPage = 0;
+                return null;
+            }
+            FillTlb(ref e, lin, gpa, reg);
+        }
+        region = e.Region;
+        regionPage = e.RegionPage;
+        // SAFETY: the entry maps a whole writable 4 KiB page of a live slot; the offset is inside that page.
+        return e.Host + (lin & 0xFFF);
+    }
+
+    /// <summary>Logs a write to a RAM page done outside <see cref="WriteMem"/>: dirty bit and decoded-code invalidation.</summary>
+    private void NoteWrite(PhysRegion reg, ulong regionPage)
+    {
+        if (reg.Slot.LogDirty) reg.Slot.Dirty.Mark(regionPage);
+        if (reg.HasCode(regionPage)) OnCodeWrite(reg, regionPage);
     }
 
     private void WriteSlow(ulong lin, int size, ulong v)
@@ -139,14 +195,7 @@ public sealed unsafe partial class EmulatedVcpu
             MmioWrite(gpa, size, v);
             return;
         }
-        ulong page = (gpa - reg.Gpa) >> 12;
-        ref var e = ref _wtlb[(int)(lin >> 12) & TlbMask];
-        e.Tag = (lin & ~0xFFFUL) | _tlbKey;
-        // SAFETY: page lies inside the region, so the host page is mapped.
-        e.Host = reg.Host + (page << 12);
-        e.Region = reg;
-        e.RegionPage = page;
-        e.Global = _lastGlobal;
+        FillTlb(ref _wtlb[(int)(lin >> 12) & TlbMask], lin, gpa, reg);
         WriteMem(lin, size, v);
     }
 

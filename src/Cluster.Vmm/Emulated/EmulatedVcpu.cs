@@ -311,11 +311,6 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         }
     }
 
-    private void ExecuteLocked(ref MicroOp op)
-    {
-        lock (_vm.AtomicGate) Execute(ref op);
-    }
-
     private CodePage LookupCodePage(ulong lin)
     {
         ulong gpa = Translate(lin, Access.Fetch);
