@@ -35,11 +35,6 @@ public sealed unsafe partial class EmulatedVcpu
     private ulong _tlbKey = 1;
     private ulong _linMask = 0xFFFF_FFFF;
 
-    /// <summary>A pending MMIO read or port read whose value the VMM supplies with CompleteRead.</summary>
-    private bool _readCompleted;
-    private ulong _readAddr, _readValue;
-    private int _readSize;
-
     /// <summary>Drops translations; global ones survive unless <paramref name="all"/>.</summary>
     internal void FlushTlb(bool all)
     {
@@ -199,19 +194,7 @@ public sealed unsafe partial class EmulatedVcpu
         WriteMem(lin, size, v);
     }
 
-    private ulong MmioRead(ulong gpa, int size)
-    {
-        if (_readCompleted && _readAddr == gpa && _readSize == size)
-        {
-            _readCompleted = false;
-            return _readValue & Mask(size);
-        }
-        _readAddr = gpa;
-        _readSize = size;
-        _readCompleted = false;
-        SetExit(VcpuExit.MmioRead(gpa, size));
-        throw ExitRestart.Instance;
-    }
+    private ulong MmioRead(ulong gpa, int size) => TakeRead(gpa, size);
 
     private void MmioWrite(ulong gpa, int size, ulong v) => SetExit(VcpuExit.MmioWrite(gpa, size, v & Mask(size)));
 

@@ -8,7 +8,6 @@ public sealed unsafe partial class EmulatedVcpu
 {
     /// <summary>Iterations of one REP instruction before it yields to the run loop (to stay responsive to Kick).</summary>
     private const int RepChunk = 1 << 16;
-    private const ulong IoTag = 1UL << 63;
 
     private void StringOp(ref MicroOp op)
     {
@@ -70,6 +69,8 @@ public sealed unsafe partial class EmulatedVcpu
                         break;
                     }
             }
+            // This element is complete: the reads it made are not replayed if a later element exits.
+            if (_readCount != 0) CommitReads();
             if (!rep) return;
             ulong c = (_r[RCX] - 1) & am;
             SetReg(RCX, a, c);
@@ -109,16 +110,7 @@ public sealed unsafe partial class EmulatedVcpu
     private ulong PortRead(ushort port, int size)
     {
         if (_vm.TryPortIn(port, size, out ulong v)) return v;
-        if (_readCompleted && _readAddr == (IoTag | port) && _readSize == size)
-        {
-            _readCompleted = false;
-            return _readValue & Mask(size);
-        }
-        _readAddr = IoTag | port;
-        _readSize = size;
-        _readCompleted = false;
-        SetExit(VcpuExit.IoIn(port, size));
-        throw ExitRestart.Instance;
+        return TakeRead(IoTag | port, size);
     }
 
     private void PortWrite(ushort port, int size, ulong v)

@@ -116,12 +116,6 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         _vm.WakeAll();
     }
 
-    public void CompleteRead(ulong value)
-    {
-        _readValue = value;
-        _readCompleted = true;
-    }
-
     public VcpuExit Run()
     {
         long start = Stopwatch.GetTimestamp();
@@ -169,6 +163,12 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                     continue;
                 }
             }
+            if (_readCount != 0)
+            {
+                ReplayReadingInstruction();
+                if (_hasExit) return TakeExit();
+                continue;
+            }
             if (_shadow) _shadow = false;
             else if (Id == 0 && (_flags & IF) != 0 && _vm.InterruptPending)
             {
@@ -191,11 +191,13 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             catch (GuestFault f)
             {
                 _rip = _instrStart;
+                CommitReads();
                 HandleFault(f);
             }
             catch (ExitRestart)
             {
                 _rip = _instrStart;
+                _readCursor = 0;
             }
             if (_hasExit) return TakeExit();
         }
@@ -371,8 +373,11 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         return start;
     }
 
-    /// <summary>Executes an instruction that straddles two pages: fetched and decoded every time, never cached.</summary>
-    private void ExecuteCrossPage()
+    /// <summary>
+    /// Executes the instruction at <see cref="_instrStart"/> fetched and decoded afresh, never cached: one
+    /// that straddles two pages, or one replayed with its completed exit reads.
+    /// </summary>
+    private void ExecuteUncached()
     {
         var bytes = new byte[15];
         ulong lin = (_effBase[CS] + _instrStart) & _linMask;
@@ -391,6 +396,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         var m = MicroOpBuilder.Build(ins, _bitness);
         _rip = _instrStart + (ulong)ins.Length;
         if (m.Op is Op.Invalid or Op.CrossPage) UnknownInstruction();
+        else if ((m.Flags & OpFlags.Lock) != 0) ExecuteLocked(ref m);
         else Execute(ref m);
     }
 
