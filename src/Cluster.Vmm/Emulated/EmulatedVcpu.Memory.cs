@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Cluster.Vmm.Memory;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
 
@@ -19,6 +20,11 @@ public sealed unsafe partial class EmulatedVcpu
         public PhysRegion Region;
         public ulong RegionPage;
         public bool Global;
+        /// <summary>The word of the region's code bitmap holding this page's bit, and the bit (write entries).</summary>
+        public ulong* CodeWord;
+        public ulong CodeBit;
+        /// <summary>The slot's dirty log when it is on, else null.</summary>
+        public DirtyBitmap? Dirty;
     }
 
     private struct ITlbEntry
@@ -87,9 +93,9 @@ public sealed unsafe partial class EmulatedVcpu
                 case 4: *(uint*)p = (uint)v; break;
                 default: *(ulong*)p = v; break;
             }
-            var reg = e.Region;
-            if (reg.Slot.LogDirty) reg.Slot.Dirty.Mark(e.RegionPage);
-            if (reg.HasCode(e.RegionPage)) OnCodeWrite(reg, e.RegionPage);
+            e.Dirty?.Mark(e.RegionPage);
+            // SAFETY: CodeWord points into the region's pinned code bitmap, alive as long as e.Region.
+            if ((Volatile.Read(ref *e.CodeWord) & e.CodeBit) != 0) OnCodeWrite(e.Region, e.RegionPage);
             return;
         }
         WriteSlow(lin, size, v);
@@ -120,6 +126,9 @@ public sealed unsafe partial class EmulatedVcpu
         e.Region = reg;
         e.RegionPage = page;
         e.Global = _lastGlobal;
+        e.CodeWord = reg.CodeWord(page);
+        e.CodeBit = 1UL << (int)(page & 63);
+        e.Dirty = reg.DirtyLog;
     }
 
     /// <summary>
@@ -169,7 +178,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Logs a write to a RAM page done outside <see cref="WriteMem"/>: dirty bit and decoded-code invalidation.</summary>
     private void NoteWrite(PhysRegion reg, ulong regionPage)
     {
-        if (reg.Slot.LogDirty) reg.Slot.Dirty.Mark(regionPage);
+        reg.DirtyLog?.Mark(regionPage);
         if (reg.HasCode(regionPage)) OnCodeWrite(reg, regionPage);
     }
 
@@ -223,7 +232,7 @@ public sealed unsafe partial class EmulatedVcpu
         byte* p = reg.Host + (gpa - reg.Gpa);
         if (size == 8) Interlocked.Or(ref *(ulong*)p, bits);
         else Interlocked.Or(ref *(uint*)p, (uint)bits);
-        if (reg.Slot.LogDirty) reg.Slot.Dirty.Mark((gpa - reg.Gpa) >> 12);
+        reg.DirtyLog?.Mark((gpa - reg.Gpa) >> 12);
     }
 
     private bool _lastGlobal;
