@@ -264,6 +264,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             var ops = cp.Ops;
             while (true)
             {
+                idx = RunCompiled(cp, idx);
+                if (_stop) return;
                 while (true)
                 {
                     ref MicroOp op = ref ops[idx];

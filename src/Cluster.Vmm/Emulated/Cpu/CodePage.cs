@@ -23,6 +23,9 @@ internal sealed class CodePage
 
     /// <summary>For each op that ends a block: the two most recent successors in this page (block linking).</summary>
     public BlockLink[] Links = new BlockLink[32];
+
+    /// <summary>For each op that starts a block: its entry count and compiled prefix (see EmulatedVcpu.Jit.cs).</summary>
+    public BlockJit[] Jits = new BlockJit[32];
     public int Count;
 
     public int Append(in MicroOp op)
@@ -31,6 +34,7 @@ internal sealed class CodePage
         {
             Array.Resize(ref Ops, Ops.Length * 2);
             Array.Resize(ref Links, Ops.Length);
+            Array.Resize(ref Jits, Ops.Length);
         }
         Ops[Count] = op;
         return Count++;
@@ -45,4 +49,14 @@ internal struct BlockLink
 {
     public ulong Rip0, Rip1;
     public int Idx0, Idx1;
+}
+
+/// <summary>
+/// The compilation state of a block: how often it was entered (-1 once found not worth compiling)
+/// and, once hot, the compiled prefix, which runs its ops and returns the index of the next op to interpret.
+/// </summary>
+internal struct BlockJit
+{
+    public int Hits;
+    public Func<Cluster.Vmm.Emulated.EmulatedVcpu, int>? Code;
 }

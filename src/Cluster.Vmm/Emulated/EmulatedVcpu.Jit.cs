@@ -1,0 +1,281 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using Cluster.Vmm.Emulated.Cpu;
+
+namespace Cluster.Vmm.Emulated;
+
+/// <summary>
+/// Hot blocks compiled to IL: after <see cref="JitThreshold"/> entries, the longest prefix of a block
+/// made of specialised register, ALU, load and store micro-ops becomes a <see cref="DynamicMethod"/>
+/// that calls, with every operand as a constant, the same small helpers the interpreter's cases use
+/// (the JIT inlines them and folds the size and register switches), so the prefix runs without
+/// dispatch. The block's last op (a branch or a fused compare-and-branch) and anything else stay with
+/// the interpreter. The compiled code lives in the block's <see cref="CodePage"/>, so the same
+/// per-page invalidation that drops decoded code drops it too.
+/// </summary>
+public sealed unsafe partial class EmulatedVcpu
+{
+    /// <summary>Entries of a block before it is compiled; tests lower it to run every block compiled.</summary>
+    internal int JitThreshold { get; set; } = 500;
+
+    /// <summary>Compiled blocks so far (for tests and benchmarks).</summary>
+    internal int CompiledBlocks { get; private set; }
+
+    /// <summary>
+    /// Runs the compiled prefix of the block starting at op <paramref name="idx"/> if it has one (compiling
+    /// it when it turns hot); returns the op index where interpretation continues.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int RunCompiled(CodePage cp, int idx)
+    {
+        ref var bj = ref cp.Jits[idx];
+        if (bj.Code is null)
+        {
+            if (bj.Hits < 0 || ++bj.Hits < JitThreshold) return idx;
+            bj.Code = CompileBlock(cp, idx);
+            if (bj.Code is null)
+            {
+                bj.Hits = -1;
+                return idx;
+            }
+            CompiledBlocks++;
+        }
+        return bj.Code(this);
+    }
+
+    private static bool Compilable(in MicroOp op) =>
+        (op.Flags & (OpFlags.EndsBlock | OpFlags.Lock | OpFlags.FusedJcc)) == 0 && op.Op switch
+        {
+            Op.MovRR or Op.MovRI or Op.Load or Op.Store or Op.StoreImm or Op.PushR or Op.PopR or Op.IncR or Op.DecR
+                or Op.AddRR or Op.AddRI or Op.AddRM or Op.SubRR or Op.SubRI or Op.SubRM
+                or Op.CmpRR or Op.CmpRI or Op.CmpRM or Op.CmpMR or Op.CmpMI
+                or Op.AndRR or Op.AndRI or Op.OrRR or Op.OrRI or Op.XorRR or Op.XorRI or Op.TestRR or Op.TestRI
+                or Op.AndRM or Op.OrRM or Op.XorRM or Op.MovzxRR or Op.MovzxRM or Op.MovsxRR or Op.MovsxRM
+                or Op.ShlRI or Op.ShrRI or Op.SarRI or Op.Lea or Op.Nop => true,
+            _ => false,
+        };
+
+    private static bool Writes(Op op) => op is Op.Store or Op.StoreImm or Op.PushR;
+
+    private static bool UsesMemory(Op op) => op is Op.Load or Op.Store or Op.StoreImm or Op.AddRM or Op.SubRM or Op.CmpRM
+        or Op.CmpMR or Op.CmpMI or Op.AndRM or Op.OrRM or Op.XorRM or Op.MovzxRM or Op.MovsxRM;
+
+    private static readonly MethodInfo StepMethod = Helper(nameof(JStep));
+    private static readonly MethodInfo LinMethod = Helper(nameof(JLin));
+    private static readonly MethodInfo EaMethod = Helper(nameof(JEa));
+    private static readonly MethodInfo StoppedMethod = Helper(nameof(JStopped));
+    private static readonly MethodInfo RetireMethod = Helper(nameof(JRetire));
+
+    private static MethodInfo Helper(string name) =>
+        typeof(EmulatedVcpu).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(nameof(EmulatedVcpu), name);
+
+    /// <summary>Compiles the compilable prefix of the block at <paramref name="start"/>; null when it is shorter than two ops.</summary>
+    private static Func<EmulatedVcpu, int>? CompileBlock(CodePage cp, int start)
+    {
+        int end = start;
+        while (end < cp.Count && Compilable(cp.Ops[end])) end++;
+        if (end - start < 2) return null;
+        var dm = new DynamicMethod($"block_{cp.PhysPage:x}_{start}", typeof(int), [typeof(EmulatedVcpu)], typeof(EmulatedVcpu), skipVisibility: true);
+        var il = dm.GetILGenerator();
+        for (int i = start; i < end; i++)
+        {
+            ref MicroOp op = ref cp.Ops[i];
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldc_I4, (int)op.Len);
+            il.Emit(i == start ? OpCodes.Ldc_I4_0 : OpCodes.Ldc_I4_1);
+            il.Emit(OpCodes.Call, StepMethod);
+            if (op.Op == Op.Nop) continue;
+            // helper(v, r0, r1, size, size2, imm, address)
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldc_I4, (int)op.R0);
+            il.Emit(OpCodes.Ldc_I4, (int)op.R1);
+            il.Emit(OpCodes.Ldc_I4, (int)op.Size);
+            il.Emit(OpCodes.Ldc_I4, (int)op.Size2);
+            il.Emit(OpCodes.Ldc_I8, (long)op.Imm);
+            if (UsesMemory(op.Op) || op.Op == Op.Lea)
+            {
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldc_I4, (int)op.MemBase);
+                il.Emit(OpCodes.Ldc_I4, (int)op.MemIndex);
+                il.Emit(OpCodes.Ldc_I4, (int)op.MemScale);
+                il.Emit(OpCodes.Ldc_I8, op.Disp);
+                il.Emit(OpCodes.Ldc_I4, (int)op.AddrSize);
+                if (op.Op == Op.Lea) il.Emit(OpCodes.Call, EaMethod);
+                else
+                {
+                    il.Emit(OpCodes.Ldc_I4, (int)op.MemSeg);
+                    il.Emit(OpCodes.Call, LinMethod);
+                }
+            }
+            else il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Call, Helper("J" + op.Op));
+            if (Writes(op.Op))
+            {
+                // A store to decoded code or to MMIO stops the block after it.
+                var go = il.DefineLabel();
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Call, StoppedMethod);
+                il.Emit(OpCodes.Brfalse, go);
+                EmitRetireLast(il);
+                il.Emit(OpCodes.Ldc_I4, i + 1);
+                il.Emit(OpCodes.Ret);
+                il.MarkLabel(go);
+            }
+        }
+        EmitRetireLast(il);
+        il.Emit(OpCodes.Ldc_I4, end);
+        il.Emit(OpCodes.Ret);
+        return dm.CreateDelegate<Func<EmulatedVcpu, int>>();
+    }
+
+    /// <summary>Retires the op just done: each op retires the one before it, so an op that faults or exits is not counted.</summary>
+    private static void EmitRetireLast(ILGenerator il)
+    {
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Call, RetireMethod);
+    }
+
+    // The helpers below mirror the cases of Execute one for one; compiled code passes every operand as a constant.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JStep(EmulatedVcpu v, int len, int retirePrevious)
+    {
+        v._retired += retirePrevious;
+        v._instrStart = v._rip;
+        v._rip += (ulong)len;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JRetire(EmulatedVcpu v, int n) => v._retired += n;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool JStopped(EmulatedVcpu v) => v._stop;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong JEa(EmulatedVcpu v, int b, int x, int scale, long disp, int addrSize)
+    {
+        ulong a = (ulong)disp;
+        if (b != MicroOp.NoReg) a += b == MicroOp.RipBase ? v._rip : v._r[b];
+        if (x != MicroOp.NoReg) a += v._r[x] << scale;
+        if (addrSize != 8) a &= addrSize == 4 ? 0xFFFF_FFFFUL : 0xFFFF;
+        return a;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong JLin(EmulatedVcpu v, int b, int x, int scale, long disp, int addrSize, int seg) =>
+        (JEa(v, b, x, scale, disp, addrSize) + v._effBase[seg]) & v._linMask;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JMovRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, v._r[r1]);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JMovRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JLoad(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, v.ReadMem(a, s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JStore(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.WriteMem(a, s, v._r[r1]);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JStoreImm(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.WriteMem(a, s, imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JPushR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.Push(v._r[r0], s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JPopR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, v.Pop(s));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JIncR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a)
+    {
+        ulong x = v._r[r0] & Mask(s), r = (x + 1) & Mask(s);
+        v._lc = v.Cf;
+        v.SetReg(r0, s, r);
+        v.SetLazy(LazyOp.Inc, x, 1, r, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JDecR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a)
+    {
+        ulong x = v._r[r0] & Mask(s), r = (x - 1) & Mask(s);
+        v._lc = v.Cf;
+        v.SetReg(r0, s, r);
+        v.SetLazy(LazyOp.Dec, x, 1, r, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JAddRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.AddReg(r0, s, v._r[r1] & Mask(s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JAddRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.AddReg(r0, s, imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JAddRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.AddReg(r0, s, v.ReadMem(a, s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JSubRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SubReg(r0, s, v._r[r1] & Mask(s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JSubRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SubReg(r0, s, imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JSubRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SubReg(r0, s, v.ReadMem(a, s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JCmpRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.Compare(v._r[r0] & Mask(s), v._r[r1] & Mask(s), s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JCmpRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.Compare(v._r[r0] & Mask(s), imm, s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JCmpRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.Compare(v._r[r0] & Mask(s), v.ReadMem(a, s), s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JCmpMR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.Compare(v.ReadMem(a, s), v._r[r1] & Mask(s), s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JCmpMI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.Compare(v.ReadMem(a, s), imm, s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JAndRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] & v._r[r1]);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JAndRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] & imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JOrRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] | v._r[r1]);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JOrRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] | imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JXorRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] ^ v._r[r1]);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JXorRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] ^ imm);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JAndRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] & v.ReadMem(a, s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JOrRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] | v.ReadMem(a, s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JXorRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.LogicReg(r0, s, v._r[r0] ^ v.ReadMem(a, s));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JTestRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetLazy(LazyOp.Logic, 0, 0, v._r[r0] & v._r[r1] & Mask(s), s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JTestRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetLazy(LazyOp.Logic, 0, 0, v._r[r0] & imm, s);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JMovzxRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, v._r[r1] & Mask(s2));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JMovzxRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, v.ReadMem(a, s2));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JMovsxRR(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, SignExtend(v._r[r1] & Mask(s2), s2));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JMovsxRM(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, SignExtend(v.ReadMem(a, s2), s2));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JLea(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a) => v.SetReg(r0, s, a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JShlRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a)
+    {
+        ulong x = v._r[r0] & Mask(s), r = (x << (int)imm) & Mask(s);
+        v.SetReg(r0, s, r);
+        v.SetLazy(LazyOp.Shl, x, imm, r, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JShrRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a)
+    {
+        ulong x = v._r[r0] & Mask(s), r = x >> (int)imm;
+        v.SetReg(r0, s, r);
+        v.SetLazy(LazyOp.Shr, x, imm, r, s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JSarRI(EmulatedVcpu v, int r0, int r1, int s, int s2, ulong imm, ulong a)
+    {
+        ulong x = v._r[r0] & Mask(s), r = (ulong)((long)SignExtend(x, s) >> (int)imm) & Mask(s);
+        v.SetReg(r0, s, r);
+        v.SetLazy(LazyOp.Sar, x, imm, r, s);
+    }
+}
