@@ -19,33 +19,79 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Entries of a block before it is compiled; tests lower it to run every block compiled.</summary>
     internal int JitThreshold { get; set; } = 500;
 
-    /// <summary>Compiled blocks so far (for tests and benchmarks).</summary>
+    /// <summary>
+    /// Whether hot blocks compile on the thread pool while the vCPU keeps interpreting them (the
+    /// default: compiling never stalls the guest); tests switch it off to run compiled code at once.
+    /// </summary>
+    internal bool CompileInBackground { get; set; } = true;
+
+    /// <summary>Compiled blocks installed so far (for tests and benchmarks).</summary>
     internal int CompiledBlocks { get; private set; }
 
     /// <summary>
-    /// Runs the compiled prefix of the block starting at op <paramref name="idx"/> if it has one (compiling
-    /// it when it turns hot); returns the op index where interpretation continues.
+    /// Runs the compiled code of the block starting at op <paramref name="idx"/> if it has some (asking
+    /// for it when the block turns hot); returns the op index where interpretation continues, or the
+    /// complement of the block's last op when the compiled code ran the whole block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int RunCompiled(CodePage cp, int idx)
     {
         ref var bj = ref cp.Jits[idx];
-        if (bj.Code is null)
+        if (bj.Code is not null) return bj.Code(this, false);
+        if (bj.Hits < 0 || ++bj.Hits < JitThreshold) return idx;
+        return InstallCompiled(ref bj, cp, idx);
+    }
+
+    /// <summary>Compiles a hot block, or collects the result of its background compilation; -1 in Hits marks one not worth compiling.</summary>
+    private int InstallCompiled(ref BlockJit bj, CodePage cp, int idx)
+    {
+        if (bj.Pending is { } pending)
         {
-            if (bj.Hits < 0 || ++bj.Hits < JitThreshold) return idx;
-            bj.Code = CompileBlock(cp, idx);
-            if (bj.Code is null)
+            if (!pending.Done) return idx;
+            bj.Pending = null;
+            bj.Code = pending.Code;
+        }
+        else
+        {
+            // The block's ops are copied, so that compiling never reads the page while this vCPU appends to it.
+            int end = idx;
+            while ((cp.Ops[end].Flags & OpFlags.EndsBlock) == 0) end++;
+            var block = cp.Ops.AsSpan(idx, end - idx + 1).ToArray();
+            ulong page = cp.PhysPage;
+            if (CompileInBackground)
             {
-                bj.Hits = -1;
+                var job = new PendingCompile();
+                bj.Pending = job;
+                ThreadPool.UnsafeQueueUserWorkItem(j => j.Finish(CompileBlock(block, idx, page)), job, preferLocal: false);
                 return idx;
             }
-            CompiledBlocks++;
+            bj.Code = CompileBlock(block, idx, page);
         }
-        return bj.Code(this);
+        if (bj.Code is null)
+        {
+            bj.Hits = -1;
+            return idx;
+        }
+        CompiledBlocks++;
+        return bj.Code(this, false);
     }
 
     private static bool Compilable(in MicroOp op) =>
-        (op.Flags & (OpFlags.EndsBlock | OpFlags.Lock | OpFlags.FusedJcc)) == 0 && op.Op switch
+        (op.Flags & (OpFlags.EndsBlock | OpFlags.Lock | OpFlags.FusedJcc)) == 0 && CompilableKind(op.Op);
+
+    /// <summary>
+    /// Whether the op that ends a block can be compiled too: a near jcc, jmp, call or ret (without an
+    /// immediate), a compare-and-branch whose compare is compilable, or a compilable op that ends the
+    /// block only because of the page end or the block length.
+    /// </summary>
+    private static bool ClosesBlock(in MicroOp op)
+    {
+        if ((op.Flags & OpFlags.Lock) != 0 || (op.Flags & OpFlags.EndsBlock) == 0) return false;
+        if ((op.Flags & OpFlags.FusedJcc) != 0 || op.Op is not (Op.Jcc or Op.Jmp or Op.Call or Op.Ret)) return CompilableKind(op.Op);
+        return op.Op != Op.Ret || op.K0 != OpndKind.Imm;
+    }
+
+    private static bool CompilableKind(Op op) => op switch
         {
             Op.MovRR or Op.MovRI or Op.Load or Op.Store or Op.StoreImm or Op.PushR or Op.PopR or Op.IncR or Op.DecR
                 or Op.AddRR or Op.AddRI or Op.AddRM or Op.SubRR or Op.SubRI or Op.SubRM
@@ -66,50 +112,42 @@ public sealed unsafe partial class EmulatedVcpu
     private static readonly MethodInfo EaMethod = Helper(nameof(JEa));
     private static readonly MethodInfo StoppedMethod = Helper(nameof(JStopped));
     private static readonly MethodInfo RetireMethod = Helper(nameof(JRetire));
+    private static readonly MethodInfo JccMethod = Helper(nameof(JJcc));
+    private static readonly MethodInfo JmpMethod = Helper(nameof(JJmp));
+    private static readonly MethodInfo CallMethod = Helper(nameof(JCall));
+    private static readonly MethodInfo RetMethod = Helper(nameof(JRet));
+    private static readonly MethodInfo FusedMethod = Helper(nameof(JFused));
 
     private static MethodInfo Helper(string name) =>
         typeof(EmulatedVcpu).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(nameof(EmulatedVcpu), name);
 
-    /// <summary>Compiles the compilable prefix of the block at <paramref name="start"/>; null when it is shorter than two ops.</summary>
-    private static Func<EmulatedVcpu, int>? CompileBlock(CodePage cp, int start)
+    /// <summary>
+    /// Compiles the compilable prefix of <paramref name="ops"/> (a copy of the block whose first op has
+    /// index <paramref name="first"/> in page <paramref name="physPage"/>), and its last op when
+    /// <see cref="ClosesBlock"/> allows; null when that is fewer than two ops. The compiled code returns
+    /// the index of the next op to interpret, or the complement (~index) of the block's last op when it ran the whole block.
+    /// </summary>
+    private static Func<EmulatedVcpu, bool, int>? CompileBlock(MicroOp[] ops, int first, ulong physPage)
     {
-        int end = start;
-        while (end < cp.Count && Compilable(cp.Ops[end])) end++;
-        if (end - start < 2) return null;
-        var dm = new DynamicMethod($"block_{cp.PhysPage:x}_{start}", typeof(int), [typeof(EmulatedVcpu)], typeof(EmulatedVcpu), skipVisibility: true);
+        int end = 0;
+        while (end < ops.Length && Compilable(ops[end])) end++;
+        bool closes = end < ops.Length && ClosesBlock(ops[end]);
+        if (end + (closes ? 1 : 0) < 2) return null;
+        var dm = new DynamicMethod($"block_{physPage:x}_{first}", typeof(int), [typeof(EmulatedVcpu), typeof(bool)], typeof(EmulatedVcpu), skipVisibility: true);
         var il = dm.GetILGenerator();
-        for (int i = start; i < end; i++)
+        // Called with warmUp = true, the code returns at once: the compiling thread makes the JIT translate it.
+        var body = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Brfalse, body);
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Ret);
+        il.MarkLabel(body);
+        for (int i = 0; i < end; i++)
         {
-            ref MicroOp op = ref cp.Ops[i];
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldc_I4, (int)op.Len);
-            il.Emit(i == start ? OpCodes.Ldc_I4_0 : OpCodes.Ldc_I4_1);
-            il.Emit(OpCodes.Call, StepMethod);
+            ref MicroOp op = ref ops[i];
+            EmitStep(il, op, i > 0);
             if (op.Op == Op.Nop) continue;
-            // helper(v, r0, r1, size, size2, imm, address)
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldc_I4, (int)op.R0);
-            il.Emit(OpCodes.Ldc_I4, (int)op.R1);
-            il.Emit(OpCodes.Ldc_I4, (int)op.Size);
-            il.Emit(OpCodes.Ldc_I4, (int)op.Size2);
-            il.Emit(OpCodes.Ldc_I8, (long)op.Imm);
-            if (UsesMemory(op.Op) || op.Op == Op.Lea)
-            {
-                il.Emit(OpCodes.Ldarg_0);
-                il.Emit(OpCodes.Ldc_I4, (int)op.MemBase);
-                il.Emit(OpCodes.Ldc_I4, (int)op.MemIndex);
-                il.Emit(OpCodes.Ldc_I4, (int)op.MemScale);
-                il.Emit(OpCodes.Ldc_I8, op.Disp);
-                il.Emit(OpCodes.Ldc_I4, (int)op.AddrSize);
-                if (op.Op == Op.Lea) il.Emit(OpCodes.Call, EaMethod);
-                else
-                {
-                    il.Emit(OpCodes.Ldc_I4, (int)op.MemSeg);
-                    il.Emit(OpCodes.Call, LinMethod);
-                }
-            }
-            else il.Emit(OpCodes.Ldc_I8, 0L);
-            il.Emit(OpCodes.Call, Helper("J" + op.Op));
+            EmitOp(il, op);
             if (Writes(op.Op))
             {
                 // A store to decoded code or to MMIO stops the block after it.
@@ -118,15 +156,88 @@ public sealed unsafe partial class EmulatedVcpu
                 il.Emit(OpCodes.Call, StoppedMethod);
                 il.Emit(OpCodes.Brfalse, go);
                 EmitRetireLast(il);
-                il.Emit(OpCodes.Ldc_I4, i + 1);
+                il.Emit(OpCodes.Ldc_I4, first + i + 1);
                 il.Emit(OpCodes.Ret);
                 il.MarkLabel(go);
             }
         }
+        if (closes)
+        {
+            ref MicroOp op = ref ops[end];
+            EmitStep(il, op, end > 0);
+            switch (op.Op)
+            {
+                case Op.Jcc: EmitBranch(il, JccMethod, op.Cond, op.Imm, op.Size); break;
+                case Op.Jmp: EmitBranch(il, JmpMethod, 0, op.Imm, op.Size); break;
+                case Op.Call: EmitBranch(il, CallMethod, 0, op.Imm, op.Size); break;
+                case Op.Ret: EmitBranch(il, RetMethod, 0, 0, op.Size); break;
+                default:
+                    if (op.Op != Op.Nop) EmitOp(il, op);
+                    // The fused branch is taken or not after the compare, whatever the compare did to _stop, as in the interpreter.
+                    if ((op.Flags & OpFlags.FusedJcc) != 0) EmitBranch(il, FusedMethod, op.Cond, op.Imm2, op.Size2);
+                    break;
+            }
+            EmitRetireLast(il);
+            il.Emit(OpCodes.Ldc_I4, ~(first + end));
+            il.Emit(OpCodes.Ret);
+            return Warm(dm.CreateDelegate<Func<EmulatedVcpu, bool, int>>());
+        }
         EmitRetireLast(il);
-        il.Emit(OpCodes.Ldc_I4, end);
+        il.Emit(OpCodes.Ldc_I4, first + end);
         il.Emit(OpCodes.Ret);
-        return dm.CreateDelegate<Func<EmulatedVcpu, int>>();
+        return Warm(dm.CreateDelegate<Func<EmulatedVcpu, bool, int>>());
+    }
+
+    private static Func<EmulatedVcpu, bool, int> Warm(Func<EmulatedVcpu, bool, int> code)
+    {
+        code(null!, true);
+        return code;
+    }
+
+    private static void EmitStep(ILGenerator il, in MicroOp op, bool retirePrevious)
+    {
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, (int)op.Len);
+        il.Emit(retirePrevious ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Call, StepMethod);
+    }
+
+    /// <summary>helper(v, cond, imm, size) for the branch helpers.</summary>
+    private static void EmitBranch(ILGenerator il, MethodInfo helper, int cond, ulong imm, int size)
+    {
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, cond);
+        il.Emit(OpCodes.Ldc_I8, (long)imm);
+        il.Emit(OpCodes.Ldc_I4, size);
+        il.Emit(OpCodes.Call, helper);
+    }
+
+    /// <summary>helper(v, r0, r1, size, size2, imm, address) for the op's own helper.</summary>
+    private static void EmitOp(ILGenerator il, in MicroOp op)
+    {
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, (int)op.R0);
+        il.Emit(OpCodes.Ldc_I4, (int)op.R1);
+        il.Emit(OpCodes.Ldc_I4, (int)op.Size);
+        il.Emit(OpCodes.Ldc_I4, (int)op.Size2);
+        il.Emit(OpCodes.Ldc_I8, (long)op.Imm);
+        if (UsesMemory(op.Op) || op.Op == Op.Lea)
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldc_I4, (int)op.MemBase);
+            il.Emit(OpCodes.Ldc_I4, (int)op.MemIndex);
+            il.Emit(OpCodes.Ldc_I4, (int)op.MemScale);
+            il.Emit(OpCodes.Ldc_I8, op.Disp);
+            il.Emit(OpCodes.Ldc_I4, (int)op.AddrSize);
+            if (op.Op == Op.Lea) il.Emit(OpCodes.Call, EaMethod);
+            else
+            {
+                il.Emit(OpCodes.Ldc_I4, (int)op.MemSeg);
+                il.Emit(OpCodes.Call, LinMethod);
+            }
+        }
+        else il.Emit(OpCodes.Ldc_I8, 0L);
+        il.Emit(OpCodes.Call, Helper("J" + op.Op));
     }
 
     /// <summary>Retires the op just done: each op retires the one before it, so an op that faults or exits is not counted.</summary>
@@ -152,6 +263,33 @@ public sealed unsafe partial class EmulatedVcpu
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool JStopped(EmulatedVcpu v) => v._stop;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JJcc(EmulatedVcpu v, int cc, ulong imm, int s)
+    {
+        if (v.Cond(cc)) v._rip = (v._rip + imm) & Mask(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JJmp(EmulatedVcpu v, int cc, ulong imm, int s) => v._rip = (v._rip + imm) & Mask(s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JCall(EmulatedVcpu v, int cc, ulong imm, int s)
+    {
+        v.Push(v._rip, s);
+        v._rip = (v._rip + imm) & Mask(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JRet(EmulatedVcpu v, int cc, ulong imm, int s) => v._rip = v.Pop(s);
+
+    /// <summary>The branch half of a compare-and-branch, which retires as a second instruction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JFused(EmulatedVcpu v, int cc, ulong imm, int s)
+    {
+        v._retired++;
+        if (v.Cond(cc)) v._rip = (v._rip + imm) & Mask(s);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong JEa(EmulatedVcpu v, int b, int x, int scale, long disp, int addrSize)

@@ -266,24 +266,29 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             {
                 idx = RunCompiled(cp, idx);
                 if (_stop) return;
-                while (true)
+                // A compiled block that ran to its end returns the complement of its last op.
+                if (idx < 0) idx = ~idx;
+                else
                 {
-                    ref MicroOp op = ref ops[idx];
-                    _instrStart = _rip;
-                    _rip += op.Len;
-                    if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
-                    else ExecuteLocked(ref op);
-                    _retired++;
-                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop)
+                    while (true)
                     {
-                        if ((op.Flags & OpFlags.FusedJcc) != 0)
+                        ref MicroOp op = ref ops[idx];
+                        _instrStart = _rip;
+                        _rip += op.Len;
+                        if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
+                        else ExecuteLocked(ref op);
+                        _retired++;
+                        if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop)
                         {
-                            _retired++;
-                            if (Cond(op.Cond)) _rip = (_rip + op.Imm2) & Mask(op.Size2);
+                            if ((op.Flags & OpFlags.FusedJcc) != 0)
+                            {
+                                _retired++;
+                                if (Cond(op.Cond)) _rip = (_rip + op.Imm2) & Mask(op.Size2);
+                            }
+                            break;
                         }
-                        break;
+                        idx++;
                     }
-                    idx++;
                 }
                 int last = idx;
                 if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;

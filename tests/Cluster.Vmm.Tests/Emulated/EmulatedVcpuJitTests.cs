@@ -61,10 +61,43 @@ public sealed class EmulatedVcpuJitTests
     }
 
     [Fact]
+    public void A_block_compiled_in_the_background_is_installed_while_the_guest_keeps_running()
+    {
+        using var m = new EmuTestMachine();
+        m.Cpu.JitThreshold = 2;
+        m.LoadCode(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(rdi, EmuTestMachine.Data);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.add(rax, 1);
+            a.mov(edx, __dword_ptr[rdi]);
+            a.test(edx, edx);
+            a.jz(loop);
+            a.hlt();
+        });
+        VcpuExit exit = default;
+        var runner = new Thread(() => exit = m.Cpu.Run());
+        runner.Start();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (m.Cpu.CompiledBlocks == 0 && waited.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(1);
+        long retired = m.Cpu.RetiredInstructions;
+        m.Vm.Memory.WriteU32(EmuTestMachine.Data, 1);
+        runner.Join();
+        Assert.True(m.Cpu.CompiledBlocks > 0);
+        Assert.Equal(VcpuExitKind.Hlt, exit.Kind);
+        // Every iteration retires four instructions, compiled or not.
+        Assert.Equal(m.Cpu.RetiredInstructions - 3, (long)m.Regs.Rax * 4);
+        Assert.True(retired > 0);
+    }
+
+    [Fact]
     public void A_compiled_store_into_its_own_block_stops_it_and_the_new_code_runs()
     {
         using var m = new EmuTestMachine();
         m.Cpu.JitThreshold = 1;
+        m.Cpu.CompileInBackground = false;
         m.LoadCode(a =>
         {
             var patch = a.CreateLabel();
@@ -84,6 +117,7 @@ public sealed class EmulatedVcpuJitTests
     {
         using var m = new EmuTestMachine();
         m.Cpu.JitThreshold = 1;
+        m.Cpu.CompileInBackground = false;
         m.LoadCode(a =>
         {
             a.mov(rsi, 0x2000_0000UL);
@@ -103,14 +137,51 @@ public sealed class EmulatedVcpuJitTests
         Assert.True(m.Cpu.CompiledBlocks > 0);
     }
 
-    [Fact]
-    public void A_hot_loop_retires_the_same_instructions_and_result_compiled_as_interpreted()
+    public static TheoryData<string> Loops => ["alu-and-memory", "calls-and-branches"];
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public void A_hot_loop_retires_the_same_instructions_and_result_compiled_as_interpreted(string program)
     {
         (ulong, long, int) RunLoop(int threshold)
         {
             using var m = new EmuTestMachine();
             m.Cpu.JitThreshold = threshold;
-            m.LoadCode(a =>
+            m.Cpu.CompileInBackground = false;
+            if (program == "calls-and-branches")
+                m.LoadCode(a =>
+                {
+                    var loop = a.CreateLabel();
+                    var function = a.CreateLabel();
+                    var odd = a.CreateLabel();
+                    var join = a.CreateLabel();
+                    var done = a.CreateLabel();
+                    a.mov(ecx, 5_000);
+                    a.xor(eax, eax);
+                    a.Label(ref loop);
+                    a.call(function);
+                    a.test(cl, 1);
+                    a.jnz(odd);
+                    a.add(eax, 3);
+                    a.jmp(join);
+                    a.Label(ref odd);
+                    a.adc(eax, ecx);
+                    a.jc(join);
+                    a.sub(eax, 1);
+                    a.Label(ref join);
+                    a.dec(ecx);
+                    a.jnz(loop);
+                    a.jmp(done);
+                    a.Label(ref function);
+                    a.mov(edx, ecx);
+                    a.imul(edx, edx, 7);
+                    a.xor(eax, edx);
+                    a.cmp(eax, 0x1000);
+                    a.ret();
+                    a.Label(ref done);
+                    a.hlt();
+                });
+            else m.LoadCode(a =>
             {
                 var loop = a.CreateLabel();
                 a.mov(ecx, 10_000);

@@ -22,7 +22,11 @@ internal sealed class EmuDifferential : IDisposable
     {
         _rng = new Random(seed);
         _compiled = compiled;
-        if (compiled) _m.Cpu.JitThreshold = 1;
+        if (compiled)
+        {
+            _m.Cpu.JitThreshold = 1;
+            _m.Cpu.CompileInBackground = false;
+        }
     }
 
     private readonly bool _compiled;

@@ -53,10 +53,29 @@ internal struct BlockLink
 
 /// <summary>
 /// The compilation state of a block: how often it was entered (-1 once found not worth compiling)
-/// and, once hot, the compiled prefix, which runs its ops and returns the index of the next op to interpret.
+/// and, once hot, the compiled code, which runs its ops and returns the index of the next op to interpret
+/// (its second argument true only makes the JIT translate it).
 /// </summary>
 internal struct BlockJit
 {
     public int Hits;
-    public Func<Cluster.Vmm.Emulated.EmulatedVcpu, int>? Code;
+    public Func<Cluster.Vmm.Emulated.EmulatedVcpu, bool, int>? Code;
+    /// <summary>A compilation running in the background, collected by the vCPU on a later entry.</summary>
+    public PendingCompile? Pending;
+}
+
+/// <summary>The result of a block compiled on the thread pool, published to the vCPU that asked for it.</summary>
+internal sealed class PendingCompile
+{
+    private volatile bool _done;
+
+    public bool Done => _done;
+    /// <summary>The compiled code (null when the block is not worth compiling); read only once <see cref="Done"/>.</summary>
+    public Func<Cluster.Vmm.Emulated.EmulatedVcpu, bool, int>? Code { get; private set; }
+
+    public void Finish(Func<Cluster.Vmm.Emulated.EmulatedVcpu, bool, int>? code)
+    {
+        Code = code;
+        _done = true;
+    }
 }
