@@ -37,7 +37,7 @@ public sealed unsafe partial class EmulatedVcpu
     private int RunCompiled(CodePage cp, int idx)
     {
         ref var bj = ref cp.Jits[idx];
-        if (bj.Code is not null) return bj.Code(this, false);
+        if (bj.Code is not null) return bj.Code(false);
         if (bj.Hits < 0 || ++bj.Hits < JitThreshold) return idx;
         return InstallCompiled(ref bj, cp, idx);
     }
@@ -62,10 +62,10 @@ public sealed unsafe partial class EmulatedVcpu
             {
                 var job = new PendingCompile();
                 bj.Pending = job;
-                ThreadPool.UnsafeQueueUserWorkItem(j => j.Finish(CompileBlock(block, idx, page)), job, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(j => j.Finish(CompileBlock(this, block, idx, page)), job, preferLocal: false);
                 return idx;
             }
-            bj.Code = CompileBlock(block, idx, page);
+            bj.Code = CompileBlock(this, block, idx, page);
         }
         if (bj.Code is null)
         {
@@ -73,7 +73,7 @@ public sealed unsafe partial class EmulatedVcpu
             return idx;
         }
         CompiledBlocks++;
-        return bj.Code(this, false);
+        return bj.Code(false);
     }
 
     private static bool Compilable(in MicroOp op) =>
@@ -117,17 +117,20 @@ public sealed unsafe partial class EmulatedVcpu
     private static readonly MethodInfo CallMethod = Helper(nameof(JCall));
     private static readonly MethodInfo RetMethod = Helper(nameof(JRet));
     private static readonly MethodInfo FusedMethod = Helper(nameof(JFused));
+    private static readonly MethodInfo FusedSubMethod = Helper(nameof(JFusedSub));
+    private static readonly MethodInfo FusedLogicMethod = Helper(nameof(JFusedLogic));
 
     private static MethodInfo Helper(string name) =>
         typeof(EmulatedVcpu).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(nameof(EmulatedVcpu), name);
 
     /// <summary>
     /// Compiles the compilable prefix of <paramref name="ops"/> (a copy of the block whose first op has
-    /// index <paramref name="first"/> in page <paramref name="physPage"/>), and its last op when
+    /// index <paramref name="first"/> in page <paramref name="physPage"/>) for <paramref name="vcpu"/>, which the
+    /// delegate is bound to (a closed delegate calls the static method without a shuffle thunk), and its last op when
     /// <see cref="ClosesBlock"/> allows; null when that is fewer than two ops. The compiled code returns
     /// the index of the next op to interpret, or the complement (~index) of the block's last op when it ran the whole block.
     /// </summary>
-    private static Func<EmulatedVcpu, bool, int>? CompileBlock(MicroOp[] ops, int first, ulong physPage)
+    private static Func<bool, int>? CompileBlock(EmulatedVcpu vcpu, MicroOp[] ops, int first, ulong physPage)
     {
         int end = 0;
         while (end < ops.Length && Compilable(ops[end])) end++;
@@ -174,23 +177,30 @@ public sealed unsafe partial class EmulatedVcpu
                 default:
                     if (op.Op != Op.Nop) EmitOp(il, op);
                     // The fused branch is taken or not after the compare, whatever the compare did to _stop, as in the interpreter.
-                    if ((op.Flags & OpFlags.FusedJcc) != 0) EmitBranch(il, FusedMethod, op.Cond, op.Imm2, op.Size2);
+                    if ((op.Flags & OpFlags.FusedJcc) != 0)
+                        EmitBranch(il, op.Op switch
+                        {
+                            Op.CmpRR or Op.CmpRI or Op.CmpRM or Op.CmpMR or Op.CmpMI or Op.SubRR or Op.SubRI => FusedSubMethod,
+                            Op.TestRR or Op.TestRI or Op.AndRR or Op.AndRI => FusedLogicMethod,
+                            _ => FusedMethod,
+                        }, op.Cond, op.Imm2, op.Size2);
                     break;
             }
             EmitRetireLast(il);
             il.Emit(OpCodes.Ldc_I4, ~(first + end));
             il.Emit(OpCodes.Ret);
-            return Warm(dm.CreateDelegate<Func<EmulatedVcpu, bool, int>>());
+            return Warm(dm.CreateDelegate<Func<bool, int>>(vcpu));
         }
         EmitRetireLast(il);
         il.Emit(OpCodes.Ldc_I4, first + end);
         il.Emit(OpCodes.Ret);
-        return Warm(dm.CreateDelegate<Func<EmulatedVcpu, bool, int>>());
+        return Warm(dm.CreateDelegate<Func<bool, int>>(vcpu));
     }
 
-    private static Func<EmulatedVcpu, bool, int> Warm(Func<EmulatedVcpu, bool, int> code)
+    /// <summary>Makes the JIT translate the code now, on the compiling thread (the code returns at once when warming up).</summary>
+    private static Func<bool, int> Warm(Func<bool, int> code)
     {
-        code(null!, true);
+        code(true);
         return code;
     }
 
@@ -282,6 +292,51 @@ public sealed unsafe partial class EmulatedVcpu
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void JRet(EmulatedVcpu v, int cc, ulong imm, int s) => v._rip = v.Pop(s);
+
+    /// <summary>
+    /// The branch after a compare or subtract: the condition straight from its operands (the lazy
+    /// flags hold them), folded by the JIT to one comparison since <paramref name="cc"/> is a constant.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JFusedSub(EmulatedVcpu v, int cc, ulong imm, int s)
+    {
+        v._retired++;
+        ulong a = v._la, b = v._lb;
+        int sh = 64 - v._lbits;
+        bool taken = cc switch
+        {
+            2 => a < b,
+            3 => a >= b,
+            4 => a == b,
+            5 => a != b,
+            6 => a <= b,
+            7 => a > b,
+            12 => (long)(a << sh) < (long)(b << sh),
+            13 => (long)(a << sh) >= (long)(b << sh),
+            14 => (long)(a << sh) <= (long)(b << sh),
+            15 => (long)(a << sh) > (long)(b << sh),
+            _ => v.Cond(cc),
+        };
+        if (taken) v._rip = (v._rip + imm) & Mask(s);
+    }
+
+    /// <summary>The branch after a test or and: ZF and SF straight from the result (CF and OF are clear).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void JFusedLogic(EmulatedVcpu v, int cc, ulong imm, int s)
+    {
+        v._retired++;
+        ulong r = v._lr;
+        bool sf = ((r >> (v._lbits - 1)) & 1) != 0;
+        bool taken = cc switch
+        {
+            4 => r == 0,
+            5 => r != 0,
+            8 => sf,
+            9 => !sf,
+            _ => v.Cond(cc),
+        };
+        if (taken) v._rip = (v._rip + imm) & Mask(s);
+    }
 
     /// <summary>The branch half of a compare-and-branch, which retires as a second instruction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -61,6 +61,47 @@ public sealed class EmulatedVcpuJitTests
     }
 
     [Fact]
+    public void Compiled_compare_and_branch_pairs_match_the_host_cpu_for_every_condition()
+    {
+        var conds = new[] { "o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g" };
+        var setters = new (string Name, Instruction Setter)[]
+        {
+            ("cmp64", I("Cmp_rm64_r64", Register.RAX, Register.RBX)),
+            ("cmp32imm", I("Cmp_rm32_imm32", Register.EAX, 0x7FFF_0001)),
+            ("sub16imm", I("Sub_rm16_imm16", Register.AX, 0x1234)),
+            ("test32", I("Test_rm32_r32", Register.EAX, Register.EBX)),
+            ("and16", I("And_rm16_r16", Register.AX, Register.BX)),
+            ("dec64", I("Dec_rm64", Register.RAX)),
+            ("add8", I("Add_rm8_r8", Register.AL, Register.BL)),
+        };
+        var forms = new List<(string, byte[])>();
+        foreach (var cc in conds)
+            foreach (var (name, setter) in setters)
+                forms.Add(($"{name}+j{cc}", MoveThenBranchOver(setter, cc)));
+        using var d = new EmuDifferential(22, compiled: true);
+        foreach (var (name, code) in forms)
+            foreach (var (a, b) in d.Pairs(randoms: 20).Where((_, i) => i % 13 == 0))
+            {
+                var r = d.RandomRegisters();
+                r[0] = a;
+                r[3] = b;
+                d.Check(name, code, r, d.RandomFlags());
+            }
+        // Every pair's block, and the fall-through block after it wherever the branch was not taken.
+        Assert.True(d.CompiledBlocks >= forms.Count, $"{d.CompiledBlocks} blocks compiled for {forms.Count} forms");
+    }
+
+    /// <summary>"mov rdx, rsi" (so that the block has a compiled prefix), the flag-setting op, then a jcc over "mov ecx, 1".</summary>
+    private static byte[] MoveThenBranchOver(Instruction setter, string cc)
+    {
+        var first = Code(I("Mov_rm64_r64", Register.RDX, Register.RSI), setter);
+        ulong jccAt = EmuTestMachine.Code + (ulong)first.Length;
+        var skip = EmuAsm.Encode(jccAt + 2, I("Mov_r32_imm32", Register.ECX, 1));
+        var jcc = Instruction.CreateBranch(Enum.Parse<Iced.Intel.Code>($"J{cc}_rel8_64"), jccAt + 2 + (ulong)skip.Length);
+        return [.. first, .. EmuAsm.Encode(jccAt, jcc), .. skip];
+    }
+
+    [Fact]
     public void A_block_compiled_in_the_background_is_installed_while_the_guest_keeps_running()
     {
         using var m = new EmuTestMachine();

@@ -59,7 +59,7 @@ internal struct BlockLink
 internal struct BlockJit
 {
     public int Hits;
-    public Func<Cluster.Vmm.Emulated.EmulatedVcpu, bool, int>? Code;
+    public Func<bool, int>? Code;
     /// <summary>A compilation running in the background, collected by the vCPU on a later entry.</summary>
     public PendingCompile? Pending;
 }
@@ -71,9 +71,9 @@ internal sealed class PendingCompile
 
     public bool Done => _done;
     /// <summary>The compiled code (null when the block is not worth compiling); read only once <see cref="Done"/>.</summary>
-    public Func<Cluster.Vmm.Emulated.EmulatedVcpu, bool, int>? Code { get; private set; }
+    public Func<bool, int>? Code { get; private set; }
 
-    public void Finish(Func<Cluster.Vmm.Emulated.EmulatedVcpu, bool, int>? code)
+    public void Finish(Func<bool, int>? code)
     {
         Code = code;
         _done = true;
