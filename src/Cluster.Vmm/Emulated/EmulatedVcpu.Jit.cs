@@ -6,12 +6,13 @@ using Cluster.Vmm.Emulated.Cpu;
 namespace Cluster.Vmm.Emulated;
 
 /// <summary>
-/// Hot blocks compiled to IL: after <see cref="JitThreshold"/> entries, the longest prefix of a block
-/// made of specialised register, ALU, load and store micro-ops becomes a <see cref="DynamicMethod"/>
-/// that calls, with every operand as a constant, the same small helpers the interpreter's cases use
-/// (the JIT inlines them and folds the size and register switches), so the prefix runs without
-/// dispatch. The block's last op (a branch or a fused compare-and-branch) and anything else stay with
-/// the interpreter. The compiled code lives in the block's <see cref="CodePage"/>, so the same
+/// Hot blocks compiled to IL: after <see cref="JitThreshold"/> entries, a block becomes a
+/// <see cref="DynamicMethod"/> that calls, with every operand as a constant, the same small helpers
+/// the interpreter's cases use for the specialised register, ALU, load and store ops (the JIT inlines
+/// them and folds the size and register switches, so those run without dispatch), hands any other op
+/// inside the block to the interpreter, and runs the block's closing jcc/jmp/call/ret or
+/// compare-and-branch itself. Ops that end a block otherwise (system ops, far transfers) stay with the
+/// interpreter. The compiled code lives in the block's <see cref="CodePage"/>, so the same
 /// per-page invalidation that drops decoded code drops it too.
 /// </summary>
 public sealed unsafe partial class EmulatedVcpu
@@ -76,8 +77,16 @@ public sealed unsafe partial class EmulatedVcpu
         return bj.Code(false);
     }
 
+    /// <summary>Whether an op inside a block (not its last) gets its own inlined code; the others run through <see cref="JInterp"/>.</summary>
     private static bool Compilable(in MicroOp op) =>
         (op.Flags & (OpFlags.EndsBlock | OpFlags.Lock | OpFlags.FusedJcc)) == 0 && CompilableKind(op.Op);
+
+    /// <summary>What compiled code is bound to: the vCPU, and its copy of the block's ops for those it hands to the interpreter.</summary>
+    private sealed class BlockState(EmulatedVcpu vcpu, MicroOp[] ops)
+    {
+        public readonly EmulatedVcpu Vcpu = vcpu;
+        public readonly MicroOp[] Ops = ops;
+    }
 
     /// <summary>
     /// Whether the op that ends a block can be compiled too: a near jcc, jmp, call or ret (without an
@@ -111,6 +120,8 @@ public sealed unsafe partial class EmulatedVcpu
     private static readonly MethodInfo LinMethod = Helper(nameof(JLin));
     private static readonly MethodInfo EaMethod = Helper(nameof(JEa));
     private static readonly MethodInfo StoppedMethod = Helper(nameof(JStopped));
+    private static readonly MethodInfo InterpMethod = Helper(nameof(JInterp));
+    private static readonly FieldInfo StateVcpuField = typeof(BlockState).GetField(nameof(BlockState.Vcpu))!;
     private static readonly MethodInfo RetireMethod = Helper(nameof(JRetire));
     private static readonly MethodInfo JccMethod = Helper(nameof(JJcc));
     private static readonly MethodInfo JmpMethod = Helper(nameof(JJmp));
@@ -124,19 +135,20 @@ public sealed unsafe partial class EmulatedVcpu
         typeof(EmulatedVcpu).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(nameof(EmulatedVcpu), name);
 
     /// <summary>
-    /// Compiles the compilable prefix of <paramref name="ops"/> (a copy of the block whose first op has
-    /// index <paramref name="first"/> in page <paramref name="physPage"/>) for <paramref name="vcpu"/>, which the
-    /// delegate is bound to (a closed delegate calls the static method without a shuffle thunk), and its last op when
-    /// <see cref="ClosesBlock"/> allows; null when that is fewer than two ops. The compiled code returns
+    /// Compiles <paramref name="ops"/> (a copy of the block whose first op has index <paramref name="first"/>
+    /// in page <paramref name="physPage"/>) for <paramref name="vcpu"/>: every op but the last, inlined or
+    /// handed to the interpreter, and the last op when
+    /// <see cref="ClosesBlock"/> allows; null when that is fewer than two ops. The delegate is bound to a
+    /// <see cref="BlockState"/> (a closed delegate calls the static method without a shuffle thunk). The compiled code returns
     /// the index of the next op to interpret, or the complement (~index) of the block's last op when it ran the whole block.
     /// </summary>
     private static Func<bool, int>? CompileBlock(EmulatedVcpu vcpu, MicroOp[] ops, int first, ulong physPage)
     {
         int end = 0;
-        while (end < ops.Length && Compilable(ops[end])) end++;
+        while (end < ops.Length && (ops[end].Flags & OpFlags.EndsBlock) == 0) end++;
         bool closes = end < ops.Length && ClosesBlock(ops[end]);
         if (end + (closes ? 1 : 0) < 2) return null;
-        var dm = new DynamicMethod($"block_{physPage:x}_{first}", typeof(int), [typeof(EmulatedVcpu), typeof(bool)], typeof(EmulatedVcpu), skipVisibility: true);
+        var dm = new DynamicMethod($"block_{physPage:x}_{first}", typeof(int), [typeof(BlockState), typeof(bool)], typeof(EmulatedVcpu), skipVisibility: true);
         var il = dm.GetILGenerator();
         // Called with warmUp = true, the code returns at once: the compiling thread makes the JIT translate it.
         var body = il.DefineLabel();
@@ -145,17 +157,29 @@ public sealed unsafe partial class EmulatedVcpu
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(body);
+        // Local 0: the vCPU, which every helper takes first.
+        il.DeclareLocal(typeof(EmulatedVcpu));
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldfld, StateVcpuField);
+        il.Emit(OpCodes.Stloc_0);
         for (int i = 0; i < end; i++)
         {
             ref MicroOp op = ref ops[i];
             EmitStep(il, op, i > 0);
             if (op.Op == Op.Nop) continue;
-            EmitOp(il, op);
-            if (Writes(op.Op))
+            bool inlined = Compilable(op);
+            if (inlined) EmitOp(il, op);
+            else
             {
-                // A store to decoded code or to MMIO stops the block after it.
-                var go = il.DefineLabel();
                 il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldc_I4, i);
+                il.Emit(OpCodes.Call, InterpMethod);
+            }
+            if (!inlined || Writes(op.Op))
+            {
+                // A store to decoded code or to MMIO (or a REP op yielding) stops the block after it.
+                var go = il.DefineLabel();
+                il.Emit(OpCodes.Ldloc_0);
                 il.Emit(OpCodes.Call, StoppedMethod);
                 il.Emit(OpCodes.Brfalse, go);
                 EmitRetireLast(il);
@@ -189,12 +213,12 @@ public sealed unsafe partial class EmulatedVcpu
             EmitRetireLast(il);
             il.Emit(OpCodes.Ldc_I4, ~(first + end));
             il.Emit(OpCodes.Ret);
-            return Warm(dm.CreateDelegate<Func<bool, int>>(vcpu));
+            return Warm(dm.CreateDelegate<Func<bool, int>>(new BlockState(vcpu, ops)));
         }
         EmitRetireLast(il);
         il.Emit(OpCodes.Ldc_I4, first + end);
         il.Emit(OpCodes.Ret);
-        return Warm(dm.CreateDelegate<Func<bool, int>>(vcpu));
+        return Warm(dm.CreateDelegate<Func<bool, int>>(new BlockState(vcpu, ops)));
     }
 
     /// <summary>Makes the JIT translate the code now, on the compiling thread (the code returns at once when warming up).</summary>
@@ -206,7 +230,7 @@ public sealed unsafe partial class EmulatedVcpu
 
     private static void EmitStep(ILGenerator il, in MicroOp op, bool retirePrevious)
     {
-        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldloc_0);
         il.Emit(OpCodes.Ldc_I4, (int)op.Len);
         il.Emit(retirePrevious ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Call, StepMethod);
@@ -215,7 +239,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>helper(v, cond, imm, size) for the branch helpers.</summary>
     private static void EmitBranch(ILGenerator il, MethodInfo helper, int cond, ulong imm, int size)
     {
-        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldloc_0);
         il.Emit(OpCodes.Ldc_I4, cond);
         il.Emit(OpCodes.Ldc_I8, (long)imm);
         il.Emit(OpCodes.Ldc_I4, size);
@@ -225,7 +249,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>helper(v, r0, r1, size, size2, imm, address) for the op's own helper.</summary>
     private static void EmitOp(ILGenerator il, in MicroOp op)
     {
-        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldloc_0);
         il.Emit(OpCodes.Ldc_I4, (int)op.R0);
         il.Emit(OpCodes.Ldc_I4, (int)op.R1);
         il.Emit(OpCodes.Ldc_I4, (int)op.Size);
@@ -233,7 +257,7 @@ public sealed unsafe partial class EmulatedVcpu
         il.Emit(OpCodes.Ldc_I8, (long)op.Imm);
         if (UsesMemory(op.Op) || op.Op == Op.Lea)
         {
-            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldloc_0);
             il.Emit(OpCodes.Ldc_I4, (int)op.MemBase);
             il.Emit(OpCodes.Ldc_I4, (int)op.MemIndex);
             il.Emit(OpCodes.Ldc_I4, (int)op.MemScale);
@@ -253,7 +277,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Retires the op just done: each op retires the one before it, so an op that faults or exits is not counted.</summary>
     private static void EmitRetireLast(ILGenerator il)
     {
-        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldloc_0);
         il.Emit(OpCodes.Ldc_I4_1);
         il.Emit(OpCodes.Call, RetireMethod);
     }
@@ -273,6 +297,14 @@ public sealed unsafe partial class EmulatedVcpu
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool JStopped(EmulatedVcpu v) => v._stop;
+
+    /// <summary>An op without compiled code inside a compiled block: the interpreter runs it.</summary>
+    private static void JInterp(BlockState state, int i)
+    {
+        ref MicroOp op = ref state.Ops[i];
+        if ((op.Flags & OpFlags.Lock) == 0) state.Vcpu.Execute(ref op);
+        else state.Vcpu.ExecuteLocked(ref op);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void JJcc(EmulatedVcpu v, int cc, ulong imm, int s)
