@@ -78,9 +78,22 @@ public sealed class ClusterControl : ReceiveActor
     private async Task<object> ListAll(IEnumerable<string> hosts)
     {
         var system = Context.System;
-        var asks = hosts.Select(h => system.ActorSelection($"akka.tcp://{system.Name}@{h}{HostAgent.Path}")
-            .Ask<object>(ListLocalVms.Instance, AskTimeout)).ToList();
+        var asks = hosts.Select(h => AskHost(system, h)).ToList();
         var lists = await Task.WhenAll(asks);
         return new VmList([.. lists.OfType<VmList>().SelectMany(l => l.Vms).OrderBy(v => v.VmId, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>One host's VMs; a host that does not answer in time (it failed) contributes none.</summary>
+    private static async Task<object?> AskHost(ActorSystem system, string host)
+    {
+        try
+        {
+            return await system.ActorSelection($"akka.tcp://{system.Name}@{host}{HostAgent.Path}")
+                .Ask<object>(ListLocalVms.Instance, TimeSpan.FromSeconds(3));
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
     }
 }
