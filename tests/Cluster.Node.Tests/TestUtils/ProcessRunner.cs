@@ -72,10 +72,10 @@ public sealed class NodeProcess : IDisposable
     }
 
     /// <summary>Starts a node and waits until it prints that it is ready.</summary>
-    public static async Task<NodeProcess> StartAsync(int port, string dataDirectory)
+    public static async Task<NodeProcess> StartAsync(int port, string dataDirectory, params string[] extra)
     {
         var node = new NodeProcess(Process.Start(ProcessRunner.DotnetExec(Executables.NodeDll,
-            ["run", "--port", $"{port}", "--data", dataDirectory, "--backend", "emulated"]))!);
+            ["run", "--port", $"{port}", "--data", dataDirectory, "--backend", "emulated", .. extra]))!);
         try
         {
             await node._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
