@@ -57,7 +57,7 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
 
         Command<RecoveredBoot>(_ =>
         {
-            if (!_state.Exists)
+            if (!_state.Exists || _myEpoch != 0 || _pendingPersists > 0)
                 return;
             var now = DateTime.UtcNow;
             PersistAndAct(_state.IsActive
