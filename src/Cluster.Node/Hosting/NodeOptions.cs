@@ -11,13 +11,15 @@ namespace Cluster.Node.Hosting;
 /// <param name="Backend">The CPU backend.</param>
 /// <param name="Cluster">Cluster mode (membership, sharding, placement, HA), or null for a standalone node.</param>
 /// <param name="Hostname">The loopback address Akka.Remote binds (127.0.0.1 unless told).</param>
+/// <param name="Http">ADDR:PORT of the HTTP JSON API, or null for none.</param>
 public sealed record NodeOptions(
-    string? ConfigFile, int Port, string DataDirectory, BackendKind Backend, ClusterOptions? Cluster = null, string Hostname = "127.0.0.1")
+    string? ConfigFile, int Port, string DataDirectory, BackendKind Backend, ClusterOptions? Cluster = null, string Hostname = "127.0.0.1",
+    string? Http = null)
 {
     private static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "--config", "--port", "--data", "--backend", "--host", "--seed", "--roles", "--journal", "--postgres", "--label",
-        "--vcpus", "--memory", "--run-log",
+        "--vcpus", "--memory", "--run-log", "--http",
     };
 
     /// <summary>The port used when none is given.</summary>
@@ -26,7 +28,7 @@ public sealed record NodeOptions(
     /// <summary>The usage text.</summary>
     public const string Usage =
         """
-        usage: cluster-node run [--config FILE] [--host ADDR] [--port N] [--data DIR] [--backend auto|emulated|kvm]
+        usage: cluster-node run [--config FILE] [--host ADDR] [--port N] [--data DIR] [--backend auto|emulated|kvm] [--http ADDR:PORT]
                                 [--seed HOST:PORT]... [--roles host,control] [--journal sqlite:PATH | --postgres CONNSTR]
                                 [--label KEY=VALUE]... [--vcpus N] [--memory SIZE] [--run-log FILE]
           --config FILE   HOCON layered over hocon/base.conf and hocon/node.conf
@@ -34,6 +36,7 @@ public sealed record NodeOptions(
           --port N        Akka.Remote port (default 4053; 0 picks a free one)
           --data DIR      data directory: the SQLite journal (default ./data)
           --backend       emulated (default: the software CPU), kvm, or auto (KVM when /dev/kvm works, else the emulator)
+          --http ADDR:PORT   serve the HTTP JSON API there (bind 127.0.0.1 unless the network is trusted)
         cluster mode (any --seed; hocon/cluster.conf):
           --seed HOST:PORT   a seed node (repeatable; list this node first to start a new cluster)
           --roles LIST       host (runs VMs), control (control plane only) or both (default host)
@@ -83,6 +86,14 @@ public sealed record NodeOptions(
                     break;
                 case "--host":
                     options = options with { Hostname = value };
+                    break;
+                case "--http":
+                    if (!System.Net.IPEndPoint.TryParse(value, out var endpoint) || endpoint.Port == 0)
+                    {
+                        error = $"bad --http '{value}' (ADDR:PORT, for example 127.0.0.1:8080)";
+                        return null;
+                    }
+                    options = options with { Http = value };
                     break;
                 case "--backend":
                     BackendKind? backend = value switch
