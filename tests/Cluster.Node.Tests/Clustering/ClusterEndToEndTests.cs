@@ -105,32 +105,11 @@ public sealed class ClusterEndToEndTests : IDisposable
         AssertNoOverlap(victim, killedAt);
     }
 
-    /// <summary>Reads every host's run log; the killed host's open runs end at the kill. No VM may run on two hosts at one instant.</summary>
     private void AssertNoOverlap(int victim, long killedAt)
     {
-        var intervals = new List<(string Vm, int Host, long Start, long End)>();
-        for (var i = 0; i < 3; i++)
-        {
-            if (!File.Exists(RunLog(i)))
-                continue;
-            var open = new Dictionary<string, long>();
-            foreach (var line in File.ReadAllLines(RunLog(i)))
-            {
-                var parts = line.Split(' ');
-                var ns = long.Parse(parts[2], CultureInfo.InvariantCulture);
-                if (parts[1] == "start")
-                    open[parts[0]] = ns;
-                else if (open.Remove(parts[0], out var start))
-                    intervals.Add((parts[0], i, start, ns));
-            }
-            foreach (var (vm, start) in open)
-                intervals.Add((vm, i, start, i == victim ? killedAt : long.MaxValue));
-        }
-        foreach (var a in intervals)
-            foreach (var b in intervals.Where(b => b.Vm == a.Vm && b.Host != a.Host))
-                Assert.False(a.Start < b.End && b.Start < a.End, $"{a.Vm} ran on hosts {a.Host} and {b.Host} at once");
-        Assert.Equal(4, intervals.Where(x => x.End == long.MaxValue).Select(x => x.Vm).Distinct().Count());
-        Assert.Equal(4, intervals.Count(x => x.End == long.MaxValue));
+        var intervals = RunIntervals.Read([RunLog(0), RunLog(1), RunLog(2)], host => host == victim ? killedAt : long.MaxValue);
+        RunIntervals.AssertNoOverlap(intervals);
+        RunIntervals.AssertEachRunsOnce(intervals, ["g1", "g2", "p", "z2"]);
     }
 
     public void Dispose()
