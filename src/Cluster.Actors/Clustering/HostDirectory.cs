@@ -24,7 +24,7 @@ public sealed class HostDirectory : ReceiveActor
         Receive<PlacementReleased>(r => _board.Release(r.VmId));
         Receive<ClusterEvent.MemberRemoved>(m => _board.RemoveHost($"{m.Member.Address.Host}:{m.Member.Address.Port}"));
         Receive<SubscribeAck>(_ => { });
-        Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
+        Receive<ClusterEvent.CurrentClusterState>(_ => { });
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new HostDirectory());
