@@ -22,7 +22,9 @@ if (args.Length < 2)
 var image = PvhElf.Parse(File.ReadAllBytes(args[0]));
 int runs = args.Length > 2 ? int.Parse(args[2]) : 3;
 
-var emu = Enumerable.Range(0, runs).Select(_ => RunEmulated(image)).ToList();
+var emu = Enumerable.Range(0, runs).Select(_ => RunEmulated(image, logDirty: false)).ToList();
+var logged = RunEmulated(image, logDirty: true);
+Console.WriteLine($"emulator with dirty logging: {logged.Instructions / logged.CpuSeconds / 1e6:F0} MIPS per CPU second");
 var qemu = Enumerable.Range(0, runs).Select(_ => RunQemu(args[1], args[0])).ToList();
 foreach (var e in emu)
     Console.WriteLine($"emulator: {e.Instructions} instructions in {e.Seconds:F3} s ({e.CpuSeconds:F3} s of CPU, {e.Instructions / e.CpuSeconds / 1e6:F0} MIPS per CPU second), output {e.Result}");
@@ -40,12 +42,12 @@ double qemuMips = instructions / qemu.Min(q => q.Seconds) / 1e6;
 Console.WriteLine($"emulator_mips={emuMips:F0} qemu_tcg_mips={qemuMips:F0} ratio={emuMips / qemuMips:F3}");
 return 0;
 
-static (long Instructions, double Seconds, double CpuSeconds, string Result) RunEmulated(PvhElf image)
+static (long Instructions, double Seconds, double CpuSeconds, string Result) RunEmulated(PvhElf image, bool logDirty)
 {
     using var hv = new EmulatedHypervisor();
     using var vm = hv.CreateVm();
     using var mem = HostMemory.Allocate(64 << 20);
-    vm.SetUserMemoryRegion(0, 0, mem, MemoryRegionFlags.None);
+    vm.SetUserMemoryRegion(0, 0, mem, logDirty ? MemoryRegionFlags.LogDirtyPages : MemoryRegionFlags.None);
     foreach (var (addr, bytes, _) in image.Segments) vm.Memory.Write(addr, bytes);
     var cpu = (EmulatedVcpu)vm.CreateVcpu(0);
     var flat = new Segment { Base = 0, Limit = 0xFFFF_FFFF, S = true, Present = true, Db = true, G = true, Type = 3, Selector = 0x10 };

@@ -13,7 +13,8 @@ using Cluster.Vmm.Hypervisor;
 using LifecycleBench;
 
 // Lifecycle benchmark of one node, in process, with the SQLite journal on:
-//   1. create -> first serial byte of the hello guest, sequential samples (p50, p99);
+//   1. create -> first serial byte of the hello guest, sequential samples, each after the previous
+//      guest has exited (p50, p99);
 //   2. VMs created and started per second, all requests in flight at once (idle timer guests);
 //   3. RSS growth per idle VM over those VMs (includes the few guest pages each one touches);
 //   and the peer: QEMU (TCG) process start to first serial byte, as a ratio.
@@ -65,6 +66,9 @@ for (var i = 0; i < samples + 3; i++)
         started.Add((startedAt - createdAt).TotalMilliseconds);
     }
     system.Stop(probe);
+    // Let the hello guest finish before the next sample, so samples do not overlap.
+    while ((await manager.Ask<VmInfo>(new GetVm(id), timeout)).Status == VmStatus.Running)
+        await Task.Delay(5);
 }
 firstByte.Sort();
 created.Sort();

@@ -1,6 +1,7 @@
 using MigBench;
 
 // migbench raw    [--mib N]                         loopback raw-socket throughput
+// migbench stream --guest ELF [--fill 512]          page stream (bulk round into resident memory) beside the raw socket
 // migbench target --port P                          receives one migration, runs it a moment, reports
 // migbench source --port P --guest ELF [--memory-mib 1024 --fill 512 --ws 256 --rate R
 //                 --downtime-ms 300 --connections 1 --xbzrle-mib 64]
@@ -14,6 +15,7 @@ var options = new Args(args.Skip(1));
 return args[0] switch
 {
     "raw" => RawSocket.Run(options),
+    "stream" => StreamVsRaw.Run(options),
     "target" => TargetProcess.Run(options),
     "source" => SourceProcess.Run(options),
     _ => 2,

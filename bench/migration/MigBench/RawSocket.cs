@@ -10,7 +10,13 @@ internal static class RawSocket
 {
     public static int Run(Args a)
     {
-        long total = a.GetLong("mib", 2048) << 20;
+        Console.WriteLine($"raw_mib_s={Measure(a.GetLong("mib", 2048) << 20):0}");
+        return 0;
+    }
+
+    /// <summary>Sends <paramref name="total"/> bytes through loopback; MiB per second.</summary>
+    public static double Measure(long total)
+    {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var reader = Task.Run(() =>
@@ -37,8 +43,7 @@ internal static class RawSocket
         for (long sent = 0; sent < total; sent += data.Length) c.Send(data);
         long received = reader.GetAwaiter().GetResult();
         double seconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"raw_mib_s={received / seconds / (1 << 20):0}");
         listener.Stop();
-        return 0;
+        return received / seconds / (1 << 20);
     }
 }

@@ -24,7 +24,8 @@ internal static partial class SourceProcess
         {
             MemoryBytes = (ulong)a.GetLong("memory-mib", 1024) << 20,
             Image = new ElfGuestImage(Path.GetFullPath(a.Get("guest", "migdirty.elf"))),
-            Args = [a.Get("fill", "512"), a.Get("ws", "256"), a.Get("rate", "0")],
+            // The emulator's TSC runs at a fixed nominal rate, so the guest is told it instead of calibrating.
+            Args = [a.Get("fill", "512"), a.Get("ws", "256"), a.Get("rate", "0"), (EmulatedVcpu.TscHz / 1000).ToString()],
         };
         var machine = Machine.Create(hypervisor, config);
         var console = new StringBuilder();
@@ -76,28 +77,27 @@ internal static partial class SourceProcess
     private static partial Regex DirtiedLine();
 
     /// <summary>
-    /// Times the page stream from the progress reports: the bulk round (handshake report to the first
-    /// pre-copy report, into fresh target memory) and the best later round that moved at least 16 MiB
-    /// (target memory already resident: the stream itself). Rounds end with the target's Synced, so
-    /// both are end-to-end rates.
+    /// Times the page stream from the progress reports: the bulk round (the report that starts round 0
+    /// to the next, into fresh target memory) and the best later round that moved at least 16 MiB
+    /// (target memory already resident). Rounds end with the target's Synced, so both are end-to-end.
     /// </summary>
     private sealed class StreamClock : IProgress<MigrationProgress>
     {
-        private readonly Stopwatch _clock = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _last;
         private long _lastBytes = -1;
+        private int _reports;
 
         public double BulkMibPerSecond { get; private set; }
         public double BestRoundMibPerSecond { get; private set; }
 
         public void Report(MigrationProgress value)
         {
-            if (value.Phase == MigrationPhase.Handshake) { _clock.Restart(); return; }
             if (value.Phase != MigrationPhase.PreCopy) return;
             var now = _clock.Elapsed;
-            if (_lastBytes < 0) BulkMibPerSecond = value.WireBytes / now.TotalSeconds / (1 << 20);
-            else if (value.WireBytes - _lastBytes >= 16 << 20)
-                BestRoundMibPerSecond = Math.Max(BestRoundMibPerSecond, (value.WireBytes - _lastBytes) / (now - _last).TotalSeconds / (1 << 20));
+            double rate = (value.WireBytes - _lastBytes) / (now - _last).TotalSeconds / (1 << 20);
+            if (++_reports == 2) BulkMibPerSecond = rate;
+            else if (_reports > 2 && value.WireBytes - _lastBytes >= 16 << 20) BestRoundMibPerSecond = Math.Max(BestRoundMibPerSecond, rate);
             _last = now;
             _lastBytes = value.WireBytes;
         }

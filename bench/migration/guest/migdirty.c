@@ -1,8 +1,10 @@
-/* migdirty [FILL_MIB] [WS_MIB] [RATE_MIB_S]: the migration benchmark's guest. Writes every page of
- * FILL_MIB (default 512) once, prints "filled", then rewrites the pages of the first WS_MIB
- * (default 256) of it in a loop at RATE_MIB_S (0: idle, it only spins), paced by the TSC, printing
- * "dirtied N" after every MiB so that the host can measure the rate really achieved. The same
- * source runs on the VMM (guests/lib runtime) and under QEMU (pvh_start.S, pvh_rt.c). */
+/* migdirty [FILL_MIB] [WS_MIB] [RATE_MIB_S] [TSC_PER_MS]: the migration benchmark's guest. Writes
+ * every page of FILL_MIB (default 512) once, prints "filled", then rewrites the pages of the first
+ * WS_MIB (default 256) of it in a loop at RATE_MIB_S (0: idle, it halts), paced by the TSC,
+ * printing "dirtied N" after every MiB so that the host can measure the rate really achieved.
+ * TSC_PER_MS, where the VMM knows its guests' TSC rate, replaces the PIT calibration (noisy on a
+ * loaded host). The same source runs on the VMM (guests/lib runtime) and under QEMU (pvh_start.S,
+ * pvh_rt.c). */
 #include "guest.h"
 
 /* An idle guest halts instead of spinning, so it costs the host no CPU. The VMM ends a machine
@@ -31,7 +33,9 @@ int guest_main(int argc, char **argv)
     put_str("filled\n");
     if (rate == 0 || ws_pages == 0 || ws_pages > fill_pages)
         idle();
-    u64 per_ms = tsc_per_ms();
+    u64 per_ms = arg_u64(argc, argv, 3, 0);
+    if (per_ms == 0)
+        per_ms = tsc_per_ms();
     put_str("tsc_per_ms ");
     put_u64(per_ms);
     put_char('\n');

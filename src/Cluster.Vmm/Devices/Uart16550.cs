@@ -4,8 +4,9 @@ namespace Cluster.Vmm.Devices;
 /// A 16550A UART (COM1 lives at ports 0x3f8-0x3ff, IRQ 4). Registers: RBR/THR, IER, IIR/FCR, LCR
 /// (with DLAB and the divisor latch), MCR (with loopback), LSR, MSR, SCR. Transmission is
 /// instant: THR is always empty, and written bytes are buffered and handed to
-/// <see cref="Output"/> subscribers in batches (at a newline, when the buffer fills, when the
-/// guest reads a UART register, and on <see cref="Flush"/>). Received bytes come from the host
+/// <see cref="Output"/> subscribers in batches (at a newline, when the buffer fills, and on
+/// <see cref="Flush"/>, which the machine calls every 20 ms, on pause and at exit), so that a guest
+/// polling LSR before each byte does not cost a subscriber call per byte. Received bytes come from the host
 /// through <see cref="Input"/> into a receive FIFO of <see cref="ReceiveCapacity"/> bytes; the
 /// "data available" interrupt fires as soon as one byte waits (trigger level 1, no character
 /// timeout). The interrupt line is driven through the callback given at construction, and only
@@ -98,7 +99,6 @@ public sealed class Uart16550 : IPortDevice, IStatefulDevice
     {
         lock (_gate)
         {
-            FlushLocked();
             byte value = ReadRegister(offset);
             UpdateIrq();
             return value;

@@ -31,7 +31,9 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     private ulong _cr0, _cr2, _cr3, _cr4, _cr8, _efer, _apicBase;
     private readonly ulong[] _dr = new ulong[8];
 
-    private readonly ulong[] _effBase = new ulong[6];
+    /// <summary>Segment bases as address computations use them (0 for ES/CS/SS/DS in 64-bit mode), pinned like the GPRs.</summary>
+    private readonly ulong[] _effBaseArr = GC.AllocateArray<ulong>(6, pinned: true);
+    private readonly ulong* _effBase;
     private int _bitness;
     private bool _mode64;
     private int _cpl;
@@ -61,6 +63,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         // SAFETY: _regs lives on the pinned object heap, so it never moves and stays alive as long as
         // this object; every index used (register numbers 0-15 from the decoder) is inside its 16 words.
         _r = (ulong*)Unsafe.AsPointer(ref _regs[0]);
+        // SAFETY: as for _r; segment indices come from the decoder (0-5).
+        _effBase = (ulong*)Unsafe.AsPointer(ref _effBaseArr[0]);
         Reset();
     }
 

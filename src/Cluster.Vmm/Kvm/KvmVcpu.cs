@@ -47,7 +47,6 @@ public sealed unsafe partial class KvmVcpu : IVcpu
                 throw new VmmException($"mmap of the kvm_run area of vCPU {id} failed (errno {Marshal.GetLastPInvokeError()})", "mmap kvm_run", Marshal.GetLastPInvokeError());
             _run = (kvm_run*)p;
             SetCpuid();
-            MakeRunnable();
             SupportedMsrs = vm.Kvm.SavedMsrs(this);
         }
         catch
@@ -88,9 +87,8 @@ public sealed unsafe partial class KvmVcpu : IVcpu
     }
 
     /// <summary>
-    /// KVM_SET_MP_STATE(RUNNABLE). With the in-kernel irqchip KVM keeps every vCPU but 0 waiting for INIT/SIPI;
-    /// the VMM starts every vCPU from the registers it sets (as the emulator does), so the constructor makes each
-    /// one runnable from the start. Idempotent; public so that the VMM can also ask for it explicitly.
+    /// KVM_SET_MP_STATE(RUNNABLE). With the in-kernel irqchip KVM keeps every vCPU but 0 waiting for INIT/SIPI
+    /// (what a Linux guest expects of its APs); the VMM calls this when it starts every vCPU from registers it set.
     /// </summary>
     public void MakeRunnable()
     {

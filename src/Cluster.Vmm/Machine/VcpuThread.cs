@@ -22,7 +22,9 @@ public sealed class VcpuThread
     private readonly object _gate = new();
     private readonly IoBus _bus;
     private VcpuRunState _state = VcpuRunState.Created;
-    private Request _request;
+    // Written under _gate; read without it on the run loop's fast path (a missed write is caught
+    // after the Kick that follows every request makes Run return).
+    private volatile Request _request;
     private MachineExit? _exit;
     private Thread? _thread;
     private volatile int _throttlePercent;
@@ -92,6 +94,7 @@ public sealed class VcpuThread
             if (_state != VcpuRunState.Running || _request != Request.None)
                 return VcpuRequestResult.NotAllowed($"vcpu {Id} cannot pause: it is {Describe()}");
             _request = Request.Pause;
+            Monitor.PulseAll(_gate); // ends a throttle sleep (ThrottlePercent) at once
         }
         Vcpu.Kick();
         if (_current == this) return VcpuRequestResult.Ok;
@@ -201,17 +204,7 @@ public sealed class VcpuThread
     {
         while (true)
         {
-            lock (_gate)
-            {
-                if (_request == Request.Pause)
-                {
-                    _state = VcpuRunState.Paused;
-                    Monitor.PulseAll(_gate);
-                    while (_state == VcpuRunState.Paused && _request == Request.Pause) Monitor.Wait(_gate);
-                }
-                if (_request == Request.Stop)
-                    return new MachineExit(MachineExitKind.Stopped, null, "stopped by the VMM", Id);
-            }
+            if (_request != Request.None && ParkOrStop() is { } stopped) return stopped;
 
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             var e = Vcpu.Run();
@@ -254,6 +247,21 @@ public sealed class VcpuThread
         lock (_gate)
             if (_request == Request.None) Monitor.Wait(_gate, (int)Math.Min(ms, 1000));
         _throttleDebt = Math.Max(0, _throttleDebt - (System.Diagnostics.Stopwatch.GetTimestamp() - start));
+    }
+
+    /// <summary>Parks while a pause is requested; the Stopped exit when a stop is requested, else null.</summary>
+    private MachineExit? ParkOrStop()
+    {
+        lock (_gate)
+        {
+            if (_request == Request.Pause)
+            {
+                _state = VcpuRunState.Paused;
+                Monitor.PulseAll(_gate);
+                while (_state == VcpuRunState.Paused && _request == Request.Pause) Monitor.Wait(_gate);
+            }
+            return _request == Request.Stop ? new MachineExit(MachineExitKind.Stopped, null, "stopped by the VMM", Id) : null;
+        }
     }
 
     private MachineExit FinishLocked(MachineExit exit)

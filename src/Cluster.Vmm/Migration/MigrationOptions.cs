@@ -5,7 +5,8 @@ public enum MigrationMode
 {
     /// <summary>Pre-copy rounds only; fails (VM kept on the source) when it does not converge within the rounds allowed.</summary>
     PreCopy,
-    /// <summary>Pre-copy, throttling the vCPUs progressively from the third round while the dirty rate outruns the link.</summary>
+    /// <summary>Pre-copy, throttling the vCPUs progressively (from the second dirty round on) while the guest dirties at least
+    /// half as fast as the link carries.</summary>
     AutoConverge,
     /// <summary>Decides from the measured dirty rate and bandwidth: pre-copy while rounds shrink, throttling when the
     /// dirty rate outruns the link, and a refusal with the figures when even full throttling cannot meet the limits.</summary>

@@ -17,7 +17,8 @@ public enum MigrationPhase
     Failed,
 }
 
-/// <summary>A progress report of a migration source, after each round and at each phase change.</summary>
+/// <summary>A progress report of a migration source: at each phase change, as the bulk round 0 starts
+/// (everything remaining) and after each pre-copy round.</summary>
 /// <param name="Phase">The phase.</param>
 /// <param name="Round">The round just finished (0: the bulk round).</param>
 /// <param name="PagesSent">Page records sent so far (any form).</param>

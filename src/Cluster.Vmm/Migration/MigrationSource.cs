@@ -154,6 +154,7 @@ public sealed class MigrationSource
             // the shared zero page 2 MiB at a time instead of 4 KiB at a time.
             foreach (var slot in slots) slot.Memory.AdviseHugePages();
             long totalPages = slots.Sum(s => (long)(s.Size >> GuestAddress.PageShift));
+            Report(MigrationPhase.PreCopy, 0, totalPages << GuestAddress.PageShift, 0, 0);
             var (sent, elapsed) = SendRound(slots, null, cacheable: false);
             elapsed += SyncRound();
             double rate = RatePerSecond(sent, elapsed);

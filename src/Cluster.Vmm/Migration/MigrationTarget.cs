@@ -278,12 +278,15 @@ public sealed class MigrationTarget
                 }
         }
 
+        /// <summary>Writes a Pages frame's records into guest memory and tells the memory's observers
+        /// (the emulator's decoded-code cache) once per run of consecutive pages.</summary>
         private void ApplyPages(ReadOnlySpan<byte> payload)
         {
             var memory = _machine!.Memory;
             MemorySlot? slot = null;
             int offset = 0;
             long count = 0;
+            ulong runStart = 0, runEnd = 0;
             while (offset < payload.Length)
             {
                 var (gpa, encoding) = PageCodec.Decode(payload, ref offset, out var data);
@@ -302,9 +305,15 @@ public sealed class MigrationTarget
                         Xbzrle.Decode(data, page);
                         break;
                 }
-                memory.MarkWritten(gpa, GuestAddress.PageSize);
+                if (gpa != runEnd)
+                {
+                    if (runEnd > runStart) memory.MarkWritten(runStart, runEnd - runStart);
+                    runStart = gpa;
+                }
+                runEnd = gpa + GuestAddress.PageSize;
                 count++;
             }
+            if (runEnd > runStart) memory.MarkWritten(runStart, runEnd - runStart);
             Interlocked.Add(ref _pages, count);
         }
 

@@ -5,9 +5,9 @@ namespace Cluster.Vmm.Migration;
 /// <summary>
 /// One sending connection of a source: packs page records into Pages frames of up to 256 KiB,
 /// spends the shared <see cref="TokenBucket"/> before each frame, and keeps its own
-/// <see cref="XbzrleCache"/>. Each page is copied to a scratch buffer before it is encoded, so the
-/// record and the cached copy agree even while the guest writes the page (it is dirty again then
-/// and goes in a later round). Used by one thread at a time.
+/// <see cref="XbzrleCache"/>. A page to be cached is copied to a scratch buffer before it is
+/// encoded, so the record and the cached copy agree even while the guest writes the page (it is
+/// dirty again then and goes in a later round). Used by one thread at a time.
 /// </summary>
 internal sealed class PageSender
 {
@@ -39,11 +39,20 @@ internal sealed class PageSender
     public void Send(MemorySlot slot, ulong page, bool cacheable, CancellationToken ct)
     {
         if (_frame.Length - _used < PageCodec.MaxRecord) Flush(ct);
-        slot.Memory.AsSpan(page << GuestAddress.PageShift, PageCodec.PageSize).CopyTo(_scratch);
+        var live = slot.Memory.AsSpan(page << GuestAddress.PageShift, PageCodec.PageSize);
         ulong gpa = slot.GuestPhysAddr + (page << GuestAddress.PageShift);
         ulong key = gpa >> GuestAddress.PageShift;
         var previous = _cache?.Find(key);
-        var (length, encoding) = PageCodec.Encode(gpa, _scratch, previous, _frame.AsSpan(_used));
+        // With no copy to keep, the page is encoded straight from guest memory (one copy less): a
+        // write racing with it leaves the page dirty, so it goes again in a later round.
+        bool keep = _cache is not null && (cacheable || previous is not null);
+        ReadOnlySpan<byte> content = live;
+        if (keep)
+        {
+            live.CopyTo(_scratch);
+            content = _scratch;
+        }
+        var (length, encoding) = PageCodec.Encode(gpa, content, previous, _frame.AsSpan(_used));
         _used += length;
         Pages++;
         switch (encoding)
@@ -52,8 +61,8 @@ internal sealed class PageSender
             case PageEncoding.Delta: DeltaPages++; DataPages++; break;
             default: DataPages++; break;
         }
-        if (_cache is not null && (cacheable || previous is not null) && encoding != PageEncoding.Zero)
-            _cache.Store(key, _scratch);
+        if (keep && encoding != PageEncoding.Zero)
+            _cache!.Store(key, _scratch);
         else if (previous is not null)
             Array.Clear(previous);
     }

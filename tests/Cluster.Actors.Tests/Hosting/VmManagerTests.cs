@@ -28,12 +28,12 @@ public class VmManagerTests : TestKit
         _manager = Managers.Start(Sys, _guests);
     }
 
-    private T Ask<T>(object message) => _manager.Ask<T>(message, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+    private T Ask<T>(object message) => _manager.Ask<T>(message, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
 
     private VmInfo Info(string id) => Ask<VmInfo>(new GetVm(id));
 
     private void AwaitStatus(string id, VmStatus status) =>
-        AwaitAssert(() => Assert.Equal(status, Info(id).Status), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20));
+        AwaitAssert(() => Assert.Equal(status, Info(id).Status), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
 
     private long SnapshotCount(string persistenceId)
     {

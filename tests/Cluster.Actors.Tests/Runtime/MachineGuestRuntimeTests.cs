@@ -26,7 +26,7 @@ public sealed class MachineGuestRuntimeTests : TestKit
         _manager = Managers.Start(Sys, new MachineGuestRuntimeFactory(_hypervisor));
     }
 
-    private T Ask<T>(object message) => _manager.Ask<T>(message, TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+    private T Ask<T>(object message) => _manager.Ask<T>(message, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
 
     private VmInfo Info(string id) => Ask<VmInfo>(new GetVm(id));
 

@@ -14,7 +14,7 @@ public class NodeOptionsTests
     }
 
     [Fact]
-    public void Defaults_to_port_4053_and_the_auto_backend() =>
+    public void Defaults_to_port_4053_and_the_emulated_backend() =>
         Assert.Equal(new NodeOptions(null, 4053, "data", BackendKind.Emulated), NodeOptions.Parse([], out _));
 
     [Theory]

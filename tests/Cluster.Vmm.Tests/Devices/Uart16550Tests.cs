@@ -87,6 +87,17 @@ public class Uart16550Tests
     }
 
     [Fact]
+    public void Polling_lsr_between_bytes_does_not_break_the_batch()
+    {
+        foreach (var c in "polled\n"u8.ToArray())
+        {
+            Assert.Equal(0x20, Read(Lsr) & 0x20);
+            Write(Data, c);
+        }
+        Assert.Equal([7], _batches);
+    }
+
+    [Fact]
     public void Loopback_returns_transmitted_bytes_as_input_and_mirrors_modem_lines()
     {
         Write(Mcr, 0x10 | 0x01 | 0x02);

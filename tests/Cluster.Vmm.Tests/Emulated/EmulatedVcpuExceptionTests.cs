@@ -192,4 +192,38 @@ public sealed class EmulatedVcpuExceptionTests
         }
         Assert.True(kinds.GetValueOrDefault(VcpuExitKind.Shutdown) > 0);
     }
+
+    [Fact]
+    public void Random_byte_guests_with_exception_handlers_run_on_without_emulator_failures()
+    {
+        long retired = 0;
+        for (int seed = 1000; seed < 1060; seed++)
+        {
+            using var m = new EmuTestMachine();
+            for (int v = 0; v < 32; v++) m.SetGate(v, EmuTestMachine.Code + 0x100 * (ulong)v);
+            m.Vm.Memory.WriteU64(EmuTestMachine.Tss + 4, 0x70000);
+            var rng = new Random(seed);
+            var bytes = new byte[16384];
+            rng.NextBytes(bytes);
+            m.Vm.Memory.Write(EmuTestMachine.Code, bytes);
+            var r = m.Regs;
+            r.Rax = (ulong)rng.NextInt64();
+            r.Rbx = EmuTestMachine.Data;
+            r.Rsi = EmuTestMachine.Data + 0x1000;
+            r.Rdi = EmuTestMachine.Data + 0x2000;
+            r.Rcx = 100;
+            m.Regs = r;
+            using var kicker = new Timer(_ => m.Cpu.Kick(), null, 10, Timeout.Infinite);
+            for (int i = 0; i < 3000; i++)
+            {
+                var e = m.Cpu.Run();
+                Assert.False(e.Kind == VcpuExitKind.InternalError && e.Code == 1, $"seed {seed}: {e}");
+                if (e.Kind is VcpuExitKind.IoIn or VcpuExitKind.MmioRead) m.Cpu.CompleteRead(0x1234);
+                else if (e.Kind == VcpuExitKind.InternalError) m.Regs = m.Regs with { Rip = m.Regs.Rip + 1 };
+                else if (e.Kind is not (VcpuExitKind.IoOut or VcpuExitKind.MmioWrite or VcpuExitKind.Hlt)) break;
+            }
+            retired += m.Cpu.RetiredInstructions;
+        }
+        Assert.True(retired > 10_000);
+    }
 }

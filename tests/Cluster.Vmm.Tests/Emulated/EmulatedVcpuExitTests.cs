@@ -80,7 +80,7 @@ public sealed class EmulatedVcpuExitTests
         m.Cpu.Kick();
         Assert.True(t.Join(TimeSpan.FromSeconds(10)));
         Assert.Equal(VcpuExitKind.Interrupted, e.Kind);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1), $"kick took {sw.Elapsed}");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"kick took {sw.Elapsed}");
         Assert.True(m.Regs.Rax > 0);
     }
 

@@ -2,6 +2,7 @@ using Cluster.Vmm.Guests;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Loaders;
 using Cluster.Vmm.Machine;
+using Cluster.Vmm.Tests.Kvm;
 using Cluster.Vmm.Tests.TestUtils;
 using Xunit;
 
@@ -31,7 +32,18 @@ public class GuestRunOnKvmTests
         Assert.Equal(nativeOutput, session.Console);
     }
 
-    [KvmMachineFact]
+    [KvmTheory]
+    [InlineData(2, 20000)]
+    [InlineData(3, 10000)]
+    public void Smp_counter_is_exact_on_kvm(int vcpus, int iterations)
+    {
+        using var session = new GuestRunner.Session("smp", [iterations.ToString(System.Globalization.CultureInfo.InvariantCulture)], vcpus, backend: BackendKind.Kvm);
+        var exit = session.RunToExit();
+        Assert.Equal((MachineExitKind.GuestExit, (int?)0), (exit.Kind, exit.ExitStatus));
+        Assert.Equal($"smp: cpus={vcpus} iterations={iterations} total={vcpus * iterations}\n", session.Console);
+    }
+
+    [KvmFact]
     public void Timer_guest_takes_interrupts_from_the_in_kernel_pit_and_pic()
     {
         using var session = new GuestRunner.Session("timer", ["20"], backend: BackendKind.Kvm);
@@ -40,14 +52,14 @@ public class GuestRunOnKvmTests
         Assert.Equal("timer: 20 interrupts taken\n", session.Console);
     }
 
-    [KvmMachineFact]
+    [KvmFact]
     public void Triple_guest_ends_in_a_shutdown()
     {
         using var session = new GuestRunner.Session("triple", [], backend: BackendKind.Kvm);
         Assert.Equal(MachineExitKind.Shutdown, session.RunToExit().Kind);
     }
 
-    [KvmMachineFact]
+    [KvmFact]
     public void Counter_continues_in_a_restored_machine_without_gap_or_repeat()
     {
         const ulong memory = 8UL << 20;
@@ -73,7 +85,7 @@ public class GuestRunOnKvmTests
         Assert.Equal(Enumerable.Range(1, counts.Count), counts);
     }
 
-    [KvmMachineFact]
+    [KvmFact]
     public void Dirty_log_of_abpages_contains_every_page_it_increments()
     {
         using var m = new TestMemory(8UL << 20);

@@ -4,6 +4,7 @@ using Cluster.Vmm.Guests;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Kvm;
 using Cluster.Vmm.Machine;
+using Cluster.Vmm.Tests.TestUtils;
 using Xunit;
 using VmMachine = Cluster.Vmm.Machine.Machine;
 
@@ -23,6 +24,7 @@ public sealed class KvmDifferentialTests
         { "dirtier", ["2", "0", "2"], 1 },
         { "smp", ["2000"], 2 },
         { "timer", ["20"], 1 },
+        { "triple", [], 1 },
     };
 
     [KvmTheory]
@@ -35,12 +37,6 @@ public sealed class KvmDifferentialTests
         Assert.True(emulatedExit.Kind == kvmExit.Kind, $"emulator: {emulatedExit}; kvm: {kvmExit}");
         Assert.Equal(emulatedExit.ExitStatus, kvmExit.ExitStatus);
         Assert.NotEmpty(kvmConsole);
-    }
-
-    [KvmHardwareFact]
-    public void Triple_fault_guest_shuts_down_on_kvm_as_on_the_emulator()
-    {
-        Guest_output_and_exit_on_kvm_equal_those_on_the_emulator("triple", [], 1);
     }
 
     private static (MachineExit Exit, string Console) Run(IHypervisor hypervisor, string guest, string[] args, int vcpus)

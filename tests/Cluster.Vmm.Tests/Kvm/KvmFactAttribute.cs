@@ -24,8 +24,8 @@ public sealed class KvmFactAttribute : FactAttribute
 
 /// <summary>
 /// A fact that needs /dev/kvm backed by hardware virtualisation (kvm_intel or kvm_amd). Skipped on PVM
-/// (kvm_pvm: KVM without VMX/SVM, running guests by software nesting), which emulates some instructions a
-/// stock guest relies on (INT3 delivery through an empty IDT, a kernel's early boot) far too slowly or not at all.
+/// (kvm_pvm: KVM without VMX/SVM, running guests by software nesting), which emulates a stock kernel's early boot
+/// far too slowly and cannot emulate some instructions (INT3 delivery through an empty IDT ends in an internal error).
 /// </summary>
 public sealed class KvmHardwareFactAttribute : FactAttribute
 {

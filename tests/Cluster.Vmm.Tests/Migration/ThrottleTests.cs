@@ -24,6 +24,20 @@ public class ThrottleTests
         Assert.All(h.Source.Vcpus, v => Assert.Equal(0, v.ThrottlePercent));
     }
 
+    [Fact]
+    public void Pausing_a_heavily_throttled_machine_does_not_wait_out_its_sleep()
+    {
+        using var h = new MigrationHarness("counter", 32UL << 20);
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("count 100\n"), "the guest to count");
+        h.Source.SetThrottle(99);
+        Thread.Sleep(300);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        h.Source.Pause();
+        var took = clock.Elapsed;
+        h.Source.SetThrottle(0);
+        Assert.True(took < TimeSpan.FromMilliseconds(250), $"pause took {took.TotalMilliseconds} ms");
+    }
+
     private static long CountDuring(MigrationHarness h, TimeSpan span)
     {
         long before = Last(h.SourceConsole.Text);

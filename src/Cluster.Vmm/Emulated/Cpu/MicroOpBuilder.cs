@@ -54,7 +54,7 @@ internal static class MicroOpBuilder
                 case OpKind.MemorySegSI: case OpKind.MemorySegESI: case OpKind.MemorySegRSI:
                 case OpKind.MemorySegDI: case OpKind.MemorySegEDI: case OpKind.MemorySegRDI:
                     k = OpndKind.None;
-                    m.MemSeg = (byte)(ins.MemorySegment - Register.ES);
+                    m.MemSeg = SegIndex(ins.MemorySegment);
                     m.AddrSize = kind is OpKind.MemorySegSI or OpKind.MemorySegDI ? (byte)2 : kind is OpKind.MemorySegESI or OpKind.MemorySegEDI ? (byte)4 : (byte)8;
                     break;
                 case OpKind.MemoryESDI: case OpKind.MemoryESEDI: case OpKind.MemoryESRDI:
@@ -233,7 +233,7 @@ internal static class MicroOpBuilder
 
     private static bool SetMemory(ref MicroOp m, in Instruction ins, int bitness)
     {
-        m.MemSeg = (byte)(ins.MemorySegment - Register.ES);
+        m.MemSeg = SegIndex(ins.MemorySegment);
         var b = ins.MemoryBase;
         var x = ins.MemoryIndex;
         if (b == Register.RIP || b == Register.EIP)
@@ -414,6 +414,9 @@ internal static class MicroOpBuilder
                 return Op.Invalid;
         }
     }
+
+    /// <summary>ES=0 .. GS=5; anything else (no segment) as DS, so the index always lies in 0-5.</summary>
+    private static byte SegIndex(Register r) => r >= Register.ES && r <= Register.GS ? (byte)(r - Register.ES) : (byte)3;
 
     private static bool IsFarMemory(in Instruction ins) =>
         ins.MemorySize is MemorySize.SegPtr16 or MemorySize.SegPtr32 or MemorySize.SegPtr64;
