@@ -15,6 +15,7 @@ public sealed class ClusterEndToEndTests : IDisposable
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-e2e", Guid.NewGuid().ToString("N"));
     private readonly int[] _ports = [ProcessRunner.FreePort(), ProcessRunner.FreePort(), ProcessRunner.FreePort()];
     private readonly List<NodeProcess> _nodes = [];
+    private PostgresScratch? _postgres;
 
     private string Host(int i) => $"127.0.0.1:{_ports[i]}";
 
@@ -47,9 +48,9 @@ public sealed class ClusterEndToEndTests : IDisposable
     private async Task StartClusterAsync()
     {
         Directory.CreateDirectory(_data);
-        var journal = Environment.GetEnvironmentVariable("CLUSTER_PG_URL") is { Length: > 0 } pg
-            ? $"postgres:{pg}"
-            : $"sqlite:{Path.Combine(_data, "journal.db")}";
+        if (Environment.GetEnvironmentVariable("CLUSTER_PG_URL") is { Length: > 0 } pg)
+            _postgres = new PostgresScratch(pg);
+        var journal = _postgres is not null ? $"postgres:{_postgres.ConnectionString}" : $"sqlite:{Path.Combine(_data, "journal.db")}";
         for (var i = 0; i < 3; i++)
             _nodes.Add(await NodeProcess.StartAsync(_ports[i], Path.Combine(_data, $"n{i}"),
                 "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "32M", "--label", $"zone=z{i}",
@@ -116,6 +117,7 @@ public sealed class ClusterEndToEndTests : IDisposable
     {
         foreach (var node in _nodes)
             node.Dispose();
+        _postgres?.Dispose();
         try
         {
             Directory.Delete(_data, recursive: true);
