@@ -19,7 +19,8 @@ namespace Cluster.Actors.Vms;
 /// again cold (and runs: a cold boot has nothing to stay paused on), recorded as a VmStarted event.
 /// </summary>
 /// <remarks>
-/// Fencing: every incarnation first persists a <see cref="VmOwnerClaimed"/> with the next epoch. As a
+/// Fencing: an incarnation persists a <see cref="VmOwnerClaimed"/> with the next epoch (in the same write)
+/// before it first boots the guest. As a
 /// cluster entity (<see cref="VmHosting"/> given) a running VM reads its journal every fence-check
 /// interval; a claim with a higher epoch means another host owns the VM now, so this one stops its
 /// guest and refuses every command from then on. A fence pause (the node lost the majority) pauses the
@@ -37,6 +38,7 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
     private IActorRef? _supervisor;
     private int _boots;
     private long _myEpoch;
+    private bool _claiming;
     private int _pendingPersists;
     private bool _probing;
     private bool _fencePaused;
@@ -57,12 +59,10 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
 
         Command<RecoveredBoot>(_ =>
         {
-            if (!_state.Exists || _myEpoch != 0 || _pendingPersists > 0)
-                return;
-            var now = DateTime.UtcNow;
-            PersistAndAct(_state.IsActive
-                ? [_state.Claim(_id, _settings.Node, now), new VmStarted(_id, now, "cold boot after node restart")]
-                : [_state.Claim(_id, _settings.Node, now)], null);
+            if (_state.Exists && _state.Spec is not null)
+                _hosting?.Agent.Tell(new VmHosted(_state.Spec, Self));
+            if (_state.IsActive && _myEpoch == 0 && _pendingPersists == 0)
+                PersistAndAct([new VmStarted(_id, DateTime.UtcNow, "cold boot after node restart")], null);
         });
         Command<IVmCommand>(_ => _fencedBy is not null, _ =>
             Sender.Tell(new NotAllowed(_id, $"fenced: VM {_id} is owned by {_fencedBy!.Host} (epoch {_fencedBy.Epoch})")));
@@ -103,13 +103,7 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
                 Sender.Tell(new VmCommandAccepted(_id, _state.Status));
             }
         });
-        Command<IVmCommand>(c =>
-        {
-            var decision = _state.Decide(c, DateTime.UtcNow);
-            if (c is CreateVm && decision.Refusal is null)
-                decision = decision with { Events = [.. decision.Events, _state.Claim(_id, _settings.Node, DateTime.UtcNow)] };
-            Handle(decision, Sender);
-        });
+        Command<IVmCommand>(c => Handle(_state.Decide(c, DateTime.UtcNow), Sender));
         Command<GuestExited>(e => Equals(e.Supervisor, _supervisor), e =>
         {
             ForgetSupervisor();
@@ -215,8 +209,17 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
             PersistAndAct(decision.Events, replyTo);
     }
 
+    /// <summary>
+    /// Persists <paramref name="events"/> then acts on them. The first boot of this incarnation is preceded
+    /// by an ownership claim with the next epoch, in the same atomic write.
+    /// </summary>
     private void PersistAndAct(IReadOnlyList<VmEvent> events, IActorRef? replyTo)
     {
+        if (_myEpoch == 0 && !_claiming && events.Any(e => e is VmStarted or VmRestarted))
+        {
+            _claiming = true;
+            events = [_state.Claim(_id, _settings.Node, DateTime.UtcNow), .. events];
+        }
         var last = events[^1];
         _pendingPersists += events.Count;
         PersistAll(events, e =>
@@ -238,9 +241,11 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
     {
         switch (e)
         {
+            case VmDefined defined:
+                _hosting?.Agent.Tell(new VmHosted(defined.Spec, Self));
+                break;
             case VmOwnerClaimed claim:
                 _myEpoch = claim.Epoch;
-                _hosting?.Agent.Tell(new VmHosted(_state.Spec!, Self));
                 break;
             case VmStarted or VmRestarted:
                 StopSupervisor(graceful: false);
