@@ -52,6 +52,8 @@ var config = ConfigurationFactory.ParseString(
         akka.loglevel = WARNING
         akka.actor.provider = remote
         akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, batching.enabled = false }
+        # Notice a lost contact point (the killed host may be it) as fast as the cluster notices a lost member.
+        akka.cluster.client { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
         """)
     .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "base.conf"))))
     .WithFallback(ClusterClientReceptionist.DefaultConfig())
