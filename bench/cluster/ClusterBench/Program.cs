@@ -52,6 +52,8 @@ var config = ConfigurationFactory.ParseString(
         akka.loglevel = WARNING
         akka.actor.provider = remote
         akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, batching.enabled = false }
+        # Notice a lost contact point (the killed host may be it) as fast as the cluster notices a lost member.
+        akka.cluster.client { heartbeat-interval = 500ms, acceptable-heartbeat-pause = 2s }
         """)
     .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "base.conf"))))
     .WithFallback(ClusterClientReceptionist.DefaultConfig())
@@ -59,7 +61,8 @@ var config = ConfigurationFactory.ParseString(
 var system = ActorSystem.Create("bench", config);
 var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(
     [.. ports.Select(p => ActorPath.Parse($"akka.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
-Task<object> Ask(object message) => client.Ask<object>(new ClusterClient.Send("/user/vms", message, localAffinity: true), TimeSpan.FromSeconds(30));
+Task<object> Ask(object message, double seconds = 30) =>
+    client.Ask<object>(new ClusterClient.Send("/user/vms", message, localAffinity: true), TimeSpan.FromSeconds(seconds));
 VmSpec Spec(string id) => new(id, id, 1, 4 << 20, new BuiltInImage("counter"), [], new Dictionary<string, string>(), null, RestartPolicy.Never);
 
 try
@@ -115,9 +118,10 @@ try
     var lost = hostOf.Where(kv => kv.Value == victimHost).Select(kv => kv.Key).ToList();
     var killed = Stopwatch.GetTimestamp();
     nodes[victim].Kill(entireProcessTree: true);
+    // Short asks: a query sent to the dead host before the cluster notices is lost, not late.
     while (true)
     {
-        var infos = await Task.WhenAll(lost.Select(id => Ask(new GetVm(id)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null)));
+        var infos = await Task.WhenAll(lost.Select(id => Ask(new GetVm(id), 1).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null)));
         if (infos.All(i => i is VmInfo { Status: VmStatus.Running } info && info.Node != victimHost))
             break;
         await Task.Delay(100);
