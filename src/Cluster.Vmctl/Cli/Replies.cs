@@ -47,9 +47,9 @@ public static class Replies
                 return ExitCodes.Ok;
             case VmList list:
                 if (printer.Json) printer.WriteJson(list.Vms.Select(VmView.Of).ToList());
-                else printer.Table(["ID", "NAME", "STATUS", "VCPUS", "MEMORY", "IMAGE", "RESTARTS", "SINCE", "REASON"],
+                else printer.Table(["ID", "NAME", "STATUS", "HOST", "VCPUS", "MEMORY", "IMAGE", "RESTARTS", "SINCE", "REASON"],
                     list.Vms.Select(VmView.Of).Select(v => (IReadOnlyList<string>)
-                        [v.Id, v.Name, v.Status, $"{v.Vcpus}", Printer.Size(v.MemoryBytes), v.Image, $"{v.Restarts}", Printer.Time(v.Since), v.Reason]));
+                        [v.Id, v.Name, v.Status, v.Node, $"{v.Vcpus}", Printer.Size(v.MemoryBytes), v.Image, $"{v.Restarts}", Printer.Time(v.Since), v.Reason]));
                 return ExitCodes.Ok;
             case VmEventList events:
                 if (printer.Json) printer.WriteJson(events.Events.Select(EventView.Of).ToList());
