@@ -12,7 +12,8 @@ namespace Cluster.Actors.Placement;
 /// Places each VM's shard (shard id = VM id) on a host. It follows the scheduler's decision when that
 /// host has a region; otherwise (the host failed or left: an HA restart) it chooses with the same
 /// <see cref="Placer"/> rule among the live regions, records and publishes the new decision, and lets
-/// higher-priority VMs go first by delaying lower ones a little. It never rebalances on its own: moving
+/// higher-priority VMs go first by delaying lower ones a little. A VM that fits no live host is not
+/// placed at all (the allocation fails and the coordinator retries it later). It never rebalances on its own: moving
 /// a running VM is a live migration, driven elsewhere.
 /// </summary>
 public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
@@ -51,7 +52,10 @@ public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
                 system.Log.Info("VM {0} placed again on {1} (its host {2} is gone)", shardId, result.Host, decided.Host);
                 return region;
             }
-            system.Log.Warning("VM {0} fits no live host ({1}: {2}); starting it on the least loaded", shardId, result.Resource, result.Message);
+            // A placement rule is never broken to restart a VM: its shard stays unallocated (the
+            // coordinator retries the allocation when a region registers, e.g. the host comes back).
+            system.Log.Warning("VM {0} fits no live host ({1}: {2}); it stays down until one fits", shardId, result.Resource, result.Message);
+            throw new InvalidOperationException($"VM {shardId} fits no live host: {result.Message}");
         }
         return currentShardAllocations.OrderBy(kv => kv.Value.Count).ThenBy(kv => HostOf(kv.Key, self), StringComparer.Ordinal).First().Key;
     }
