@@ -62,7 +62,7 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
             if (_state.Exists && _state.Spec is not null)
                 _hosting?.Agent.Tell(new VmHosted(_state.Spec, Self));
             if (_state.IsActive && _myEpoch == 0 && _pendingPersists == 0)
-                PersistAndAct([new VmStarted(_id, DateTime.UtcNow, "cold boot after node restart")], null);
+                PersistAndAct([new VmStarted(_id, DateTime.UtcNow, "cold boot: the journal says it was running (node restart or host failover)")], null);
         });
         Command<IVmCommand>(_ => _fencedBy is not null, _ =>
             Sender.Tell(new NotAllowed(_id, $"fenced: VM {_id} is owned by {_fencedBy!.Host} (epoch {_fencedBy.Epoch})")));

@@ -147,7 +147,7 @@ public class VmManagerTests : TestKit
             AwaitAssert(() =>
             {
                 list = manager.Ask<VmList>(ListVms.Instance, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
-                Assert.Equal("cold boot after node restart", list.Vms.Single(v => v.Spec.Id == "run").Reason);
+                Assert.Equal("cold boot: the journal says it was running (node restart or host failover)", list.Vms.Single(v => v.Spec.Id == "run").Reason);
             }, TimeSpan.FromSeconds(10));
             Assert.Equal(VmStatus.Running, list!.Vms.Single(v => v.Spec.Id == "run").Status);
             Assert.Equal(["run", "stop"], list!.Vms.Select(v => v.Spec.Id));

@@ -72,7 +72,7 @@ public sealed class NodeEndToEndTests : IDisposable
             var list = await ListAsync();
             Assert.Equal(["c", "d"], list.Keys.Order());
             Assert.Equal("Stopped", list["d"].GetProperty("status").GetString());
-            await Eventually(async () => (await ListAsync())["c"].GetProperty("reason").GetString() == "cold boot after node restart",
+            await Eventually(async () => (await ListAsync())["c"].GetProperty("reason").GetString() == "cold boot: the journal says it was running (node restart or host failover)",
                 "c to boot again");
             Assert.Equal("Running", (await ListAsync())["c"].GetProperty("status").GetString());
             await Eventually(async () => (await Ok("console", "c", "--bytes", "64")).Stdout.Contains("count ", StringComparison.Ordinal),
