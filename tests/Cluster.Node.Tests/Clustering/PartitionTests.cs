@@ -56,26 +56,29 @@ public sealed class PartitionTests : IDisposable
         await Eventually(async () =>
             JsonDocument.Parse((await Ok(0, "--json", "nodes")).Stdout).RootElement.GetArrayLength() == 3, "three hosts");
         string[] vms = ["m0", "m1", "m2", "m3"];
-        await Ok(0, "create", "m0", "--image", "counter", "--memory", "4M", "--label", "require.zone=z0", "--start");
-        await Ok(0, "create", "m1", "--image", "counter", "--memory", "4M", "--label", "require.zone=z1", "--start");
-        await Ok(0, "create", "m2", "--image", "counter", "--memory", "4M", "--label", "require.zone=z2", "--start");
-        await Ok(1, "create", "m3", "--image", "counter", "--memory", "4M", "--label", "require.zone=z2", "--start");
+        foreach (var id in vms)
+            await Ok(id == "m3" ? 1 : 0, "create", id, "--image", "counter", "--memory", "4M", "--start");
+        // Spread placement leaves at least one VM on each host; cut off host 2 (or host 1 if it has none).
+        var before = (await ListAsync(0)).ToDictionary(v => v.GetProperty("id").GetString()!, v => v.GetProperty("node").GetString()!);
+        var cut = before.ContainsValue(Host(2)) ? 2 : 1;
+        var lost = before.Where(kv => kv.Value == Host(cut)).Select(kv => kv.Key).ToList();
+        Assert.NotEmpty(lost);
 
-        _net.Isolate(2);
+        _net.Isolate(cut);
 
         await Eventually(async () =>
         {
             var list = await ListAsync(0);
-            return list.Count == 4 && list.All(v => v.GetProperty("status").GetString() == "Running" && v.GetProperty("node").GetString() != Host(2));
-        }, "m2 and m3 running on the majority");
-        await Eventually(() => Task.FromResult(_nodes[2].HasExited), "the downed host to terminate", 60);
-        Assert.Contains("in a minority, pausing its VMs", _nodes[2].Output);
+            return list.Count == 4 && list.All(v => v.GetProperty("status").GetString() == "Running" && v.GetProperty("node").GetString() != Host(cut));
+        }, $"{string.Join(",", lost)} running on the majority");
+        await Eventually(() => Task.FromResult(_nodes[cut].HasExited), "the downed host to terminate", 60);
+        Assert.Contains("in a minority, pausing its VMs", _nodes[cut].Output);
 
         var intervals = RunIntervals.Read([RunLog(0), RunLog(1), RunLog(2)], _ => long.MaxValue);
         RunIntervals.AssertNoOverlap(intervals);
         RunIntervals.AssertEachRunsOnce(intervals, vms);
-        Assert.All(intervals.Where(x => x.Host == 2), x => Assert.NotEqual(long.MaxValue, x.End));
-        foreach (var id in (string[])["m2", "m3"])
+        Assert.All(intervals.Where(x => x.Host == cut), x => Assert.NotEqual(long.MaxValue, x.End));
+        foreach (var id in lost)
             await Eventually(async () => (await Ok(0, "console", id, "--bytes", "64")).Stdout.Contains("count ", StringComparison.Ordinal), $"{id}'s console");
     }
 
