@@ -7,7 +7,8 @@ namespace Cluster.Actors.Hosting;
 /// <summary>
 /// Builds the configuration of a hypervisor ActorSystem: the overrides given, then hocon/node.conf and
 /// hocon/base.conf from the HOCON folder, then the SQL persistence plugin's defaults
-/// (plain HOCON does not load them), with the journal pointed at the data directory's SQLite file.
+/// (plain HOCON does not load them), with the journal pointed at the data directory's SQLite file, a
+/// shared SQLite file, or PostgreSQL.
 /// </summary>
 public static class HypervisorConfig
 {
@@ -18,15 +19,21 @@ public static class HypervisorConfig
     /// <param name="hoconDirectory">Folder with base.conf and node.conf.</param>
     /// <param name="dataDirectory">The node's data directory (journal, snapshots).</param>
     /// <param name="overrides">Highest-priority settings (port, a user config file, test tunings).</param>
-    public static Config Load(string hoconDirectory, string dataDirectory, Config? overrides = null)
+    /// <param name="cluster">Layer hocon/cluster.conf (cluster membership, sharding, placement) over node.conf.</param>
+    /// <param name="journal">The journal's location; null for the SQLite file in the data directory.</param>
+    public static Config Load(string hoconDirectory, string dataDirectory, Config? overrides = null, bool cluster = false,
+        JournalLocation? journal = null)
     {
-        var journal = SqliteJournal.Prepare(dataDirectory);
+        Directory.CreateDirectory(dataDirectory);
+        var journalConfig = (journal ?? new SqliteFile(Path.Combine(dataDirectory, SqliteJournal.FileName))).ToConfig(hoconDirectory);
         var files = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "node.conf")))
             .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "base.conf"))));
+        if (cluster)
+            files = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "cluster.conf"))).WithFallback(files);
         var dataDir = ConfigurationFactory.ParseString(
             $"cluster-hypervisor.data-dir = \"{Path.GetFullPath(dataDirectory).Replace("\\", "\\\\", StringComparison.Ordinal)}\"");
         return (overrides ?? Config.Empty)
-            .WithFallback(SqliteJournal.ConfigFor(journal))
+            .WithFallback(journalConfig)
             .WithFallback(dataDir)
             .WithFallback(files)
             .WithFallback(SqlPersistence.DefaultConfiguration);

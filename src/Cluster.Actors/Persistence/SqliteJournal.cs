@@ -13,10 +13,13 @@ public static class SqliteJournal
     public const string FileName = "journal.db";
 
     /// <summary>Creates the data directory and the database file in WAL mode; returns the file's path.</summary>
-    public static string Prepare(string dataDirectory)
+    public static string Prepare(string dataDirectory) => PrepareFile(Path.Combine(dataDirectory, FileName));
+
+    /// <summary>Creates the database file <paramref name="file"/> (and its folder) in WAL mode; returns its full path.</summary>
+    public static string PrepareFile(string file)
     {
-        Directory.CreateDirectory(dataDirectory);
-        var path = Path.GetFullPath(Path.Combine(dataDirectory, FileName));
+        var path = Path.GetFullPath(file);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var connection = new SqliteConnection(ConnectionString(path));
         connection.Open();
         using var command = connection.CreateCommand();

@@ -29,6 +29,9 @@ public interface IGuestRuntime : IDisposable
     /// <exception cref="Cluster.Vmm.VmmException">the guest is not paused, or this runtime cannot capture state.</exception>
     Cluster.Vmm.Machine.MachineSnapshot SaveState();
 
+    /// <summary>Guest CPU time consumed by all vCPUs so far (the host's load accounting reads it from other threads).</summary>
+    TimeSpan GuestTime { get; }
+
     /// <summary>Feeds bytes to the guest's serial port as if typed.</summary>
     void SendSerialInput(byte[] data);
 }

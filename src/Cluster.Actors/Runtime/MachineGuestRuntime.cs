@@ -39,6 +39,9 @@ public sealed class MachineGuestRuntime : IGuestRuntime
     public MachineSnapshot SaveState() => _machine.SaveState();
 
     /// <inheritdoc />
+    public TimeSpan GuestTime => _machine.Vcpus.Aggregate(TimeSpan.Zero, (sum, v) => sum + v.Vcpu.GuestTime);
+
+    /// <inheritdoc />
     public void SendSerialInput(byte[] data) => _machine.Serial.Input(data);
 
     /// <inheritdoc />

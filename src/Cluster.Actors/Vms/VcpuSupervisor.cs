@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Vms;
@@ -19,15 +20,26 @@ public sealed class VcpuSupervisor : ReceiveActor
     private readonly IGuestRuntimeFactory _factory;
     private readonly IActorRef _console;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly VmHosting? _hosting;
     private IGuestRuntime? _guest;
+    private bool _running;
 
-    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console)
+    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null)
     {
         _spec = spec;
         _factory = factory;
         _console = console;
-        Receive<PauseVcpus>(_ => Try("pause", () => _guest?.Pause()));
-        Receive<ResumeVcpus>(_ => Try("resume", () => _guest?.Resume()));
+        _hosting = hosting;
+        Receive<PauseVcpus>(_ =>
+        {
+            Try("pause", () => _guest?.Pause());
+            MarkEnded();
+        });
+        Receive<ResumeVcpus>(_ =>
+        {
+            MarkRunning();
+            Try("resume", () => _guest?.Resume());
+        });
         Receive<SaveVcpuState>(_ =>
         {
             try
@@ -55,8 +67,26 @@ public sealed class VcpuSupervisor : ReceiveActor
         });
     }
 
-    public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console) =>
-        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console));
+    public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null) =>
+        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting));
+
+    /// <summary>Logs the start of a run interval (before the vCPUs may run).</summary>
+    private void MarkRunning()
+    {
+        if (_running || _guest is null)
+            return;
+        _running = true;
+        _hosting?.RunLog?.Start(_spec.Id);
+    }
+
+    /// <summary>Logs the end of a run interval (after the vCPUs stopped running).</summary>
+    private void MarkEnded()
+    {
+        if (!_running)
+            return;
+        _running = false;
+        _hosting?.RunLog?.End(_spec.Id);
+    }
 
     /// <summary>
     /// Runs a vCPU request; a <see cref="VmmException"/> means the guest ended meanwhile (its exit
@@ -83,7 +113,9 @@ public sealed class VcpuSupervisor : ReceiveActor
             var console = _console;
             _guest.SerialOutput += bytes => console.Tell(new SerialChunk(bytes));
             _guest.Exited += exit => self.Tell(exit);
+            MarkRunning();
             _guest.Start();
+            _hosting?.Agent.Tell(new GuestBooted(_spec.Id, _guest));
             _console.Tell(new GuestInputSink(Self, _guest.SendSerialInput));
         }
         catch (VmmException e)
@@ -99,6 +131,8 @@ public sealed class VcpuSupervisor : ReceiveActor
         if (_guest is null)
             return;
         _guest.Stop();
+        MarkEnded();
+        _hosting?.Agent.Tell(new GuestEnded(_spec.Id, _guest));
         _guest.Dispose();
         _guest = null;
     }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
@@ -17,7 +18,15 @@ namespace Cluster.Actors.Vms;
 /// <see cref="VcpuSupervisor"/> per boot. On recovery a VM the journal says is running or paused boots
 /// again cold (and runs: a cold boot has nothing to stay paused on), recorded as a VmStarted event.
 /// </summary>
-public sealed class VmActor : ReceivePersistentActor
+/// <remarks>
+/// Fencing: an incarnation persists a <see cref="VmOwnerClaimed"/> with the next epoch (in the same write)
+/// before it first boots the guest. As a
+/// cluster entity (<see cref="VmHosting"/> given) a running VM reads its journal every fence-check
+/// interval; a claim with a higher epoch means another host owns the VM now, so this one stops its
+/// guest and refuses every command from then on. A fence pause (the node lost the majority) pauses the
+/// vCPUs without recording anything, since the journal now belongs to the majority.
+/// </remarks>
+public sealed class VmActor : ReceivePersistentActor, IWithTimers
 {
     private readonly string _id;
     private readonly IGuestRuntimeFactory _factory;
@@ -25,14 +34,22 @@ public sealed class VmActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _console;
     private VmState _state;
+    private readonly VmHosting? _hosting;
     private IActorRef? _supervisor;
     private int _boots;
+    private long _myEpoch;
+    private bool _claiming;
+    private int _pendingPersists;
+    private bool _probing;
+    private bool _fencePaused;
+    private VmOwnerClaimed? _fencedBy;
 
-    public VmActor(string id, IGuestRuntimeFactory factory, VmActorSettings settings)
+    public VmActor(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null)
     {
         _id = id;
         _factory = factory;
         _settings = settings;
+        _hosting = hosting;
         _state = VmState.Absent with { EventsKept = settings.EventsKept };
         _console = Context.ActorOf(SerialConsoleActor.Props(id, settings.ConsoleBufferBytes), "console");
 
@@ -42,10 +59,36 @@ public sealed class VmActor : ReceivePersistentActor
 
         Command<RecoveredBoot>(_ =>
         {
-            if (_state.IsActive)
+            if (_state.Exists && _state.Spec is not null)
+                _hosting?.Agent.Tell(new VmHosted(_state.Spec, Self));
+            if (_state.IsActive && _myEpoch == 0 && _pendingPersists == 0)
                 PersistAndAct([new VmStarted(_id, DateTime.UtcNow, "cold boot after node restart")], null);
         });
-        Command<GetVm>(_ => Sender.Tell(_state.Describe(_id, _settings.Node)));
+        Command<IVmCommand>(_ => _fencedBy is not null, _ =>
+            Sender.Tell(new NotAllowed(_id, $"fenced: VM {_id} is owned by {_fencedBy!.Host} (epoch {_fencedBy.Epoch})")));
+        Command<FenceTick>(_ => CheckFence());
+        Command<NewerEvents>(n => OnNewerEvents(n.Events));
+        Command<FencePause>(_ =>
+        {
+            if (_supervisor is null || _fencePaused)
+                return;
+            _log.Warning("VM {0}: fence pause (this node lost the majority)", _id);
+            _fencePaused = true;
+            _supervisor.Tell(PauseVcpus.Instance);
+        });
+        Command<FenceResume>(_ =>
+        {
+            if (!_fencePaused)
+                return;
+            _fencePaused = false;
+            if (_state.Status == VmStatus.Running && _fencedBy is null)
+                _supervisor?.Tell(ResumeVcpus.Instance);
+        });
+        Command<GetVm>(_ =>
+        {
+            Sender.Tell(_state.Describe(_id, _settings.Node));
+            PassivateIfAbsent();
+        });
         Command<GetVmEvents>(_ => Sender.Tell(new VmEventList(_id, _state.Events)));
         Command<ConsoleTail>(c => ToConsole(c));
         Command<ConsoleAttach>(c => ToConsole(c));
@@ -86,8 +129,61 @@ public sealed class VmActor : ReceivePersistentActor
 
     public override string PersistenceId => $"vm-{_id}";
 
-    public static Props Props(string id, IGuestRuntimeFactory factory, VmActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new VmActor(id, factory, settings));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null) =>
+        Akka.Actor.Props.Create(() => new VmActor(id, factory, settings, hosting));
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        if (_hosting is not null)
+            Timers.StartPeriodicTimer("fence", FenceTick.Instance, _hosting.FenceCheckInterval);
+    }
+
+    protected override void PostStop()
+    {
+        _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
+        base.PostStop();
+    }
+
+    /// <summary>
+    /// A sharded entity asks its shard to passivate it (so remember-entities forgets it); a plain child stops.
+    /// </summary>
+    private void StopEntity()
+    {
+        if (_hosting is null)
+            Context.Stop(Self);
+        else
+            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+    }
+
+    /// <summary>An entity started by a message for an id that has no VM does not stay (nor get remembered).</summary>
+    private void PassivateIfAbsent()
+    {
+        if (_hosting is not null && !_state.Exists && _pendingPersists == 0)
+            StopEntity();
+    }
+
+    /// <summary>Starts a journal read for events after ours, when the guest runs and no write of ours is in flight.</summary>
+    private void CheckFence()
+    {
+        if (_probing || _fencedBy is not null || _myEpoch == 0 || _pendingPersists > 0 || _supervisor is null)
+            return;
+        _probing = true;
+        Context.ActorOf(FenceProbe.Props(PersistenceId, LastSequenceNr + 1));
+    }
+
+    private void OnNewerEvents(IReadOnlyList<VmEvent> events)
+    {
+        _probing = false;
+        if (VmState.NewerClaim(events, _myEpoch) is not { } claim)
+            return;
+        _fencedBy = claim;
+        _log.Warning("VM {0}: fenced by epoch {1} on {2} (mine is {3}); stopping the guest here", _id, claim.Epoch, claim.Host, _myEpoch);
+        StopSupervisor(graceful: false);
+        _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
+    }
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(_ => Directive.Stop);
@@ -103,18 +199,32 @@ public sealed class VmActor : ReceivePersistentActor
     private void Handle(VmDecision decision, IActorRef? replyTo)
     {
         if (decision.Refusal is not null)
+        {
             replyTo?.Tell(decision.Refusal);
+            PassivateIfAbsent();
+        }
         else if (decision.Events.Count == 0)
             replyTo?.Tell(new VmCommandAccepted(_id, _state.Status));
         else
             PersistAndAct(decision.Events, replyTo);
     }
 
+    /// <summary>
+    /// Persists <paramref name="events"/> then acts on them. The first boot of this incarnation is preceded
+    /// by an ownership claim with the next epoch, in the same atomic write.
+    /// </summary>
     private void PersistAndAct(IReadOnlyList<VmEvent> events, IActorRef? replyTo)
     {
+        if (_myEpoch == 0 && !_claiming && events.Any(e => e is VmStarted or VmRestarted))
+        {
+            _claiming = true;
+            events = [_state.Claim(_id, _settings.Node, DateTime.UtcNow), .. events];
+        }
         var last = events[^1];
+        _pendingPersists += events.Count;
         PersistAll(events, e =>
         {
+            _pendingPersists--;
             _state = _state.Apply(e);
             Act(e);
             if (LastSequenceNr % _settings.SnapshotEvery == 0)
@@ -123,7 +233,7 @@ public sealed class VmActor : ReceivePersistentActor
                 return;
             replyTo?.Tell(new VmCommandAccepted(_id, _state.Status));
             if (e is VmDeleted)
-                Context.Stop(Self);
+                StopEntity();
         });
     }
 
@@ -131,9 +241,17 @@ public sealed class VmActor : ReceivePersistentActor
     {
         switch (e)
         {
+            case VmDefined defined:
+                _hosting?.Agent.Tell(new VmHosted(defined.Spec, Self));
+                break;
+            case VmOwnerClaimed claim:
+                _myEpoch = claim.Epoch;
+                break;
             case VmStarted or VmRestarted:
                 StopSupervisor(graceful: false);
-                _supervisor = Context.Watch(Context.ActorOf(VcpuSupervisor.Props(_state.Spec!, _factory, _console), $"vcpus-{++_boots}"));
+                _fencePaused = false;
+                _supervisor = Context.Watch(Context.ActorOf(
+                    VcpuSupervisor.Props(_state.Spec!, _factory, _console, _hosting), $"vcpus-{++_boots}"));
                 break;
             case VmPaused:
                 _supervisor?.Tell(PauseVcpus.Instance);
@@ -144,8 +262,12 @@ public sealed class VmActor : ReceivePersistentActor
             case VmStopped stopped:
                 StopSupervisor(graceful: !stopped.Forced);
                 break;
-            case VmCrashed or VmDeleted:
+            case VmCrashed:
                 StopSupervisor(graceful: false);
+                break;
+            case VmDeleted:
+                StopSupervisor(graceful: false);
+                _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
                 break;
         }
     }
@@ -166,5 +288,10 @@ public sealed class VmActor : ReceivePersistentActor
     private sealed class RecoveredBoot
     {
         public static RecoveredBoot Instance { get; } = new();
+    }
+
+    private sealed class FenceTick
+    {
+        public static FenceTick Instance { get; } = new();
     }
 }

@@ -38,10 +38,18 @@ public sealed record VmState
 
     public int EventsKept { get; init; } = 100;
 
+    /// <summary>The epoch of the latest ownership claim (0: never claimed); fences older owners.</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>The host of the latest ownership claim, or null.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>True when the id has a VM (defined and not deleted).</summary>
+    public bool Exists => Status is not (VmStatus.Absent or VmStatus.Deleted);
+
     /// <summary>True when the guest should be running or paused on this node.</summary>
     public bool IsActive => Status is VmStatus.Running or VmStatus.Paused;
 
-    private bool Exists => Status is not (VmStatus.Absent or VmStatus.Deleted);
 
     /// <summary>Decides a lifecycle command at time <paramref name="now"/>.</summary>
     public VmDecision Decide(IVmCommand command, DateTime now)
@@ -97,7 +105,8 @@ public sealed record VmState
     {
         var next = e switch
         {
-            VmDefined d => new VmState { Spec = d.Spec, Status = VmStatus.Defined, EventsKept = EventsKept },
+            VmDefined d => new VmState { Spec = d.Spec, Status = VmStatus.Defined, EventsKept = EventsKept, Epoch = Epoch, Owner = Owner },
+            VmOwnerClaimed c => this with { Epoch = c.Epoch, Owner = c.Host },
             VmStarted => this with { Status = VmStatus.Running, Restarts = 0 },
             VmPaused => this with { Status = VmStatus.Paused },
             VmResumed => this with { Status = VmStatus.Running },
@@ -110,21 +119,33 @@ public sealed record VmState
         var events = next.Events.Add(e);
         if (events.Count > EventsKept)
             events = events.RemoveRange(0, events.Count - EventsKept);
-        return next with { Since = e.At, Reason = e.Reason, Events = events };
+        return e is VmOwnerClaimed
+            ? next with { Events = events }
+            : next with { Since = e.At, Reason = e.Reason, Events = events };
     }
+
+    /// <summary>
+    /// The claim a new incarnation of the VM's actor on <paramref name="host"/> persists before it runs
+    /// the guest: the next epoch. Any older owner that reads it stops its guest.
+    /// </summary>
+    public VmOwnerClaimed Claim(string id, string host, DateTime now) => new(id, now, $"owned by {host}", Epoch + 1, host);
+
+    /// <summary>Whether <paramref name="newer"/> (events another writer appended) holds a claim above <paramref name="myEpoch"/>.</summary>
+    public static VmOwnerClaimed? NewerClaim(IEnumerable<VmEvent> newer, long myEpoch) =>
+        newer.OfType<VmOwnerClaimed>().Where(c => c.Epoch > myEpoch).MaxBy(c => c.Epoch);
 
     /// <summary>The reply describing this VM, as hosted on <paramref name="node"/>.</summary>
     public IVmReply Describe(string id, string node) =>
         Exists && Spec is not null ? new VmInfo(Spec, Status, Restarts, Since, Reason, node) : new VmNotFound(id);
 
     /// <summary>The persisted form of this state.</summary>
-    public VmSnapshot ToSnapshot() => new(Spec, Status, Restarts, Since, Reason, Events);
+    public VmSnapshot ToSnapshot() => new(Spec, Status, Restarts, Since, Reason, Events, Epoch, Owner);
 
     /// <summary>The state a snapshot describes, keeping at most <paramref name="eventsKept"/> events.</summary>
     public static VmState FromSnapshot(VmSnapshot s, int eventsKept) => new()
     {
         Spec = s.Spec, Status = s.Status, Restarts = s.Restarts, Since = s.Since, Reason = s.Reason,
-        Events = [.. s.Events.TakeLast(eventsKept)], EventsKept = eventsKept,
+        Events = [.. s.Events.TakeLast(eventsKept)], EventsKept = eventsKept, Epoch = s.Epoch, Owner = s.Owner,
     };
 
     private VmDecision Refuse(string id, string verb) =>

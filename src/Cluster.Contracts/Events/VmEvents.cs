@@ -18,6 +18,7 @@ namespace Cluster.Contracts.Events;
 [Union(5, typeof(VmCrashed))]
 [Union(6, typeof(VmRestarted))]
 [Union(7, typeof(VmDeleted))]
+[Union(8, typeof(VmOwnerClaimed))]
 public abstract record VmEvent(
     [property: Key(0)] string VmId, [property: Key(1)] DateTime At, [property: Key(2)] string Reason) : IWithVmId;
 
@@ -60,3 +61,12 @@ public sealed record VmRestarted(
 [MessagePackObject]
 public sealed record VmDeleted(
     string VmId, DateTime At, string Reason) : VmEvent(VmId, At, Reason);
+
+/// <summary>
+/// A new incarnation of the VM's actor took ownership: <paramref name="Epoch"/> is one more than any
+/// earlier claim and <paramref name="Host"/> ("host:port") is where it runs. An older owner that finds
+/// a newer epoch in the journal stops its guest (fencing).
+/// </summary>
+[MessagePackObject]
+public sealed record VmOwnerClaimed(
+    string VmId, DateTime At, string Reason, [property: Key(3)] long Epoch, [property: Key(4)] string Host) : VmEvent(VmId, At, Reason);

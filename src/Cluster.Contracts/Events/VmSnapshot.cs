@@ -11,4 +11,6 @@ public sealed record VmSnapshot(
     [property: Key(2)] int Restarts,
     [property: Key(3)] DateTime Since,
     [property: Key(4)] string Reason,
-    [property: Key(5)] IReadOnlyList<VmEvent> Events) : IClusterMessage;
+    [property: Key(5)] IReadOnlyList<VmEvent> Events,
+    [property: Key(6)] long Epoch = 0,
+    [property: Key(7)] string? Owner = null) : IClusterMessage;

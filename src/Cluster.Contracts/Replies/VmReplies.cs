@@ -58,3 +58,14 @@ public sealed record ConsoleOutput([property: Key(0)] string VmId, [property: Ke
 /// <summary>The sender's console subscription has ended.</summary>
 [MessagePackObject]
 public sealed record ConsoleDetached([property: Key(0)] string VmId) : IVmReply, IWithVmId;
+
+/// <summary>A VM was created on <paramref name="Host"/>, the host admission control chose.</summary>
+[MessagePackObject]
+public sealed record VmCreated([property: Key(0)] string VmId, [property: Key(1)] VmStatus Status, [property: Key(2)] string Host) : IVmReply, IWithVmId;
+
+/// <summary>
+/// No host can take the VM: <paramref name="Resource"/> names what is short (vcpus, memory, labels,
+/// anti-affinity, hosts) and <paramref name="Message"/> says by how much.
+/// </summary>
+[MessagePackObject]
+public sealed record PlacementRefused([property: Key(0)] string VmId, [property: Key(1)] string Resource, [property: Key(2)] string Message) : IVmReply, IWithVmId;

@@ -15,6 +15,7 @@ namespace Cluster.Contracts.Vms;
 /// <param name="Labels">Free labels, used by placement.</param>
 /// <param name="AntiAffinityGroup">VMs of one group avoid sharing a host; null for none.</param>
 /// <param name="Restart">What to do when the guest crashes or exits.</param>
+/// <param name="Priority">HA restart priority: when a host fails, its VMs restart elsewhere highest first (default 0).</param>
 [MessagePackObject]
 public sealed record VmSpec(
     [property: Key(0)] string Id,
@@ -25,4 +26,5 @@ public sealed record VmSpec(
     [property: Key(5)] IReadOnlyList<string> Args,
     [property: Key(6)] IReadOnlyDictionary<string, string> Labels,
     [property: Key(7)] string? AntiAffinityGroup,
-    [property: Key(8)] RestartPolicy Restart) : IClusterMessage;
+    [property: Key(8)] RestartPolicy Restart,
+    [property: Key(9)] int Priority = 0) : IClusterMessage;

@@ -34,6 +34,20 @@ public static class NodeCommand
         }
         using (host)
         {
+            Http.HttpApi? http = null;
+            if (options.Http is not null)
+            {
+                try
+                {
+                    http = Http.HttpApi.StartAsync(options.Http, host.Manager).GetAwaiter().GetResult();
+                }
+                catch (IOException e)
+                {
+                    Console.Error.WriteLine($"cluster-node run: cannot serve HTTP on {options.Http}: {e.Message}");
+                    return 1;
+                }
+                Console.Out.WriteLine($"http api at http://{options.Http}/api");
+            }
             var stop = new ManualResetEventSlim();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
@@ -42,6 +56,7 @@ public static class NodeCommand
             Console.Out.Flush();
             WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)host.System.WhenTerminated).AsyncWaitHandle]);
             Console.Out.WriteLine("node stopping");
+            http?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }
         return 0;
     }

@@ -44,17 +44,22 @@ public sealed class NodeHost : IDisposable
         var hypervisor = HypervisorFactory.Create(options.Backend, out var reason);
         try
         {
-            var overrides = ConfigurationFactory.ParseString($"akka.remote.dot-netty.tcp.port = {options.Port}");
+            var overrides = ConfigurationFactory.ParseString(
+                $"akka.remote.dot-netty.tcp.port = {options.Port}\nakka.remote.dot-netty.tcp.hostname = \"{options.Hostname}\"");
             if (options.ConfigFile is not null)
                 overrides = overrides.WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(options.ConfigFile)));
-            var config = HypervisorConfig.Load(hoconDirectory, options.DataDirectory, overrides);
+            if (options.Cluster is { } cluster)
+                overrides = ClusterComposition.Overrides(cluster).WithFallback(overrides);
+            var config = HypervisorConfig.Load(hoconDirectory, options.DataDirectory, overrides, options.Cluster is not null,
+                options.Cluster?.Journal);
             var system = ActorSystem.Create(SystemName, config);
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             var factory = new MachineGuestRuntimeFactory(hypervisor);
-            var manager = system.ActorOf(
-                VmManager.Props(factory, new VmSpecValidator(Limits(config, factory)),
-                    VmActorSettings.From(config, $"{address.Host}:{address.Port}")),
-                VmManager.Name);
+            var validator = new VmSpecValidator(Limits(config, factory));
+            var settings = VmActorSettings.From(config, $"{address.Host}:{address.Port}");
+            var manager = options.Cluster is null
+                ? system.ActorOf(VmManager.Props(factory, validator, settings), VmManager.Name)
+                : ClusterComposition.Start(system, config, hypervisor, factory, validator, settings);
             return new NodeHost(hypervisor, system, manager, reason);
         }
         catch

@@ -1,4 +1,5 @@
 using System.Text;
+using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Replies;
 using Cluster.Vmctl.Output;
 
@@ -17,6 +18,25 @@ public static class Replies
                 return Refused(printer, stderr, reply, $"no VM '{nf.VmId}'");
             case ValidationFailed v:
                 return Refused(printer, stderr, reply, $"invalid {v.Field}: {v.Message}");
+            case PlacementRefused p:
+                return Refused(printer, stderr, reply, $"cannot place {p.VmId}: not enough {p.Resource}: {p.Message}");
+            case HostNotFound h:
+                return Refused(printer, stderr, reply, $"no host '{h.Host}'; members: {string.Join(", ", h.Known)}");
+            case VmCreated c:
+                if (printer.Json) printer.WriteJson(c);
+                else printer.Line($"{c.VmId}: {c.Status} on {c.Host}");
+                return ExitCodes.Ok;
+            case HostLeaving l:
+                if (printer.Json) printer.WriteJson(l);
+                else printer.Line($"{l.Host}: leaving; its VMs restart on other hosts");
+                return ExitCodes.Ok;
+            case HostList hosts:
+                if (printer.Json) printer.WriteJson(hosts.Hosts.Select(HostView.Of).ToList());
+                else printer.Table(["HOST", "VCPUS", "MEMORY", "VMS", "RUNNING", "USED-VCPUS", "USED-MEMORY", "LOAD", "CPU", "LABELS"],
+                    hosts.Hosts.Select(HostView.Of).Select(h => (IReadOnlyList<string>)
+                        [h.Host, $"{h.Vcpus}", Printer.Size(h.MemoryBytes), $"{h.Vms}", $"{h.RunningVms}", $"{h.UsedVcpus}",
+                         Printer.Size(h.UsedMemoryBytes), $"{h.Load:0.00}", h.CpuVendor, string.Join(',', h.Labels.Select(l => $"{l.Key}={l.Value}"))]));
+                return ExitCodes.Ok;
             case VmCommandAccepted a:
                 if (printer.Json) printer.WriteJson(a);
                 else printer.Line($"{a.VmId}: {a.Status}");

@@ -10,7 +10,7 @@ public static class SpecOptions
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "--name", "--vcpus", "--memory", "--image", "--elf", "--kernel", "--initrd", "--cmdline", "--arg", "--label",
-        "--anti-affinity", "--restart", "--max-restarts", "--start",
+        "--anti-affinity", "--restart", "--max-restarts", "--priority", "--start",
     };
 
     /// <summary>The spec, or null with <paramref name="error"/> naming the bad option.</summary>
@@ -68,8 +68,15 @@ public static class SpecOptions
             error = $"bad --max-restarts '{r}'";
             return null;
         }
+        var priority = 0;
+        if (line.Get("--priority") is { } p
+            && !int.TryParse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out priority))
+        {
+            error = $"bad --priority '{p}'";
+            return null;
+        }
         return new VmSpec(id, line.Get("--name") ?? id, vcpus, memory, image, [.. line.All("--arg")], labels,
-            line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts));
+            line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts), priority);
     }
 
     /// <summary>Parses a size in bytes with an optional K, M or G suffix (powers of 1024).</summary>

@@ -9,9 +9,12 @@ public static class Usage
         commands:
           create ID [--image NAME | --elf PATH | --kernel PATH [--initrd PATH] [--cmdline TEXT]]
                     [--name NAME] [--vcpus N] [--memory SIZE] [--arg VALUE]... [--label KEY=VALUE]...
-                    [--anti-affinity GROUP] [--restart never|on-failure|always] [--max-restarts N] [--start]
+                    [--anti-affinity GROUP] [--restart never|on-failure|always] [--max-restarts N]
+                    [--priority N] [--start]     (a label require.KEY=VALUE places on hosts labelled KEY=VALUE)
           start ID | pause ID | resume ID | stop ID [--force] | delete ID
-          list                      all VMs of the node
+          list                      all VMs of the node (of the whole cluster on a cluster node)
+          nodes                     the cluster's hosts with capacity, allocations and load
+          leave HOST:PORT           a host leaves the cluster gracefully; its VMs restart elsewhere
           show ID                   one VM
           events ID                 its lifecycle events, oldest first
           console ID [--bytes N]    the last N bytes of its serial console (default 4096)

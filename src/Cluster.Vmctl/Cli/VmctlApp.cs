@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Akka.Actor;
 using Cluster.Contracts.Commands;
+using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Replies;
 using Cluster.Vmctl.Client;
 using Cluster.Vmctl.Output;
@@ -24,9 +25,10 @@ public static class VmctlApp
             return UsageError(stderr, $"unknown command '{line.Verb}'", ExitCodes.Usage);
         if (line.OptionNames.FirstOrDefault(o => !allowed.Contains(o) && !GlobalOptions.Contains(o)) is { } bad)
             return UsageError(stderr, $"'{line.Verb}' does not take {bad}", ExitCodes.Usage);
-        var wantsId = line.Verb != "list";
+        var wantsId = line.Verb is not ("list" or "nodes");
         if (line.Positional.Count != (wantsId ? 1 : 0))
-            return UsageError(stderr, wantsId ? $"'{line.Verb}' needs exactly one VM id" : "'list' takes no arguments", ExitCodes.Usage);
+            return UsageError(stderr, wantsId ? $"'{line.Verb}' needs exactly one {(line.Verb == "leave" ? "host (HOST:PORT)" : "VM id")}"
+                : $"'{line.Verb}' takes no arguments", ExitCodes.Usage);
         if (!double.TryParse(line.Get("--timeout") ?? "5", NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0)
             return UsageError(stderr, "bad --timeout", ExitCodes.Usage);
         var id = wantsId ? line.Positional[0] : "";
@@ -42,8 +44,11 @@ public static class VmctlApp
             if (line.Verb == "console" && line.Has("--follow"))
                 return await ConsoleFollower.RunAsync(client, id, line.Get("--seconds"), printer, stderr);
             var reply = await client.AskAsync(request!);
-            if (line.Verb == "create" && line.Has("--start") && reply is VmCommandAccepted)
-                reply = await client.AskAsync(new StartVm(id));
+            if (line.Verb == "create" && line.Has("--start") && reply is VmCommandAccepted or VmCreated)
+            {
+                var started = await client.AskAsync(new StartVm(id));
+                reply = reply is VmCreated created && started is VmCommandAccepted ok ? created with { Status = ok.Status } : started;
+            }
             return Replies.Print(reply, printer, stderr);
         }
         catch (NodeUnreachableException e)
@@ -58,7 +63,7 @@ public static class VmctlApp
         "create" => SpecOptions.Names,
         "stop" => new HashSet<string> { "--force" },
         "console" => new HashSet<string> { "--bytes", "--follow", "--seconds", "--input" },
-        "start" or "pause" or "resume" or "delete" or "list" or "show" or "events" => new HashSet<string>(),
+        "start" or "pause" or "resume" or "delete" or "list" or "show" or "events" or "nodes" or "leave" => new HashSet<string>(),
         _ => null,
     };
 
@@ -76,6 +81,8 @@ public static class VmctlApp
             case "stop": return new StopVm(id, line.Has("--force") ? StopMode.Forced : StopMode.Graceful);
             case "delete": return new DeleteVm(id);
             case "list": return ListVms.Instance;
+            case "nodes": return ListHosts.Instance;
+            case "leave": return new LeaveHost(id);
             case "show": return new GetVm(id);
             case "events": return new GetVmEvents(id);
             default:

@@ -1,22 +1,31 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
 
 namespace Cluster.Vmctl.Client;
 
 /// <summary>
 /// A short-lived client ActorSystem (Akka.Remote on an ephemeral loopback port, the contracts'
-/// MessagePack serializer from hocon/base.conf) that talks to one node's VM manager by ActorSelection.
+/// MessagePack serializer from hocon/base.conf). A standalone node's VM manager is reached by
+/// ActorSelection; a cluster node (one that runs a ClusterClientReceptionist) through a ClusterClient,
+/// which sends every message to the control entry point of a node of the cluster.
 /// </summary>
 public sealed class NodeClient : IAsyncDisposable
 {
+    private const string ControlPath = "/user/vms";
     private readonly IActorRef _manager;
+    private readonly IActorRef? _clusterClient;
 
-    private NodeClient(ActorSystem system, IActorRef manager, TimeSpan timeout)
+    private NodeClient(ActorSystem system, IActorRef manager, IActorRef? clusterClient, TimeSpan timeout)
     {
         System = system;
         _manager = manager;
+        _clusterClient = clusterClient;
         Timeout = timeout;
     }
+
+    /// <summary>True when the node is a cluster member and messages go through a ClusterClient.</summary>
+    public bool IsCluster => _clusterClient is not null;
 
     public ActorSystem System { get; }
 
@@ -39,13 +48,26 @@ public sealed class NodeClient : IAsyncDisposable
                 akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
                 akka.remote.dot-netty.tcp.batching.enabled = false
                 """)
-            .WithFallback(ConfigurationFactory.ParseString(baseConf));
+            .WithFallback(ConfigurationFactory.ParseString(baseConf))
+            .WithFallback(ClusterClientReceptionist.DefaultConfig())
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
         var system = ActorSystem.Create("vmctl", config);
         try
         {
-            var selection = system.ActorSelection($"akka.tcp://hypervisor@{node}/user/vms");
-            var manager = await selection.ResolveOne(timeout);
-            return new NodeClient(system, manager, timeout);
+            var manager = await system.ActorSelection($"akka.tcp://hypervisor@{node}{ControlPath}").ResolveOne(timeout);
+            IActorRef? clusterClient = null;
+            try
+            {
+                var receptionist = $"akka.tcp://hypervisor@{node}/system/receptionist";
+                await system.ActorSelection(receptionist).ResolveOne(timeout);
+                clusterClient = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system)
+                    .WithInitialContacts([ActorPath.Parse(receptionist)])), "cluster-client");
+            }
+            catch (ActorNotFoundException)
+            {
+                // A standalone node: no receptionist, so the manager is addressed directly.
+            }
+            return new NodeClient(system, manager, clusterClient, timeout);
         }
         catch (Exception e) when (e is ActorNotFoundException or TimeoutException or TaskCanceledException)
         {
@@ -60,7 +82,9 @@ public sealed class NodeClient : IAsyncDisposable
     {
         try
         {
-            return await _manager.Ask<object>(message, Timeout);
+            return _clusterClient is null
+                ? await _manager.Ask<object>(message, Timeout)
+                : await _clusterClient.Ask<object>(new ClusterClient.Send(ControlPath, message, localAffinity: true), Timeout);
         }
         catch (AskTimeoutException e)
         {
@@ -69,7 +93,13 @@ public sealed class NodeClient : IAsyncDisposable
     }
 
     /// <summary>Sends <paramref name="message"/> with <paramref name="sender"/> as its sender (for subscriptions).</summary>
-    public void Tell(object message, IActorRef sender) => _manager.Tell(message, sender);
+    public void Tell(object message, IActorRef sender)
+    {
+        if (_clusterClient is null)
+            _manager.Tell(message, sender);
+        else
+            _clusterClient.Tell(new ClusterClient.Send(ControlPath, message, localAffinity: true), sender);
+    }
 
     public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(TimeSpan.FromSeconds(5));
 }

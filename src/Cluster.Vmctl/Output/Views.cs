@@ -1,4 +1,5 @@
 using Cluster.Contracts.Events;
+using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Replies;
 
 namespace Cluster.Vmctl.Output;
@@ -19,4 +20,14 @@ public sealed record VmView(
 public sealed record EventView(string Event, DateTime At, string Reason)
 {
     public static EventView Of(VmEvent e) => new(e.GetType().Name, e.At, e.Reason);
+}
+
+/// <summary>A host as vmctl prints it (<c>vmctl nodes</c>).</summary>
+public sealed record HostView(
+    string Host, int Vcpus, ulong MemoryBytes, int Vms, int RunningVms, int UsedVcpus, ulong UsedMemoryBytes, double Load,
+    ulong MemoryInUseBytes, string CpuVendor, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> VmIds)
+{
+    public static HostView Of(HostStatus h) => new(
+        h.Host, h.Vcpus, h.MemoryBytes, h.Vms.Count, h.RunningVms, h.Vms.Sum(v => v.Vcpus), h.Vms.Aggregate(0UL, (s, v) => s + v.MemoryBytes),
+        h.GuestCpuSeconds, h.MemoryInUseBytes, h.CpuVendor, h.Labels, [.. h.Vms.Select(v => v.VmId)]);
 }

@@ -331,7 +331,7 @@ public sealed unsafe partial class EmulatedVcpu
                 }
                 return;
             case Op.CrossPage:
-                ExecuteCrossPage();
+                ExecuteUncached();
                 return;
             case Op.Invalid:
                 UnknownInstruction();

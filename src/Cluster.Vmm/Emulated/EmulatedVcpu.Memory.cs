@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Cluster.Vmm.Memory;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
 
@@ -19,6 +20,11 @@ public sealed unsafe partial class EmulatedVcpu
         public PhysRegion Region;
         public ulong RegionPage;
         public bool Global;
+        /// <summary>The word of the region's code bitmap holding this page's bit, and the bit (write entries).</summary>
+        public ulong* CodeWord;
+        public ulong CodeBit;
+        /// <summary>The slot's dirty log when it is on, else null.</summary>
+        public DirtyBitmap? Dirty;
     }
 
     private struct ITlbEntry
@@ -34,11 +40,6 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Low bits of TLB tags: 1 (valid) | 2 when CPL is 3, so user and supervisor lookups never share entries.</summary>
     private ulong _tlbKey = 1;
     private ulong _linMask = 0xFFFF_FFFF;
-
-    /// <summary>A pending MMIO read or port read whose value the VMM supplies with CompleteRead.</summary>
-    private bool _readCompleted;
-    private ulong _readAddr, _readValue;
-    private int _readSize;
 
     /// <summary>Drops translations; global ones survive unless <paramref name="all"/>.</summary>
     internal void FlushTlb(bool all)
@@ -92,9 +93,9 @@ public sealed unsafe partial class EmulatedVcpu
                 case 4: *(uint*)p = (uint)v; break;
                 default: *(ulong*)p = v; break;
             }
-            var reg = e.Region;
-            if (reg.Slot.LogDirty) reg.Slot.Dirty.Mark(e.RegionPage);
-            if (reg.HasCode(e.RegionPage)) OnCodeWrite(reg, e.RegionPage);
+            e.Dirty?.Mark(e.RegionPage);
+            // SAFETY: CodeWord points into the region's pinned code bitmap, alive as long as e.Region.
+            if ((Volatile.Read(ref *e.CodeWord) & e.CodeBit) != 0) OnCodeWrite(e.Region, e.RegionPage);
             return;
         }
         WriteSlow(lin, size, v);
@@ -111,15 +112,74 @@ public sealed unsafe partial class EmulatedVcpu
         ulong gpa = Translate(lin, Access.Read);
         var reg = _vm.FindRegion(gpa);
         if (reg is null) return MmioRead(gpa, size);
+        FillTlb(ref _rtlb[(int)(lin >> 12) & TlbMask], lin, gpa, reg);
+        return ReadMem(lin, size);
+    }
+
+    /// <summary>Points a TLB entry for the page of <paramref name="lin"/> at the RAM page holding <paramref name="gpa"/>.</summary>
+    private void FillTlb(ref TlbEntry e, ulong lin, ulong gpa, PhysRegion reg)
+    {
         ulong page = (gpa - reg.Gpa) >> 12;
-        ref var e = ref _rtlb[(int)(lin >> 12) & TlbMask];
         e.Tag = (lin & ~0xFFFUL) | _tlbKey;
         // SAFETY: page lies inside the region (gpa is contained in it), so the host page is mapped.
         e.Host = reg.Host + (page << 12);
         e.Region = reg;
         e.RegionPage = page;
         e.Global = _lastGlobal;
-        return ReadMem(lin, size);
+        e.CodeWord = reg.CodeWord(page);
+        e.CodeBit = 1UL << (int)(page & 63);
+        e.Dirty = reg.DirtyLog;
+    }
+
+    /// <summary>
+    /// The host address of <paramref name="lin"/> for reading through the TLB, filled by a page walk on
+    /// a miss (which raises #PF); null when the page is not RAM (MMIO), so the caller takes the slow path.
+    /// </summary>
+    private byte* ReadHost(ulong lin)
+    {
+        ref var e = ref _rtlb[(int)(lin >> 12) & TlbMask];
+        if (e.Tag != ((lin & ~0xFFFUL) | _tlbKey))
+        {
+            ulong gpa = Translate(lin, Access.Read);
+            var reg = _vm.FindRegion(gpa);
+            if (reg is null) return null;
+            FillTlb(ref e, lin, gpa, reg);
+        }
+        // SAFETY: the entry maps a whole 4 KiB page of a live slot; the offset is inside that page.
+        return e.Host + (lin & 0xFFF);
+    }
+
+    /// <summary>
+    /// The host address of <paramref name="lin"/> for writing through the TLB (a miss walks the page
+    /// tables, sets A/D bits and may raise #PF), with the slot and slot-relative page that the caller
+    /// marks dirty after writing; null when the page is MMIO or read-only.
+    /// </summary>
+    private byte* WriteHost(ulong lin, out PhysRegion region, out ulong regionPage)
+    {
+        ref var e = ref _wtlb[(int)(lin >> 12) & TlbMask];
+        if (e.Tag != ((lin & ~0xFFFUL) | _tlbKey))
+        {
+            ulong gpa = Translate(lin, Access.Write);
+            var reg = _vm.FindRegion(gpa);
+            if (reg is null || reg.ReadOnly)
+            {
+                region = null!;
+                regionPage = 0;
+                return null;
+            }
+            FillTlb(ref e, lin, gpa, reg);
+        }
+        region = e.Region;
+        regionPage = e.RegionPage;
+        // SAFETY: the entry maps a whole writable 4 KiB page of a live slot; the offset is inside that page.
+        return e.Host + (lin & 0xFFF);
+    }
+
+    /// <summary>Logs a write to a RAM page done outside <see cref="WriteMem"/>: dirty bit and decoded-code invalidation.</summary>
+    private void NoteWrite(PhysRegion reg, ulong regionPage)
+    {
+        reg.DirtyLog?.Mark(regionPage);
+        if (reg.HasCode(regionPage)) OnCodeWrite(reg, regionPage);
     }
 
     private void WriteSlow(ulong lin, int size, ulong v)
@@ -139,30 +199,11 @@ public sealed unsafe partial class EmulatedVcpu
             MmioWrite(gpa, size, v);
             return;
         }
-        ulong page = (gpa - reg.Gpa) >> 12;
-        ref var e = ref _wtlb[(int)(lin >> 12) & TlbMask];
-        e.Tag = (lin & ~0xFFFUL) | _tlbKey;
-        // SAFETY: page lies inside the region, so the host page is mapped.
-        e.Host = reg.Host + (page << 12);
-        e.Region = reg;
-        e.RegionPage = page;
-        e.Global = _lastGlobal;
+        FillTlb(ref _wtlb[(int)(lin >> 12) & TlbMask], lin, gpa, reg);
         WriteMem(lin, size, v);
     }
 
-    private ulong MmioRead(ulong gpa, int size)
-    {
-        if (_readCompleted && _readAddr == gpa && _readSize == size)
-        {
-            _readCompleted = false;
-            return _readValue & Mask(size);
-        }
-        _readAddr = gpa;
-        _readSize = size;
-        _readCompleted = false;
-        SetExit(VcpuExit.MmioRead(gpa, size));
-        throw ExitRestart.Instance;
-    }
+    private ulong MmioRead(ulong gpa, int size) => TakeRead(gpa, size);
 
     private void MmioWrite(ulong gpa, int size, ulong v) => SetExit(VcpuExit.MmioWrite(gpa, size, v & Mask(size)));
 
@@ -191,7 +232,7 @@ public sealed unsafe partial class EmulatedVcpu
         byte* p = reg.Host + (gpa - reg.Gpa);
         if (size == 8) Interlocked.Or(ref *(ulong*)p, bits);
         else Interlocked.Or(ref *(uint*)p, (uint)bits);
-        if (reg.Slot.LogDirty) reg.Slot.Dirty.Mark((gpa - reg.Gpa) >> 12);
+        reg.DirtyLog?.Mark((gpa - reg.Gpa) >> 12);
     }
 
     private bool _lastGlobal;

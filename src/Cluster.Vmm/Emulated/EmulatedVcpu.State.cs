@@ -73,10 +73,7 @@ public sealed unsafe partial class EmulatedVcpu
         {
             w.Write(_halted);
             w.Write(_shadow);
-            w.Write(_readCompleted);
-            w.Write(_readAddr);
-            w.Write(_readSize);
-            w.Write(_readValue);
+            SaveReads(w);
             foreach (var d in _dr) w.Write(d);
             w.Write(_retired);
         }
@@ -101,10 +98,7 @@ public sealed unsafe partial class EmulatedVcpu
         using var r = new BinaryReader(new MemoryStream(blob));
         _halted = r.ReadBoolean();
         _shadow = r.ReadBoolean();
-        _readCompleted = r.ReadBoolean();
-        _readAddr = r.ReadUInt64();
-        _readSize = r.ReadInt32();
-        _readValue = r.ReadUInt64();
+        LoadReads(r);
         for (int i = 0; i < _dr.Length; i++) _dr[i] = r.ReadUInt64();
         _retired = r.ReadInt64();
         UpdateMode();

@@ -116,12 +116,6 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         _vm.WakeAll();
     }
 
-    public void CompleteRead(ulong value)
-    {
-        _readValue = value;
-        _readCompleted = true;
-    }
-
     public VcpuExit Run()
     {
         long start = Stopwatch.GetTimestamp();
@@ -169,6 +163,12 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                     continue;
                 }
             }
+            if (_readCount != 0)
+            {
+                ReplayReadingInstruction();
+                if (_hasExit) return TakeExit();
+                continue;
+            }
             if (_shadow) _shadow = false;
             else if (Id == 0 && (_flags & IF) != 0 && _vm.InterruptPending)
             {
@@ -191,11 +191,13 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             catch (GuestFault f)
             {
                 _rip = _instrStart;
+                CommitReads();
                 HandleFault(f);
             }
             catch (ExitRestart)
             {
                 _rip = _instrStart;
+                _readCursor = 0;
             }
             if (_hasExit) return TakeExit();
         }
@@ -262,24 +264,31 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
             var ops = cp.Ops;
             while (true)
             {
-                while (true)
+                idx = RunCompiled(cp, idx);
+                if (_stop) return;
+                // A compiled block that ran to its end returns the complement of its last op.
+                if (idx < 0) idx = ~idx;
+                else
                 {
-                    ref MicroOp op = ref ops[idx];
-                    _instrStart = _rip;
-                    _rip += op.Len;
-                    if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
-                    else ExecuteLocked(ref op);
-                    _retired++;
-                    if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop)
+                    while (true)
                     {
-                        if ((op.Flags & OpFlags.FusedJcc) != 0)
+                        ref MicroOp op = ref ops[idx];
+                        _instrStart = _rip;
+                        _rip += op.Len;
+                        if ((op.Flags & OpFlags.Lock) == 0) Execute(ref op);
+                        else ExecuteLocked(ref op);
+                        _retired++;
+                        if ((op.Flags & OpFlags.EndsBlock) != 0 || _stop)
                         {
-                            _retired++;
-                            if (Cond(op.Cond)) _rip = (_rip + op.Imm2) & Mask(op.Size2);
+                            if ((op.Flags & OpFlags.FusedJcc) != 0)
+                            {
+                                _retired++;
+                                if (Cond(op.Cond)) _rip = (_rip + op.Imm2) & Mask(op.Size2);
+                            }
+                            break;
                         }
-                        break;
+                        idx++;
                     }
-                    idx++;
                 }
                 int last = idx;
                 if (_stop || --budget == 0 || _kicked || ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending)) return;
@@ -309,11 +318,6 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 _instrStart = rip;
             }
         }
-    }
-
-    private void ExecuteLocked(ref MicroOp op)
-    {
-        lock (_vm.AtomicGate) Execute(ref op);
     }
 
     private CodePage LookupCodePage(ulong lin)
@@ -376,8 +380,11 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         return start;
     }
 
-    /// <summary>Executes an instruction that straddles two pages: fetched and decoded every time, never cached.</summary>
-    private void ExecuteCrossPage()
+    /// <summary>
+    /// Executes the instruction at <see cref="_instrStart"/> fetched and decoded afresh, never cached: one
+    /// that straddles two pages, or one replayed with its completed exit reads.
+    /// </summary>
+    private void ExecuteUncached()
     {
         var bytes = new byte[15];
         ulong lin = (_effBase[CS] + _instrStart) & _linMask;
@@ -396,6 +403,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         var m = MicroOpBuilder.Build(ins, _bitness);
         _rip = _instrStart + (ulong)ins.Length;
         if (m.Op is Op.Invalid or Op.CrossPage) UnknownInstruction();
+        else if ((m.Flags & OpFlags.Lock) != 0) ExecuteLocked(ref m);
         else Execute(ref m);
     }
 

@@ -32,7 +32,7 @@ public sealed class EmulatedVm : IVm, IGuestWriteObserver
     public GuestMemory Memory { get; } = new();
     public IReadOnlyList<IVcpu> Vcpus => _vcpus;
 
-    /// <summary>Serialises LOCK-prefixed read-modify-write instructions of all vCPUs.</summary>
+    /// <summary>Serialises the LOCK-prefixed instructions that cannot run as one host-atomic operation (split operands, CMPXCHG16B, MMIO).</summary>
     internal object AtomicGate { get; } = new();
 
     /// <summary>Changes whenever the slots change; vCPUs then drop their translations.</summary>

@@ -103,7 +103,7 @@ public class VmManagerTests : TestKit
         AwaitStatus("t", VmStatus.Crashed);
         var events = Ask<VmEventList>(new GetVmEvents("t")).Events.Select(e => e.GetType()).ToList();
         Assert.Equal(
-            [typeof(VmDefined), typeof(VmStarted), typeof(VmCrashed), typeof(VmRestarted), typeof(VmCrashed),
+            [typeof(VmDefined), typeof(VmOwnerClaimed), typeof(VmStarted), typeof(VmCrashed), typeof(VmRestarted), typeof(VmCrashed),
              typeof(VmRestarted), typeof(VmCrashed)],
             events);
         Assert.Equal(3, _guests.Created.Count);

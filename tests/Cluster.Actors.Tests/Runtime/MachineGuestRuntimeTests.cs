@@ -49,7 +49,7 @@ public sealed class MachineGuestRuntimeTests : TestKit
         Ask<VmCommandAccepted>(new StartVm("t"));
         AwaitAssert(() => Assert.Equal(VmStatus.Crashed, Info("t").Status), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
         var events = Ask<VmEventList>(new GetVmEvents("t")).Events;
-        Assert.Equal([typeof(VmDefined), typeof(VmStarted), typeof(VmCrashed), typeof(VmRestarted), typeof(VmCrashed)],
+        Assert.Equal([typeof(VmDefined), typeof(VmOwnerClaimed), typeof(VmStarted), typeof(VmCrashed), typeof(VmRestarted), typeof(VmCrashed)],
             events.Select(e => e.GetType()));
         Assert.Equal(1, Info("t").Restarts);
     }

@@ -14,6 +14,7 @@ public static class Samples
         if (type == typeof(long)) return 7L;
         if (type == typeof(ulong)) return 4UL << 20;
         if (type == typeof(bool)) return true;
+        if (type == typeof(double)) return 1.5;
         if (type == typeof(DateTime)) return new DateTime(2026, 11, 29, 17, 0, 0, DateTimeKind.Utc);
         if (type == typeof(byte[])) return new byte[] { 1, 2, 3, 0, 255 };
         if (type.IsEnum) return Enum.GetValues(type).Cast<object>().Last();

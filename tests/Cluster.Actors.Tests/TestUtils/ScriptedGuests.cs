@@ -67,6 +67,8 @@ public sealed class ScriptedGuest(string image) : IGuestRuntime
 
     public MachineSnapshot SaveState() => throw new VmmException("a scripted guest has no machine state", "machine-save");
 
+    public TimeSpan GuestTime => TimeSpan.Zero;
+
     public void SendSerialInput(byte[] data)
     {
         if (image == "echo")

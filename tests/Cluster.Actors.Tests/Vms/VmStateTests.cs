@@ -156,4 +156,35 @@ public class VmStateTests
         Assert.Equal(state.Events, restored.Events);
         Assert.Equal(state.Reason, restored.Reason);
     }
+
+    [Fact]
+    public void Each_claim_takes_the_next_epoch_and_keeps_status_and_reason()
+    {
+        var state = Running();
+        var first = state.Claim("a", "h1:1", Now);
+        state = state.Apply(first);
+        var second = state.Claim("a", "h2:2", Now);
+        state = state.Apply(second);
+        Assert.Equal((1L, 2L), (first.Epoch, second.Epoch));
+        Assert.Equal((2L, "h2:2"), (state.Epoch, state.Owner));
+        Assert.Equal((VmStatus.Running, "started by command"), (state.Status, state.Reason));
+    }
+
+    [Fact]
+    public void The_epoch_survives_delete_and_recreate_and_snapshots()
+    {
+        var state = Running().Apply(new VmOwnerClaimed("a", Now, "owned", 3, "h1:1"));
+        state = Run(state, new StopVm("a", StopMode.Forced), new DeleteVm("a"), new CreateVm(Specs.Of("a")));
+        Assert.Equal(3, state.Epoch);
+        Assert.Equal(3, VmState.FromSnapshot(state.ToSnapshot(), 10).Epoch);
+        Assert.Equal(4, state.Claim("a", "h2:2", Now).Epoch);
+    }
+
+    [Fact]
+    public void Only_a_claim_above_my_epoch_fences_me()
+    {
+        VmEvent[] newer = [new VmStarted("a", Now, "x"), new VmOwnerClaimed("a", Now, "owned", 2, "h2:2")];
+        Assert.Null(VmState.NewerClaim(newer, 2));
+        Assert.Equal("h2:2", VmState.NewerClaim(newer, 1)?.Host);
+    }
 }

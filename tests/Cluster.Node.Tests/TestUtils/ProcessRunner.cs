@@ -72,10 +72,14 @@ public sealed class NodeProcess : IDisposable
     }
 
     /// <summary>Starts a node and waits until it prints that it is ready.</summary>
-    public static async Task<NodeProcess> StartAsync(int port, string dataDirectory)
+    public static Task<NodeProcess> StartAsync(int port, string dataDirectory, params string[] extra) =>
+        StartAsync(ProcessRunner.DotnetExec(Executables.NodeDll,
+            ["run", "--port", $"{port}", "--data", dataDirectory, "--backend", "emulated", .. extra]));
+
+    /// <summary>Starts a node from a prepared command line (for example under `ip netns exec`) and waits until it is ready.</summary>
+    public static async Task<NodeProcess> StartAsync(ProcessStartInfo info)
     {
-        var node = new NodeProcess(Process.Start(ProcessRunner.DotnetExec(Executables.NodeDll,
-            ["run", "--port", $"{port}", "--data", dataDirectory, "--backend", "emulated"]))!);
+        var node = new NodeProcess(Process.Start(info)!);
         try
         {
             await node._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -87,6 +91,9 @@ public sealed class NodeProcess : IDisposable
         }
         return node;
     }
+
+    /// <summary>True once the process has ended (for example after the cluster downed it).</summary>
+    public bool HasExited => _process.HasExited;
 
     /// <summary>Kills the node at once, as a crash would (no shutdown, the journal as it stands).</summary>
     public void Kill()

@@ -42,6 +42,83 @@ public sealed class EmulatedVcpuExitTests
         Assert.Equal(0xDEADBEEFUL, m.Regs.Rax);
     }
 
+    [Theory]
+    [InlineData(0x1234_5678UL, true)]
+    [InlineData(0x1234_5679UL, false)]
+    public void Cmps_between_two_mmio_addresses_exits_for_both_reads_and_compares_their_values(ulong second, bool equal)
+    {
+        using var m = new EmuTestMachine();
+        m.LoadCode(a =>
+        {
+            a.mov(rsi, 0x2000_0000UL);
+            a.mov(rdi, 0x3000_0000UL);
+            a.cmpsd();
+            a.setz(bl);
+            a.hlt();
+        });
+        var e = m.Cpu.Run();
+        Assert.Equal((VcpuExitKind.MmioRead, 0x2000_0000UL, 4), (e.Kind, e.Address, e.Size));
+        m.Cpu.CompleteRead(0x1234_5678);
+        e = m.Cpu.Run();
+        Assert.Equal((VcpuExitKind.MmioRead, 0x3000_0000UL, 4), (e.Kind, e.Address, e.Size));
+        m.Cpu.CompleteRead(second);
+        Assert.Equal(VcpuExitKind.Hlt, m.Cpu.Run().Kind);
+        var r = m.Regs;
+        Assert.Equal((equal ? 1UL : 0, 0x2000_0004UL, 0x3000_0004UL), (r.Rbx & 0xFF, r.Rsi, r.Rdi));
+    }
+
+    [Fact]
+    public void Rep_movs_from_an_mmio_fifo_reads_each_element_once_with_its_own_value()
+    {
+        using var m = new EmuTestMachine();
+        m.LoadCode(a =>
+        {
+            a.mov(rsi, 0x2000_0000UL);
+            a.mov(rdi, EmuTestMachine.Data);
+            a.mov(ecx, 3);
+            a.rep.movsw();
+            a.hlt();
+        });
+        var reads = new List<ulong>();
+        VcpuExit e;
+        ushort value = 0x1111;
+        while ((e = m.Cpu.Run()).Kind == VcpuExitKind.MmioRead)
+        {
+            reads.Add(e.Address);
+            m.Cpu.CompleteRead(value);
+            value += 0x1111;
+        }
+        Assert.Equal(VcpuExitKind.Hlt, e.Kind);
+        Assert.Equal([0x2000_0000UL, 0x2000_0002UL, 0x2000_0004UL], reads);
+        Assert.Equal(new ushort[] { 0x1111, 0x2222, 0x3333 }, new ulong[] { 0, 2, 4 }.Select(o => m.Vm.Memory.ReadU16(EmuTestMachine.Data + o)));
+        Assert.Equal(0UL, m.Regs.Rcx);
+    }
+
+    [Fact]
+    public void A_split_qword_compare_over_mmio_makes_sixteen_byte_reads_and_completes()
+    {
+        using var m = new EmuTestMachine();
+        m.LoadCode(a =>
+        {
+            a.mov(rsi, 0x2000_0FFCUL);
+            a.mov(rdi, 0x3000_0FFAUL);
+            a.cmpsq();
+            a.setz(bl);
+            a.hlt();
+        });
+        int reads = 0;
+        VcpuExit e;
+        while ((e = m.Cpu.Run()).Kind == VcpuExitKind.MmioRead)
+        {
+            Assert.Equal(1, e.Size);
+            reads++;
+            m.Cpu.CompleteRead(0x5A);
+        }
+        Assert.Equal(VcpuExitKind.Hlt, e.Kind);
+        Assert.Equal(16, reads);
+        Assert.Equal(1UL, m.Regs.Rbx & 0xFF);
+    }
+
     [Fact]
     public void Rep_outsb_exits_once_per_byte()
     {

@@ -16,7 +16,23 @@ internal sealed class EmuDifferential : IDisposable
     private byte[] _loaded = [];
     private readonly Random _rng;
 
-    public EmuDifferential(int seed) => _rng = new Random(seed);
+    /// <param name="seed">Seed of the random operands.</param>
+    /// <param name="compiled">Runs every snippet as a compiled block (a NOP is appended so that the block has two compilable ops).</param>
+    public EmuDifferential(int seed, bool compiled = false)
+    {
+        _rng = new Random(seed);
+        _compiled = compiled;
+        if (compiled)
+        {
+            _m.Cpu.JitThreshold = 1;
+            _m.Cpu.CompileInBackground = false;
+        }
+    }
+
+    private readonly bool _compiled;
+
+    /// <summary>Blocks the emulator compiled so far.</summary>
+    public int CompiledBlocks => _m.Cpu.CompiledBlocks;
 
     public int Cases { get; private set; }
 
@@ -68,7 +84,7 @@ internal sealed class EmuDifferential : IDisposable
 
         if (!snippet.AsSpan().SequenceEqual(_loaded))
         {
-            _m.Vm.Memory.Write(EmuTestMachine.Code, [.. snippet, 0xF4]);
+            _m.Vm.Memory.Write(EmuTestMachine.Code, _compiled ? [.. snippet, 0x90, 0xF4] : [.. snippet, 0xF4]);
             _loaded = snippet;
         }
         var r = new Registers

@@ -23,6 +23,9 @@ internal sealed class CodePage
 
     /// <summary>For each op that ends a block: the two most recent successors in this page (block linking).</summary>
     public BlockLink[] Links = new BlockLink[32];
+
+    /// <summary>For each op that starts a block: its entry count and compiled prefix (see EmulatedVcpu.Jit.cs).</summary>
+    public BlockJit[] Jits = new BlockJit[32];
     public int Count;
 
     public int Append(in MicroOp op)
@@ -31,6 +34,7 @@ internal sealed class CodePage
         {
             Array.Resize(ref Ops, Ops.Length * 2);
             Array.Resize(ref Links, Ops.Length);
+            Array.Resize(ref Jits, Ops.Length);
         }
         Ops[Count] = op;
         return Count++;
@@ -45,4 +49,33 @@ internal struct BlockLink
 {
     public ulong Rip0, Rip1;
     public int Idx0, Idx1;
+}
+
+/// <summary>
+/// The compilation state of a block: how often it was entered (-1 once found not worth compiling)
+/// and, once hot, the compiled code, which runs its ops and returns the index of the next op to interpret
+/// (its second argument true only makes the JIT translate it).
+/// </summary>
+internal struct BlockJit
+{
+    public int Hits;
+    public Func<bool, int>? Code;
+    /// <summary>A compilation running in the background, collected by the vCPU on a later entry.</summary>
+    public PendingCompile? Pending;
+}
+
+/// <summary>The result of a block compiled on the thread pool, published to the vCPU that asked for it.</summary>
+internal sealed class PendingCompile
+{
+    private volatile bool _done;
+
+    public bool Done => _done;
+    /// <summary>The compiled code (null when the block is not worth compiling); read only once <see cref="Done"/>.</summary>
+    public Func<bool, int>? Code { get; private set; }
+
+    public void Finish(Func<bool, int>? code)
+    {
+        Code = code;
+        _done = true;
+    }
 }

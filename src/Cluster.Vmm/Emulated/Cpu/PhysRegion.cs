@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cluster.Vmm.Memory;
 
 namespace Cluster.Vmm.Emulated.Cpu;
@@ -14,7 +15,9 @@ internal sealed unsafe class PhysRegion
         Gpa = slot.GuestPhysAddr;
         End = slot.End;
         Host = slot.Memory.Pointer;
-        CodeBits = new ulong[((slot.Size >> 12) + 63) / 64];
+        // Pinned, so that TLB entries can point at the word holding their page's code bit.
+        CodeBits = GC.AllocateArray<ulong>((int)(((slot.Size >> 12) + 63) / 64), pinned: true);
+        DirtyLog = slot.LogDirty ? slot.Dirty : null;
     }
 
     public MemorySlot Slot { get; }
@@ -23,6 +26,16 @@ internal sealed unsafe class PhysRegion
     public byte* Host { get; }
     public ulong[] CodeBits { get; }
     public bool ReadOnly => Slot.ReadOnly;
+    /// <summary>The slot's dirty bitmap when it logs dirty pages (a slot's flags never change), else null.</summary>
+    public DirtyBitmap? DirtyLog { get; }
+
+    /// <summary>The word of <see cref="CodeBits"/> that holds the code bit of page <paramref name="page"/>.</summary>
+    public ulong* CodeWord(ulong page)
+    {
+        // SAFETY: CodeBits is pinned for the life of this object and page lies inside the slot, so the
+        // index is inside the array; callers drop the pointer with the TLB entry that holds this region.
+        return (ulong*)Unsafe.AsPointer(ref CodeBits[page >> 6]);
+    }
 
     public bool Contains(ulong gpa) => gpa >= Gpa && gpa < End;
 

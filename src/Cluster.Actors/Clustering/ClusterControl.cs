@@ -1,0 +1,99 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Cluster.Actors.Placement;
+using Cluster.Contracts.Commands;
+using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Replies;
+using Cluster.Contracts.Validation;
+
+namespace Cluster.Actors.Clustering;
+
+/// <summary>
+/// The control plane's entry on every node (at <see cref="Path"/>, registered with the
+/// ClusterClientReceptionist): validates specs, asks the scheduler singleton for admission, creates the
+/// VM through the shard region, routes every other VM command to its entity, and answers host-level
+/// requests (list hosts, list VMs across hosts, leave).
+/// </summary>
+public sealed class ClusterControl : ReceiveActor
+{
+    /// <summary>The actor name under /user (the same as the single-node manager's, so clients address both alike).</summary>
+    public const string Name = "vms";
+
+    /// <summary>The path clients send to.</summary>
+    public const string Path = "/user/" + Name;
+
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public ClusterControl(IActorRef region, IActorRef scheduler, VmSpecValidator validator)
+    {
+        var board = PlacementBoard.Get(Context.System);
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        Receive<CreateVm>(create =>
+        {
+            if (validator.Validate(create.Spec) is { } failure)
+            {
+                Sender.Tell(failure);
+                return;
+            }
+            Create(create, region, scheduler).PipeTo(Sender);
+        });
+        Receive<DeleteVm>(delete => Delete(delete, region, scheduler).PipeTo(Sender));
+        Receive<IVmCommand>(command => region.Forward(command));
+        Receive<ListHosts>(_ => Sender.Tell(new HostList(board.Hosts())));
+        Receive<ListVms>(_ => ListAll(board.Hosts().Select(h => h.Host)).PipeTo(Sender));
+        Receive<LeaveHost>(leave =>
+        {
+            var members = cluster.State.Members.Where(m => m.Status == MemberStatus.Up).ToList();
+            var member = members.FirstOrDefault(m => $"{m.Address.Host}:{m.Address.Port}" == leave.Host);
+            if (member is null)
+            {
+                Sender.Tell(new HostNotFound(leave.Host, [.. members.Select(m => $"{m.Address.Host}:{m.Address.Port}")]));
+                return;
+            }
+            cluster.Leave(member.Address);
+            Sender.Tell(new HostLeaving(leave.Host));
+        });
+    }
+
+    public static Props Props(IActorRef region, IActorRef scheduler, VmSpecValidator validator) =>
+        Akka.Actor.Props.Create(() => new ClusterControl(region, scheduler, validator));
+
+    private static async Task<object> Create(CreateVm create, IActorRef region, IActorRef scheduler)
+    {
+        var admission = await scheduler.Ask<object>(create, AskTimeout);
+        if (admission is not PlacementDecided decided)
+            return admission;
+        var reply = await region.Ask<object>(create, AskTimeout);
+        return reply is VmCommandAccepted accepted ? new VmCreated(accepted.VmId, accepted.Status, decided.Host) : reply;
+    }
+
+    private static async Task<object> Delete(DeleteVm delete, IActorRef region, IActorRef scheduler)
+    {
+        var reply = await region.Ask<object>(delete, AskTimeout);
+        if (reply is VmCommandAccepted)
+            scheduler.Tell(new PlacementReleased(delete.VmId));
+        return reply;
+    }
+
+    private async Task<object> ListAll(IEnumerable<string> hosts)
+    {
+        var system = Context.System;
+        var asks = hosts.Select(h => AskHost(system, h)).ToList();
+        var lists = await Task.WhenAll(asks);
+        return new VmList([.. lists.OfType<VmList>().SelectMany(l => l.Vms).OrderBy(v => v.VmId, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>One host's VMs; a host that does not answer in time (it failed) contributes none.</summary>
+    private static async Task<object?> AskHost(ActorSystem system, string host)
+    {
+        try
+        {
+            return await system.ActorSelection($"akka.tcp://{system.Name}@{host}{HostAgent.Path}")
+                .Ask<object>(ListLocalVms.Instance, TimeSpan.FromSeconds(3));
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Cluster.Actors.Placement;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Commands;
+using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Replies;
+
+namespace Cluster.Actors.Clustering;
+
+/// <summary>
+/// One per node (at <see cref="Path"/>): knows the VMs this host carries (their VM actors tell it) and
+/// the guests that run (their CPU time is the host's load), and every <c>refresh</c> publishes a
+/// <see cref="HostStatus"/> on the cluster-wide <see cref="Topic"/>. It also relays fence pauses to
+/// the local VM actors and lists them for the control plane.
+/// </summary>
+public sealed class HostAgent : ReceiveActor, IWithTimers
+{
+    /// <summary>The actor name under /user.</summary>
+    public const string Name = "host-agent";
+
+    /// <summary>The path on every node.</summary>
+    public const string Path = "/user/" + Name;
+
+    /// <summary>The pub-sub topic of host statuses.</summary>
+    public const string Topic = "host-status";
+
+    private readonly string _host;
+    private readonly HostCapacity _capacity;
+    private readonly TimeSpan _refresh;
+    private readonly Dictionary<string, (Contracts.Vms.VmSpec Spec, IActorRef Actor)> _vms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IGuestRuntime> _guests = new(StringComparer.Ordinal);
+    private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
+    private TimeSpan _lastCpu;
+    private DateTime _lastAt = DateTime.UtcNow;
+    private bool _fenced;
+
+    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh)
+    {
+        _host = host;
+        _capacity = capacity;
+        _refresh = refresh;
+        Receive<VmHosted>(h =>
+        {
+            _vms[h.Spec.Id] = (h.Spec, h.Actor);
+            if (_fenced)
+                h.Actor.Tell(FencePause.Instance);
+        });
+        Receive<VmUnhosted>(u =>
+        {
+            if (_vms.TryGetValue(u.VmId, out var v) && Equals(v.Actor, u.Actor))
+                _vms.Remove(u.VmId);
+        });
+        Receive<GuestBooted>(g => _guests[g.VmId] = g.Guest);
+        Receive<GuestEnded>(g =>
+        {
+            if (_guests.TryGetValue(g.VmId, out var guest) && ReferenceEquals(guest, g.Guest))
+                _guests.Remove(g.VmId);
+        });
+        Receive<FencePause>(p =>
+        {
+            _fenced = true;
+            foreach (var v in _vms.Values)
+                v.Actor.Tell(p);
+        });
+        Receive<FenceResume>(r =>
+        {
+            _fenced = false;
+            foreach (var v in _vms.Values)
+                v.Actor.Tell(r);
+        });
+        Receive<Tick>(_ => PublishStatus());
+        Receive<ListLocalVms>(_ => List());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh) =>
+        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh));
+
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("publish", Tick.Instance, TimeSpan.Zero, _refresh);
+        Context.GetLogger().Info("host {0}: {1} vCPUs, {2} bytes, CPU {3}", _host, _capacity.Vcpus, _capacity.MemoryBytes, _capacity.Cpu.Vendor);
+    }
+
+    private void PublishStatus()
+    {
+        var now = DateTime.UtcNow;
+        var cpu = _guests.Values.Aggregate(TimeSpan.Zero, (sum, g) => sum + g.GuestTime);
+        var seconds = (now - _lastAt).TotalSeconds;
+        var load = seconds > 0 ? Math.Max(0, (cpu - _lastCpu).TotalSeconds) / seconds : 0;
+        _lastCpu = cpu;
+        _lastAt = now;
+        var status = new HostStatus(_host, _capacity.Vcpus, _capacity.MemoryBytes, _capacity.Labels, _capacity.Cpu.Vendor,
+            _capacity.Cpu.Features,
+            [.. _vms.Values.Select(v => new PlacedVm(v.Spec.Id, v.Spec.Vcpus, v.Spec.MemoryBytes, v.Spec.AntiAffinityGroup))
+                .OrderBy(v => v.VmId, StringComparer.Ordinal)],
+            _guests.Count, load,
+            _guests.Keys.Where(_vms.ContainsKey).Aggregate(0UL, (sum, id) => sum + _vms[id].Spec.MemoryBytes),
+            now);
+        PlacementBoard.Get(Context.System).Report(status);
+        _mediator.Tell(new Publish(Topic, status));
+    }
+
+    private void List()
+    {
+        var sender = Sender;
+        var asks = _vms.Values.Select(v => v.Actor.Ask<IVmReply>(new GetVm(v.Spec.Id), TimeSpan.FromSeconds(5))).ToList();
+        Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
+                ? new VmList([.. t.Result.OfType<VmInfo>().OrderBy(i => i.VmId, StringComparer.Ordinal)])
+                : (object)new Status.Failure(t.Exception?.GetBaseException() ?? new TimeoutException("listing VMs timed out")),
+            TaskScheduler.Default).PipeTo(sender);
+    }
+
+    private sealed class Tick
+    {
+        public static Tick Instance { get; } = new();
+    }
+}

@@ -1,0 +1,40 @@
+using Akka.Actor;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Vms;
+
+namespace Cluster.Actors.Clustering;
+
+/// <summary>From a VM actor to its host's agent: this VM (with this spec) lives here now.</summary>
+public sealed record VmHosted(VmSpec Spec, IActorRef Actor);
+
+/// <summary>From a VM actor to its host's agent: this VM no longer lives here.</summary>
+public sealed record VmUnhosted(string VmId, IActorRef Actor);
+
+/// <summary>From a vCPU supervisor to its host's agent: a guest was booted (its CPU time counts as load).</summary>
+public sealed record GuestBooted(string VmId, IGuestRuntime Guest);
+
+/// <summary>From a vCPU supervisor to its host's agent: the guest ended.</summary>
+public sealed record GuestEnded(string VmId, IGuestRuntime Guest);
+
+/// <summary>
+/// To a VM actor (from the host agent, when the node is cut off from the majority): pause the vCPUs
+/// without recording it, because the majority may restart the VM elsewhere.
+/// </summary>
+public sealed class FencePause
+{
+    public static FencePause Instance { get; } = new();
+
+    private FencePause()
+    {
+    }
+}
+
+/// <summary>To a VM actor: the majority is reachable again; resume vCPUs paused by <see cref="FencePause"/>.</summary>
+public sealed class FenceResume
+{
+    public static FenceResume Instance { get; } = new();
+
+    private FenceResume()
+    {
+    }
+}

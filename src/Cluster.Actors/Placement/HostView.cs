@@ -1,0 +1,19 @@
+using Cluster.Contracts.Hosts;
+
+namespace Cluster.Actors.Placement;
+
+/// <summary>A host as placement sees it: capacity, labels and the VMs that hold its resources.</summary>
+/// <param name="Host">Its address ("host:port").</param>
+/// <param name="Vcpus">Physical vCPUs.</param>
+/// <param name="MemoryBytes">Memory for guests.</param>
+/// <param name="Labels">Its labels.</param>
+/// <param name="Vms">The VMs placed on it (reported or just decided).</param>
+public sealed record HostView(
+    string Host, int Vcpus, ulong MemoryBytes, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<PlacedVm> Vms)
+{
+    /// <summary>vCPUs taken, not counting <paramref name="except"/> (a VM being placed again).</summary>
+    public int UsedVcpus(string except) => Vms.Where(v => v.VmId != except).Sum(v => v.Vcpus);
+
+    /// <summary>Memory taken, not counting <paramref name="except"/>.</summary>
+    public ulong UsedMemory(string except) => Vms.Where(v => v.VmId != except).Aggregate(0UL, (sum, v) => sum + v.MemoryBytes);
+}

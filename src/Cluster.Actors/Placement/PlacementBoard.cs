@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Cluster.Contracts.Hosts;
+
+namespace Cluster.Actors.Placement;
+
+/// <summary>
+/// This node's picture of the cluster for placement, shared between actors and the shard allocation
+/// strategy (which is not an actor): the latest <see cref="HostStatus"/> of every host and the
+/// scheduler's decisions. Written by the HostDirectory (from the cluster-wide topics) and by the
+/// scheduler; read anywhere. Thread-safe.
+/// </summary>
+public sealed class PlacementBoard : IExtension
+{
+    private readonly ConcurrentDictionary<string, (HostStatus Status, DateTime Seen)> _hosts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (PlacementDecided Decision, DateTime At)> _decisions = new(StringComparer.Ordinal);
+
+    /// <summary>The board of <paramref name="system"/>.</summary>
+    public static PlacementBoard Get(ActorSystem system) => system.WithExtension<PlacementBoard, PlacementBoardProvider>();
+
+    /// <summary>A host status older than this is ignored (its host is presumed gone).</summary>
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Records the latest status of a host.</summary>
+    public void Report(HostStatus status) => _hosts[status.Host] = (status, DateTime.UtcNow);
+
+    /// <summary>Forgets a host (it left or was downed).</summary>
+    public void RemoveHost(string host) => _hosts.TryRemove(host, out _);
+
+    /// <summary>Records a placement decision.</summary>
+    public void Decide(PlacementDecided decision) => _decisions[decision.VmId] = (decision, DateTime.UtcNow);
+
+    /// <summary>Forgets the decision for a deleted VM.</summary>
+    public void Release(string vmId) => _decisions.TryRemove(vmId, out _);
+
+    /// <summary>The decision for <paramref name="vmId"/>, or null.</summary>
+    public PlacementDecided? DecisionFor(string vmId) => _decisions.TryGetValue(vmId, out var d) ? d.Decision : null;
+
+    /// <summary>The fresh statuses of every known host, ordered by address.</summary>
+    public IReadOnlyList<HostStatus> Hosts()
+    {
+        var now = DateTime.UtcNow;
+        return [.. _hosts.Values.Where(h => now - h.Seen < StaleAfter).Select(h => h.Status).OrderBy(h => h.Host, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The hosts as placement sees them: each host's reported VMs plus decisions for it younger than
+    /// <paramref name="pendingFor"/> that its report does not show yet (so a burst of creations does
+    /// not overbook a host between two reports). Restricted to <paramref name="among"/> when given.
+    /// </summary>
+    public IReadOnlyList<HostView> Views(TimeSpan pendingFor, IReadOnlySet<string>? among = null)
+    {
+        var now = DateTime.UtcNow;
+        var hosts = Hosts().Where(h => among is null || among.Contains(h.Host)).ToList();
+        var reported = hosts.SelectMany(h => h.Vms.Select(v => v.VmId)).ToHashSet(StringComparer.Ordinal);
+        var pending = _decisions.Values
+            .Where(d => now - d.At < pendingFor && !reported.Contains(d.Decision.VmId))
+            .Select(d => d.Decision)
+            .ToLookup(d => d.Host, StringComparer.Ordinal);
+        return [.. hosts.Select(h => new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
+            [.. h.Vms, .. pending[h.Host].Select(d => new PlacedVm(d.Spec.Id, d.Spec.Vcpus, d.Spec.MemoryBytes, d.Spec.AntiAffinityGroup))]))];
+    }
+}
+
+/// <summary>Creates the <see cref="PlacementBoard"/> extension.</summary>
+public sealed class PlacementBoardProvider : ExtensionIdProvider<PlacementBoard>
+{
+    public override PlacementBoard CreateExtension(ExtendedActorSystem system) => new();
+}

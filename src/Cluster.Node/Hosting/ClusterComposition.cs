@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Client;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using Cluster.Actors.Clustering;
+using Cluster.Actors.Placement;
+using Cluster.Actors.Runtime;
+using Cluster.Actors.Vms;
+using Cluster.Contracts.Validation;
+using Cluster.Vmm.Hypervisor;
+
+namespace Cluster.Node.Hosting;
+
+/// <summary>
+/// Wires a cluster node: host agent, host directory and minority guard, the "vm" shard region with the
+/// resource-aware allocation strategy (a proxy on control-only nodes), the scheduler singleton and the
+/// control entry point registered with the ClusterClientReceptionist.
+/// </summary>
+public static class ClusterComposition
+{
+    /// <summary>HOCON for the cluster options: seeds, roles, capacity, labels, run log.</summary>
+    public static Config Overrides(ClusterOptions options)
+    {
+        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        var seeds = string.Join(", ", options.Seeds.Select(s => Quote($"akka.tcp://{NodeHost.SystemName}@{s}")));
+        var labels = string.Join("\n", options.Labels.Select(l => $"cluster-hypervisor.host.labels.{Quote(l.Key)} = {Quote(l.Value)}"));
+        return ConfigurationFactory.ParseString(
+            $"""
+            akka.cluster.seed-nodes = [{seeds}]
+            akka.cluster.roles = [{string.Join(", ", options.Roles.Select(Quote))}]
+            cluster-hypervisor.host.vcpus = {options.Vcpus}
+            cluster-hypervisor.host.memory = {options.MemoryBytes}
+            cluster-hypervisor.run-log = {Quote(options.RunLog ?? "")}
+            {labels}
+            """);
+    }
+
+    /// <summary>Starts the cluster actors; returns the control entry point.</summary>
+    public static IActorRef Start(ActorSystem system, Config config, IHypervisor hypervisor, IGuestRuntimeFactory factory,
+        VmSpecValidator validator, VmActorSettings settings)
+    {
+        var placement = PlacementSettings.From(config);
+        var isHost = config.GetStringList("akka.cluster.roles").Contains("host");
+        var sharding = ClusterSharding.Get(system);
+        var extractor = new VmMessageExtractor();
+        IActorRef region;
+        if (isHost)
+        {
+            var agent = system.ActorOf(HostAgent.Props(settings.Node, HostCapacity.From(config, hypervisor.CpuModel),
+                config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1))), HostAgent.Name);
+            system.ActorOf(MinorityGuard.Props(agent, config.GetTimeSpan("cluster-hypervisor.fencing.pause-after", TimeSpan.FromSeconds(1))),
+                MinorityGuard.Name);
+            var runLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } path ? new RunLog(path) : null;
+            var hosting = new VmHosting(agent, runLog, config.GetTimeSpan("cluster-hypervisor.fencing.check-interval", TimeSpan.FromSeconds(1)));
+            region = sharding.Start(VmMessageExtractor.TypeName, id => VmActor.Props(id, factory, settings, hosting),
+                ClusterShardingSettings.Create(system).WithRole("host"), extractor,
+                new ResourceAwareAllocationStrategy(placement), PoisonPill.Instance);
+        }
+        else
+        {
+            region = sharding.StartProxy(VmMessageExtractor.TypeName, "host", extractor);
+        }
+        system.ActorOf(HostDirectory.Props(), HostDirectory.Name);
+        system.ActorOf(ClusterSingletonManager.Props(Scheduler.Props(placement), PoisonPill.Instance,
+            ClusterSingletonManagerSettings.Create(system).WithRole("host").WithSingletonName(Scheduler.Name)), $"{Scheduler.Name}-singleton");
+        var scheduler = system.ActorOf(ClusterSingletonProxy.Props($"/user/{Scheduler.Name}-singleton",
+            ClusterSingletonProxySettings.Create(system).WithRole("host").WithSingletonName(Scheduler.Name)), $"{Scheduler.Name}-proxy");
+        var control = system.ActorOf(ClusterControl.Props(region, scheduler, validator), ClusterControl.Name);
+        ClusterClientReceptionist.Get(system).RegisterService(control);
+        return control;
+    }
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+using Cluster.Actors.Persistence;
+
+namespace Cluster.Node.Hosting;
+
+/// <summary>The cluster-mode arguments of <c>cluster-node run</c> (present when at least one --seed is given).</summary>
+/// <param name="Seeds">Seed nodes ("host:port"); a node listing itself first starts the cluster.</param>
+/// <param name="Roles">Cluster roles: host (runs VMs) and/or control (serves the control plane only).</param>
+/// <param name="Journal">The shared journal; null for the data directory's SQLite file (one machine only).</param>
+/// <param name="Labels">Host labels for placement.</param>
+/// <param name="Vcpus">vCPU capacity (0: the machine's).</param>
+/// <param name="MemoryBytes">Memory capacity (0: three quarters of the machine's).</param>
+/// <param name="RunLog">File of guest run intervals, or null.</param>
+public sealed record ClusterOptions(
+    IReadOnlyList<string> Seeds, IReadOnlyList<string> Roles, JournalLocation? Journal,
+    IReadOnlyDictionary<string, string> Labels, int Vcpus, ulong MemoryBytes, string? RunLog)
+{
+    /// <summary>No seeds yet, role host, machine capacity.</summary>
+    public static ClusterOptions Empty { get; } = new([], ["host"], null, new Dictionary<string, string>(), 0, 0, null);
+
+    /// <summary>Parses a size: bytes, or a number with K, M, G (binary) and an optional "iB"/"B".</summary>
+    public static bool TryParseSize(string text, out ulong bytes)
+    {
+        bytes = 0;
+        var t = text.Trim().ToUpperInvariant().Replace("IB", "", StringComparison.Ordinal).TrimEnd('B');
+        var shift = t.Length == 0 ? 0 : t[^1] switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
+        if (shift > 0)
+            t = t[..^1];
+        if (!ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > ulong.MaxValue >> shift)
+            return false;
+        bytes = n << shift;
+        return true;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json;
+using Cluster.Node.Tests.TestUtils;
+
+namespace Cluster.Node.Tests.Clustering;
+
+/// <summary>
+/// Three real `cluster-node run` processes on loopback forming one cluster, driven by the real vmctl
+/// through the ClusterClient. The journal is PostgreSQL when CLUSTER_PG_URL is set (scripts/postgres),
+/// else one SQLite file in WAL mode shared by the three.
+/// </summary>
+public sealed class ClusterEndToEndTests : IDisposable
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-e2e", Guid.NewGuid().ToString("N"));
+    private readonly int[] _ports = [ProcessRunner.FreePort(), ProcessRunner.FreePort(), ProcessRunner.FreePort()];
+    private readonly List<NodeProcess> _nodes = [];
+    private PostgresScratch? _postgres;
+
+    private string Host(int i) => $"127.0.0.1:{_ports[i]}";
+
+    private string RunLog(int i) => Path.Combine(_data, $"run{i}.log");
+
+    private Task<ProcessResult> Vmctl(int via, params string[] args) =>
+        ProcessRunner.RunAsync(Executables.VmctlDll, CommandTimeout, ["--node", Host(via), "--timeout", "20", .. args]);
+
+    private async Task<ProcessResult> Ok(int via, params string[] args)
+    {
+        var result = await Vmctl(via, args);
+        Assert.True(result.ExitCode == 0, $"vmctl {string.Join(' ', args)} -> {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+        return result;
+    }
+
+    private async Task<List<JsonElement>> ListAsync(int via) =>
+        [.. JsonDocument.Parse((await Ok(via, "--json", "list")).Stdout).RootElement.EnumerateArray()];
+
+    private static async Task Eventually(Func<Task<bool>> condition, string what, int seconds = 90)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(500);
+        }
+    }
+
+    private async Task StartClusterAsync()
+    {
+        Directory.CreateDirectory(_data);
+        if (Environment.GetEnvironmentVariable("CLUSTER_PG_URL") is { Length: > 0 } pg)
+            _postgres = new PostgresScratch(pg);
+        var journal = _postgres is not null ? $"postgres:{_postgres.ConnectionString}" : $"sqlite:{Path.Combine(_data, "journal.db")}";
+        for (var i = 0; i < 3; i++)
+            _nodes.Add(await NodeProcess.StartAsync(_ports[i], Path.Combine(_data, $"n{i}"),
+                "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "32M", "--label", $"zone=z{i}",
+                "--run-log", RunLog(i)));
+        await Eventually(async () =>
+            JsonDocument.Parse((await Ok(0, "--json", "nodes")).Stdout).RootElement.GetArrayLength() == 3, "three hosts");
+    }
+
+    [Fact]
+    public async Task Places_by_capacity_labels_and_anti_affinity_and_restarts_a_killed_hosts_vms_exactly_once_elsewhere()
+    {
+        await StartClusterAsync();
+
+        var big = await Vmctl(1, "create", "big", "--image", "counter", "--memory", "64M");
+        Assert.Equal(1, big.ExitCode);
+        Assert.Contains("not enough memory", big.Stderr);
+        var labelled = await Vmctl(1, "create", "nowhere", "--image", "counter", "--memory", "4M", "--label", "require.zone=mars");
+        Assert.Equal(1, labelled.ExitCode);
+        Assert.Contains("not enough labels", labelled.Stderr);
+
+        Assert.Contains($"on {Host(2)}", (await Ok(0, "create", "z2", "--image", "counter", "--memory", "4M", "--label", "require.zone=z2", "--start")).Stdout);
+        var g1 = (await Ok(1, "create", "g1", "--image", "counter", "--memory", "4M", "--anti-affinity", "g", "--start")).Stdout;
+        var g2 = (await Ok(2, "create", "g2", "--image", "counter", "--memory", "4M", "--anti-affinity", "g", "--start")).Stdout;
+        Assert.NotEqual(g1.Split(" on ")[1], g2.Split(" on ")[1]);
+        await Ok(0, "create", "p", "--image", "counter", "--memory", "4M", "--priority", "5", "--start");
+        var badId = await Vmctl(0, "create", "Bad_Id", "--image", "counter");
+        Assert.Equal(1, badId.ExitCode);
+        Assert.Contains("invalid id", badId.Stderr);
+        var badVcpus = await Vmctl(0, "create", "x", "--image", "counter", "--vcpus", "99");
+        Assert.Equal(1, badVcpus.ExitCode);
+        Assert.Contains("invalid vcpus", badVcpus.Stderr);
+        Assert.Equal(2, (await Vmctl(0, "leave")).ExitCode);
+        Assert.Equal(1, (await Vmctl(0, "leave", "127.0.0.1:1")).ExitCode);
+
+        var before = (await ListAsync(0)).ToDictionary(v => v.GetProperty("id").GetString()!, v => v.GetProperty("node").GetString()!);
+        Assert.Equal(["g1", "g2", "p", "z2"], before.Keys.Order());
+        var victim = before["g2"] == Host(0) ? 2 : Array.IndexOf(_ports, int.Parse(before["g2"].Split(':')[1], CultureInfo.InvariantCulture));
+        var killedAt = Cluster.Actors.Clustering.RunLog.NowNs();
+        _nodes[victim].Kill();
+        var lost = before.Where(kv => kv.Value == Host(victim)).Select(kv => kv.Key).ToList();
+        Assert.NotEmpty(lost);
+
+        await Eventually(async () =>
+        {
+            var vms = await ListAsync(0);
+            return vms.Count == 4 && vms.All(v => v.GetProperty("status").GetString() == "Running" && v.GetProperty("node").GetString() != Host(victim));
+        }, $"{string.Join(",", lost)} running again off {Host(victim)}");
+        var after = (await ListAsync(0)).ToDictionary(v => v.GetProperty("id").GetString()!, v => v.GetProperty("node").GetString()!);
+        Assert.NotEqual(after["g1"], after["g2"]);
+        foreach (var id in lost)
+            await Eventually(async () => (await Ok(0, "console", id, "--bytes", "64")).Stdout.Contains("count ", StringComparison.Ordinal), $"{id}'s console");
+
+        AssertNoOverlap(victim, killedAt);
+    }
+
+    private void AssertNoOverlap(int victim, long killedAt)
+    {
+        var intervals = RunIntervals.Read([RunLog(0), RunLog(1), RunLog(2)], host => host == victim ? killedAt : long.MaxValue);
+        RunIntervals.AssertNoOverlap(intervals);
+        RunIntervals.AssertEachRunsOnce(intervals, ["g1", "g2", "p", "z2"]);
+    }
+
+    public void Dispose()
+    {
+        foreach (var node in _nodes)
+            node.Dispose();
+        _postgres?.Dispose();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using Cluster.Contracts.Vms;
+using Cluster.Node.Http;
+
+namespace Cluster.Node.Tests.Http;
+
+public class SpecJsonTests
+{
+    private static VmSpec? Parse(string json, out bool start, out string? error) =>
+        SpecJson.Parse(JsonDocument.Parse(json).RootElement, out start, out error);
+
+    [Fact]
+    public void Reads_a_full_spec()
+    {
+        var spec = Parse("""
+            {"id":"a","name":"A","vcpus":2,"memory":"8M","image":"counter","args":["x"],"labels":{"require.zone":"z1"},
+             "antiAffinity":"g","priority":5,"restart":"on-failure","maxRestarts":2,"start":true}
+            """, out var start, out var error);
+        Assert.Null(error);
+        Assert.True(start);
+        Assert.Equal((2, 8UL << 20, "counter", "g", 5), (spec!.Vcpus, spec.MemoryBytes, ((BuiltInImage)spec.Image).Name, spec.AntiAffinityGroup, spec.Priority));
+        Assert.Equal(new RestartPolicy(RestartMode.OnFailure, 2), spec.Restart);
+        Assert.Equal("z1", spec.Labels["require.zone"]);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"a","image":"counter","colour":"red"}""", "unknown field 'colour'")]
+    [InlineData("""{"image":"counter"}""", "'id' is required")]
+    [InlineData("""{"id":"a","image":"counter","vcpus":"two"}""", "'vcpus' must be an integer")]
+    [InlineData("""{"id":"a","image":"counter","memory":"lots"}""", "'memory' must be bytes")]
+    [InlineData("""{"id":"a","image":"counter","restart":"sometimes"}""", "'restart' must be never")]
+    [InlineData("""[1,2]""", "must be a JSON object")]
+    public void Refuses_bad_input_naming_the_field(string json, string message)
+    {
+        Assert.Null(Parse(json, out _, out var error));
+        Assert.Contains(message, error);
+    }
+}
