@@ -15,7 +15,10 @@ namespace Cluster.Vmm.Tests.Migration;
 /// and helpers to migrate it over loopback TCP to a target in the same process, on a backend of its own.</summary>
 internal sealed class MigrationHarness : IDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(45);
+
+    /// <summary>How long one protocol step may take: generous, so a loaded machine does not turn a test of another failure into a timeout.</summary>
+    public static readonly TimeSpan IoWait = TimeSpan.FromSeconds(15);
 
     private readonly IHypervisor _sourceHypervisor;
     private readonly IHypervisor _targetHypervisor;
@@ -73,7 +76,7 @@ internal sealed class MigrationHarness : IDisposable
             var given = targetOptions ?? new MigrationTargetOptions();
             var target = new MigrationTarget(_targetHypervisor, given with
             {
-                IoTimeout = TimeSpan.FromSeconds(5),
+                IoTimeout = IoWait,
                 MachineCreated = m =>
                 {
                     console = Capture(m);
@@ -82,7 +85,7 @@ internal sealed class MigrationHarness : IDisposable
             });
             var receiving = target.ReceiveAsync(listener);
             var endpoint = (IPEndPoint)listener.LocalEndpoint;
-            var sending = new MigrationSource(from, (options ?? new MigrationOptions()) with { IoTimeout = TimeSpan.FromSeconds(5) })
+            var sending = new MigrationSource(from, (options ?? new MigrationOptions()) with { IoTimeout = IoWait })
                 .MigrateAsync(route?.Invoke(endpoint) ?? endpoint, progress, ct);
             Assert.True(sending.Wait(Timeout), "the source did not finish in time");
             Assert.True(receiving.Wait(Timeout), "the target did not finish in time");
