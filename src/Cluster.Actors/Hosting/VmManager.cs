@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
 using Cluster.Actors.Runtime;
 using Cluster.Actors.Vms;
@@ -106,15 +107,20 @@ public sealed class VmManager : ReceivePersistentActor
     private void List()
     {
         var sender = Sender;
+        var log = Context.GetLogger();
         var timeout = TimeSpan.FromSeconds(5);
+        // A child that is stopping (just deleted, its Terminated not yet handled) never answers: it is left out
+        // of the list rather than failing the whole listing.
         var asks = _ids.Order(StringComparer.Ordinal)
             .Select(id => Context.Child(id))
             .Where(child => !child.IsNobody())
-            .Select(child => child.Ask<IVmReply>(new GetVm(child.Path.Name), timeout))
+            .Select(child => child.Ask<IVmReply>(new GetVm(child.Path.Name), timeout).ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully) return t.Result as VmInfo;
+                log.Warning("VM {0} did not answer the listing within {1}", child.Path.Name, timeout);
+                return null;
+            }, TaskScheduler.Default))
             .ToList();
-        Task.WhenAll(asks).ContinueWith(t => t.IsCompletedSuccessfully
-                ? new VmList([.. t.Result.OfType<VmInfo>()])
-                : (object)new Status.Failure(t.Exception?.GetBaseException() ?? new TimeoutException("listing VMs timed out")),
-            TaskScheduler.Default).PipeTo(sender);
+        Task.WhenAll(asks).ContinueWith(t => new VmList([.. t.Result.OfType<VmInfo>()]), TaskScheduler.Default).PipeTo(sender);
     }
 }
