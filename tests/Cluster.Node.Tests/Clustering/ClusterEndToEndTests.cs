@@ -11,7 +11,6 @@ namespace Cluster.Node.Tests.Clustering;
 /// </summary>
 public sealed class ClusterEndToEndTests : IDisposable
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-e2e", Guid.NewGuid().ToString("N"));
     private readonly int[] _ports = [ProcessRunner.FreePort(), ProcessRunner.FreePort(), ProcessRunner.FreePort()];
     private readonly List<NodeProcess> _nodes = [];
@@ -21,29 +20,16 @@ public sealed class ClusterEndToEndTests : IDisposable
 
     private string RunLog(int i) => Path.Combine(_data, $"run{i}.log");
 
-    private Task<ProcessResult> Vmctl(int via, params string[] args) =>
-        ProcessRunner.RunAsync(Executables.VmctlDll, CommandTimeout, ["--node", Host(via), "--timeout", "20", .. args]);
+    private ClusterVmctl Ctl => new(Host);
 
-    private async Task<ProcessResult> Ok(int via, params string[] args)
-    {
-        var result = await Vmctl(via, args);
-        Assert.True(result.ExitCode == 0, $"vmctl {string.Join(' ', args)} -> {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
-        return result;
-    }
+    private Task<ProcessResult> Vmctl(int via, params string[] args) => Ctl.Run(via, args);
 
-    private async Task<List<JsonElement>> ListAsync(int via) =>
-        [.. JsonDocument.Parse((await Ok(via, "--json", "list")).Stdout).RootElement.EnumerateArray()];
+    private Task<ProcessResult> Ok(int via, params string[] args) => Ctl.Ok(via, args);
 
-    private static async Task Eventually(Func<Task<bool>> condition, string what, int seconds = 90)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail($"timed out waiting for {what}");
-            await Task.Delay(500);
-        }
-    }
+    private Task<List<JsonElement>> ListAsync(int via) => Ctl.ListAsync(via);
+
+    private static Task Eventually(Func<Task<bool>> condition, string what, int seconds = 90) =>
+        ClusterVmctl.Eventually(condition, what, seconds);
 
     private async Task StartClusterAsync()
     {
