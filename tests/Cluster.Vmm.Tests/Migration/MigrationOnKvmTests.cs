@@ -157,7 +157,7 @@ public class MigrationOnKvmTests
     public void The_smp_guest_migrated_mid_run_between_kvm_machines_ends_on_the_target_with_the_exact_total()
     {
         const int vcpus = 2;
-        long iterations = SmpIterationsLasting(TimeSpan.FromSeconds(5), vcpus);
+        long iterations = SmpIterationsLasting(TimeSpan.FromSeconds(8), vcpus);
         var config = new MachineConfig
         {
             Vcpus = vcpus, MemoryBytes = 8UL << 20, Image = new BuiltInGuestImage("smp"), Args = [iterations.ToString(CultureInfo.InvariantCulture)],
@@ -174,14 +174,19 @@ public class MigrationOnKvmTests
     }
 
     /// <summary>Iterations of the smp guest that take about <paramref name="wanted"/> on this host's KVM (whose speed
-    /// differs a hundredfold between PVM, the nested lane and hardware), from the difference between two timed runs
-    /// (which leaves out the cost of creating and starting the machine).</summary>
+    /// differs a hundredfold between PVM, the nested lane and hardware). The probe doubles until one run takes at least
+    /// half a second, so that start-up cost and scheduling noise are small against what is measured; the estimate errs
+    /// towards more iterations (a guest that ends before the migration pauses it would prove nothing).</summary>
     private static long SmpIterationsLasting(TimeSpan wanted, int vcpus)
     {
-        const long probe = 20_000;
-        var once = TimeSmp(probe, vcpus);
-        var thrice = TimeSmp(3 * probe, vcpus);
-        var perIteration = Math.Max((thrice - once).TotalSeconds, once.TotalSeconds / 10) / (2 * probe);
+        long probe = 20_000;
+        var elapsed = TimeSmp(probe, vcpus);
+        while (elapsed < TimeSpan.FromMilliseconds(500) && probe < 1L << 40)
+        {
+            probe *= 2;
+            elapsed = TimeSmp(probe, vcpus);
+        }
+        var perIteration = elapsed.TotalSeconds / probe;
         return Math.Max(probe, (long)(wanted.TotalSeconds / perIteration));
     }
 
