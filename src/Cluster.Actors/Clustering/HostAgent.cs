@@ -32,7 +32,7 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private readonly Dictionary<string, (Contracts.Vms.VmSpec Spec, IActorRef Actor)> _vms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IGuestRuntime> _guests = new(StringComparer.Ordinal);
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
-    private TimeSpan _lastCpu;
+    private readonly Dictionary<string, TimeSpan> _lastVmCpu = new(StringComparer.Ordinal);
     private DateTime _lastAt = DateTime.UtcNow;
     private bool _fenced;
 
@@ -88,16 +88,25 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private void PublishStatus()
     {
         var now = DateTime.UtcNow;
-        var cpu = _guests.Values.Aggregate(TimeSpan.Zero, (sum, g) => sum + g.GuestTime);
         var seconds = (now - _lastAt).TotalSeconds;
-        var load = seconds > 0 ? Math.Max(0, (cpu - _lastCpu).TotalSeconds) / seconds : 0;
-        _lastCpu = cpu;
         _lastAt = now;
+        var loads = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (id, guest) in _guests)
+        {
+            var cpu = guest.GuestTime;
+            // A guest seen for the first time (or booted again, so its time restarted) counts from now.
+            var before = _lastVmCpu.TryGetValue(id, out var b) && b <= cpu ? b : cpu;
+            _lastVmCpu[id] = cpu;
+            loads[id] = seconds > 0 ? (cpu - before).TotalSeconds / seconds : 0;
+        }
+        foreach (var gone in _lastVmCpu.Keys.Where(id => !_guests.ContainsKey(id)).ToList())
+            _lastVmCpu.Remove(gone);
         var status = new HostStatus(_host, _capacity.Vcpus, _capacity.MemoryBytes, _capacity.Labels, _capacity.Cpu.Vendor,
             _capacity.Cpu.Features,
-            [.. _vms.Values.Select(v => new PlacedVm(v.Spec.Id, v.Spec.Vcpus, v.Spec.MemoryBytes, v.Spec.AntiAffinityGroup))
+            [.. _vms.Values.Select(v => new PlacedVm(v.Spec.Id, v.Spec.Vcpus, v.Spec.MemoryBytes, v.Spec.AntiAffinityGroup,
+                    loads.GetValueOrDefault(v.Spec.Id)))
                 .OrderBy(v => v.VmId, StringComparer.Ordinal)],
-            _guests.Count, load,
+            _guests.Count, loads.Values.Sum(),
             _guests.Keys.Where(_vms.ContainsKey).Aggregate(0UL, (sum, id) => sum + _vms[id].Spec.MemoryBytes),
             now);
         PlacementBoard.Get(Context.System).Report(status);

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Migration;
 using Cluster.Contracts.Vms;
 using MessagePack;
 
@@ -19,6 +20,10 @@ namespace Cluster.Contracts.Events;
 [Union(6, typeof(VmRestarted))]
 [Union(7, typeof(VmDeleted))]
 [Union(8, typeof(VmOwnerClaimed))]
+[Union(9, typeof(VmMigrationStarted))]
+[Union(10, typeof(VmMigrated))]
+[Union(11, typeof(VmMigrationCompleted))]
+[Union(12, typeof(VmMigrationFailed))]
 public abstract record VmEvent(
     [property: Key(0)] string VmId, [property: Key(1)] DateTime At, [property: Key(2)] string Reason) : IWithVmId;
 
@@ -70,3 +75,45 @@ public sealed record VmDeleted(
 [MessagePackObject]
 public sealed record VmOwnerClaimed(
     string VmId, DateTime At, string Reason, [property: Key(3)] long Epoch, [property: Key(4)] string Host) : VmEvent(VmId, At, Reason);
+
+/// <summary>A live migration to <paramref name="To"/> began, for <paramref name="Cause"/> within <paramref name="Limits"/>.</summary>
+[MessagePackObject]
+public sealed record VmMigrationStarted(
+    string VmId, DateTime At, string Reason,
+    [property: Key(3)] string MigrationId,
+    [property: Key(4)] string From,
+    [property: Key(5)] string To,
+    [property: Key(6)] MigrationCause Cause,
+    [property: Key(7)] MigrationLimits Limits) : VmEvent(VmId, At, Reason);
+
+/// <summary>
+/// The commit point of a live migration: the VM belongs to <paramref name="To"/> from now on, with
+/// <paramref name="Epoch"/> (one more than any earlier claim), which fences the source exactly as a
+/// <see cref="VmOwnerClaimed"/> does. Written by the source once the target holds the VM's memory and state.
+/// </summary>
+[MessagePackObject]
+public sealed record VmMigrated(
+    string VmId, DateTime At, string Reason,
+    [property: Key(3)] string MigrationId,
+    [property: Key(4)] string From,
+    [property: Key(5)] string To,
+    [property: Key(6)] long Epoch) : VmEvent(VmId, At, Reason);
+
+/// <summary>The migrated VM runs on the target and the source is freed; the figures of the move.</summary>
+[MessagePackObject]
+public sealed record VmMigrationCompleted(
+    string VmId, DateTime At, string Reason,
+    [property: Key(3)] string MigrationId,
+    [property: Key(4)] double DowntimeMs,
+    [property: Key(5)] double TotalMs,
+    [property: Key(6)] long WireBytes,
+    [property: Key(7)] int Rounds,
+    [property: Key(8)] string Mode) : VmEvent(VmId, At, Reason);
+
+/// <summary>A migration failed or was cancelled before its commit (<paramref name="Reason"/> says why); the VM runs on the source.</summary>
+[MessagePackObject]
+public sealed record VmMigrationFailed(
+    string VmId, DateTime At, string Reason,
+    [property: Key(3)] string MigrationId,
+    [property: Key(4)] string To,
+    [property: Key(5)] bool Cancelled) : VmEvent(VmId, At, Reason);

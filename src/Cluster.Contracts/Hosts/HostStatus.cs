@@ -35,9 +35,11 @@ public sealed record HostStatus(
 /// <param name="Vcpus">Its vCPUs.</param>
 /// <param name="MemoryBytes">Its memory.</param>
 /// <param name="AntiAffinityGroup">Its anti-affinity group, or null.</param>
+/// <param name="CpuLoad">Guest CPU seconds per second it used in the last refresh period (0 when not running).</param>
 [MessagePackObject]
 public sealed record PlacedVm(
     [property: Key(0)] string VmId,
     [property: Key(1)] int Vcpus,
     [property: Key(2)] ulong MemoryBytes,
-    [property: Key(3)] string? AntiAffinityGroup) : IClusterMessage;
+    [property: Key(3)] string? AntiAffinityGroup,
+    [property: Key(4)] double CpuLoad = 0) : IClusterMessage;
