@@ -70,7 +70,7 @@ public static class DrainFollower
             var reasons = left.ToDictionary(v => v, v => stuck.TryGetValue(v, out var why) ? why : "did not move and no reason was reported");
             if (printer.Json)
                 printer.WriteJson(new { host, drained = false, stuck = reasons });
-            stderr.WriteLine($"vmctl: DRAIN INCOMPLETE: {left.Count} VM{(left.Count == 1 ? "" : "s")} fit nowhere and stay on {host}:");
+            stderr.WriteLine($"vmctl: DRAIN INCOMPLETE: {left.Count} VM{(left.Count == 1 ? "" : "s")} cannot leave {host}:");
             foreach (var (vm, why) in reasons)
                 stderr.WriteLine($"vmctl:   {vm}: {why}");
             return ExitCodes.Failed;

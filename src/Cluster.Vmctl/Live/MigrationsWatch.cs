@@ -10,7 +10,7 @@ public static class MigrationsWatch
 {
     public static async Task<int> RunAsync(IControlClient client, Printer printer, LiveOptions options, CancellationToken cancel)
     {
-        var screen = new Screen(printer.Output, options.Ansi && !printer.Json, fullScreen: true);
+        var screen = new Screen(printer.Output, options.Ansi && !options.Once && !printer.Json, fullScreen: true);
         var code = await LiveLoop.RunAsync(async () =>
         {
             var (reply, error) = await LiveLoop.TryAskAsync(client, ListMigrations.Instance);

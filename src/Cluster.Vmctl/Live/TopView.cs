@@ -17,7 +17,7 @@ public static class TopView
     public static async Task<int> RunAsync(
         IControlClient client, string node, Printer printer, LiveOptions options, Func<DateTime> clock, CancellationToken cancel)
     {
-        var screen = new Screen(printer.Output, options.Ansi && !printer.Json, fullScreen: true);
+        var screen = new Screen(printer.Output, options.Ansi && !options.Once && !printer.Json, fullScreen: true);
         var code = await LiveLoop.RunAsync(async () =>
         {
             var snapshot = await ClusterSnapshot.TakeAsync(client, clock());
