@@ -110,6 +110,11 @@ public static class VmctlApp
             var started = await client.AskAsync(new StartVm(id));
             reply = reply is VmCreated created && started is VmCommandAccepted ok ? created with { Status = ok.Status } : started;
         }
+        if (!Answers(line.Verb, reply))
+        {
+            stderr.WriteLine($"vmctl: the node answered {reply.GetType().Name} to {request!.GetType().Name}; does it run live migration and the rebalancer?");
+            return ExitCodes.Unexpected;
+        }
         switch (reply)
         {
             case MigrationAccepted accepted when line.Has("--wait"):
@@ -124,6 +129,17 @@ public static class VmctlApp
                 return Replies.Print(reply, printer, stderr);
         }
     }
+
+    /// <summary>Whether <paramref name="reply"/> answers the verb: its own reply or a refusal (verbs older than migration take any).</summary>
+    private static bool Answers(string verb, object reply) => reply is NotAllowed or VmNotFound or HostNotFound or ValidationFailed || verb switch
+    {
+        "migrate" => reply is MigrationAccepted or MigrationCancelling,
+        "migrations" => reply is MigrationList,
+        "drain" => reply is DrainStarted,
+        "undrain" => reply is HostUndrained,
+        "rebalance" => reply is RebalanceStatus,
+        _ => true,
+    };
 
     private static bool IsLive(CommandLine line) =>
         line.Verb is "top" or "watch" || line.Has("--watch") || line.Has("--wait");

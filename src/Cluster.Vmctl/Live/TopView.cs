@@ -71,16 +71,16 @@ public static class TopView
 
     private static void Hosts(Printer printer, ClusterSnapshot s)
     {
-        if (s.Hosts is null)
+        if (s.Hosts is null && s.Vms is null)
         {
-            printer.Line("hosts: not answering");
+            printer.Line("hosts and VMs: not answering");
             return;
         }
         var vms = s.Vms?.Vms.ToDictionary(v => v.VmId) ?? [];
         var migrating = s.Migrations?.Migrations.Where(m => m.InProgress).ToDictionary(m => m.VmId, MigrationView.Of) ?? [];
         var rows = new List<IReadOnlyList<string>>();
         var placed = new HashSet<string>();
-        foreach (var h in s.Hosts.Hosts)
+        foreach (var h in s.Hosts?.Hosts ?? [])
         {
             var balance = s.Rebalance?.Hosts.FirstOrDefault(b => b.Host == h.Host);
             var load = balance?.Load ?? (h.Vcpus == 0 ? 0 : h.GuestCpuSeconds / h.Vcpus);
@@ -93,11 +93,12 @@ public static class TopView
                 rows.Add(VmRow(vm.VmId, vms.GetValueOrDefault(vm.VmId), vm.CpuLoad, vm.Vcpus, vm.MemoryBytes, migrating, balance));
             }
         }
-        var homeless = vms.Values.Where(v => !placed.Contains(v.VmId)).OrderBy(v => v.VmId, StringComparer.Ordinal).ToList();
-        if (homeless.Count > 0)
+        var unlisted = vms.Values.Where(v => !placed.Contains(v.VmId))
+            .GroupBy(v => v.Node is { Length: > 0 } node ? $"{node} (no host figures)" : "(no host)").OrderBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var group in unlisted)
         {
-            rows.Add(["(no host)", "", "", "", "", ""]);
-            rows.AddRange(homeless.Select(v => VmRow(v.VmId, v, 0, v.Spec.Vcpus, v.Spec.MemoryBytes, migrating, null)));
+            rows.Add([group.Key, "", "", "", "", ""]);
+            rows.AddRange(group.OrderBy(v => v.VmId, StringComparer.Ordinal).Select(v => VmRow(v.VmId, v, 0, v.Spec.Vcpus, v.Spec.MemoryBytes, migrating, null)));
         }
         printer.Table(["HOST / VM", "LOAD / STATUS", "CPU", "VCPUS", "MEMORY", "NOTE"], rows);
     }

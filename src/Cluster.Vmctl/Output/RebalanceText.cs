@@ -13,7 +13,7 @@ public static class RebalanceText
             ? $", above since {Printer.Time(since)} ({Human.Duration((now - since).TotalMilliseconds)})"
             : s.Imbalance > s.Threshold ? ", above" : ", below";
         return $"rebalancer: {s.Mode.ToString().ToLowerInvariant()}, imbalance {F(s.Imbalance)} (threshold {F(s.Threshold)}{above}), "
-            + $"{s.InFlight.Count} in flight, {s.MovesMade} moves made";
+            + $"{s.InFlight.Count} of its moves in flight, {s.MovesMade} made";
     }
 
     public static void Write(Printer printer, RebalanceStatus s, DateTime now)

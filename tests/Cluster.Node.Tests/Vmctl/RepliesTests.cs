@@ -79,7 +79,7 @@ public class RepliesTests
              new RebalanceHost("h2:1", 0.2, true, new Dictionary<string, string> { ["big"] = "needs 8 vCPUs, 2 free at most" })],
             [new PlannedMove("a", "h1:1", "h2:1", 0.3, 0.05, "h1 is 90% busy, h2 20%")], [], 4);
         var text = Print(status).Out;
-        Assert.Contains("rebalancer: recommend, imbalance 0.350 (threshold 0.200, above), 0 in flight, 4 moves made", text);
+        Assert.Contains("rebalancer: recommend, imbalance 0.350 (threshold 0.200, above), 0 of its moves in flight, 4 made", text);
         Assert.Contains("h1:1  [##################..]  90%  no", text);
         Assert.Contains("yes       big: needs 8 vCPUs, 2 free at most", text);
         Assert.Contains("plan (recommended, nothing moves in this mode):", text);

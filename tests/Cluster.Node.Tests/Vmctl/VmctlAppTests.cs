@@ -2,6 +2,10 @@ using Cluster.Contracts.Commands;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Rebalancing;
 using Cluster.Vmctl.Cli;
+using Cluster.Vmctl.Live;
+using Cluster.Vmctl.Output;
+using Cluster.Contracts.Replies;
+using Cluster.Contracts.Vms;
 
 namespace Cluster.Node.Tests.Vmctl;
 
@@ -54,5 +58,34 @@ public class VmctlAppTests
         var stderr = new StringWriter();
         Assert.Equal(ExitCodes.Usage, await VmctlApp.RunAsync(["migrate", "a", "--to", "h:1", "--mode", "warp"], TextWriter.Null, stderr));
         Assert.Contains("vmctl: bad --mode 'warp'", stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Calls_a_reply_that_does_not_answer_a_migration_verb_unexpected()
+    {
+        var line = CommandLine.Parse(["migrate", "a", "--to", "h:1"], out _)!;
+        Assert.True(VmctlApp.TryPrepare(line, out var id, out var request, out _));
+        var client = new CannedClient().On<MigrateVm>(new VmCommandAccepted("a", VmStatus.Running));
+        var stderr = new StringWriter();
+        var code = await VmctlApp.RunAsync(client, line, id, request, "h:1", new Printer(TextWriter.Null, false), stderr,
+            new LiveOptions(false, TimeSpan.Zero), CancellationToken.None);
+        Assert.Equal(ExitCodes.Unexpected, code);
+        Assert.Contains("answered VmCommandAccepted to MigrateVm", stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Follows_a_migration_after_it_is_accepted_with_wait()
+    {
+        var line = CommandLine.Parse(["migrate", "a", "--to", "h2:1", "--wait"], out _)!;
+        Assert.True(VmctlApp.TryPrepare(line, out var id, out var request, out _));
+        var client = new CannedClient()
+            .On<MigrateVm>(new MigrationAccepted("a", "m-1", "10.0.0.1:4053", "10.0.0.2:4053"))
+            .On<ListMigrations>(new MigrationList([CannedClient.Migration("a", MigrationState.Completed, remaining: 0)]));
+        var stdout = new StringWriter();
+        var code = await VmctlApp.RunAsync(client, line, id, request, "h:1", new Printer(stdout, false), TextWriter.Null,
+            new LiveOptions(false, TimeSpan.Zero), CancellationToken.None);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.StartsWith("a: migrating 10.0.0.1:4053 -> 10.0.0.2:4053 (migration m-1)\n", stdout.ToString());
+        Assert.EndsWith("a: now on 10.0.0.2:4053; downtime 42 ms, total 4.2 s, 900.0 MiB sent\n", stdout.ToString());
     }
 }

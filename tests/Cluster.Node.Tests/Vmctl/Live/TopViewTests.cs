@@ -55,7 +55,7 @@ public class TopViewTests
         var (code, frame, client) = await Top(Cluster());
         Assert.Equal(ExitCodes.Ok, code);
         Assert.Equal(4, client.Asked.Count);
-        Assert.Contains("rebalancer: automatic, imbalance 0.250 (threshold 0.200, above), 0 in flight, 1 moves made", frame);
+        Assert.Contains("rebalancer: automatic, imbalance 0.250 (threshold 0.200, above), 0 of its moves in flight, 1 made", frame);
         Assert.Matches(@"h1:1\s+\[########\.{8}\]  50%\s+2\.00\s+3/4\s+320\.0 MiB/1\.0 GiB\s+DRAINING", frame);
         Assert.Matches(@"  a\s+Running\s+1\.50\s+2\s+256\.0 MiB\s+-> 10\.0\.0\.2:4053 \[#{15}\.{5}\]  75%", frame);
         Assert.Matches(@"  b\s+Running\s+0\.50\s+1\s+64\.0 MiB\s+FITS NOWHERE: no host has 1 vCPU free", frame);
@@ -75,6 +75,14 @@ public class TopViewTests
         Assert.Contains("migrations: not answering", frame);
         Assert.Contains("! migrations: no answer to ListMigrations", frame);
         Assert.Contains("h1:1", frame);
+    }
+
+    [Fact]
+    public async Task Lists_the_vms_by_node_when_no_host_figures_come()
+    {
+        var (_, frame, _) = await Top(new CannedClient().On<ListVms>(new VmList([new VmInfo(CannedClient.Spec("a"), VmStatus.Running, 0, At, "", "h1:1")])));
+        Assert.Matches(@"h1:1 \(no host figures\)\n  a\s+Running", frame);
+        Assert.Contains("! hosts: no answer to ListHosts", frame);
     }
 
     [Fact]
