@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
+using Cluster.Contracts.Commands;
+using Cluster.Contracts.Events;
 using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Rebalancing;
@@ -54,6 +56,8 @@ public sealed class HttpApiTests : IAsyncLifetime
         SetRebalanceMode s => new RebalanceStatus(s.Mode, 0.1, 0.2, null, [], [], [], 0),
         GetRebalanceStatus => new RebalanceStatus(RebalanceMode.Recommend, 0.3, 0.2, null,
             [new RebalanceHost("h1:1", 0.8, true, new Dictionary<string, string>())], [], [], 2),
+        GetVmEvents g => new VmEventList(g.VmId, [new VmMigrationStarted(g.VmId, DateTime.UtcNow, "rebalance", "m-1", "h1:1", "h2:1",
+            new MigrationCause(MigrationTrigger.Rebalance, "h1 busiest", new Dictionary<string, string> { ["load.h1"] = "0.9" }), MigrationLimits.Default)]),
         _ => new Status.Failure(new InvalidOperationException($"unexpected {message.GetType().Name}")),
     };
 
@@ -140,6 +144,17 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.OK, "Automatic"), (set, after.GetProperty("mode").GetString()));
         Assert.Equal(HttpStatusCode.BadRequest, (await Call(HttpMethod.Put, "/api/rebalance", """{"mode":"fast"}""")).Status);
         Assert.Equal(new SetRebalanceMode(RebalanceMode.Automatic), Assert.Single(_received.OfType<SetRebalanceMode>()));
+    }
+
+    [Fact]
+    public async Task Gives_migration_events_with_their_cause_and_figures()
+    {
+        var (status, body) = await Call(HttpMethod.Get, "/api/vms/a/events");
+        var migration = body[0].GetProperty("migration");
+        Assert.Equal((HttpStatusCode.OK, "VmMigrationStarted"), (status, body[0].GetProperty("event").GetString()));
+        Assert.Equal(("Rebalance", "0.9", 300),
+            (migration.GetProperty("cause").GetProperty("trigger").GetString(), migration.GetProperty("cause").GetProperty("inputs").GetProperty("load.h1").GetString(),
+             migration.GetProperty("limits").GetProperty("downtimeMs").GetInt32()));
     }
 
     [Fact]

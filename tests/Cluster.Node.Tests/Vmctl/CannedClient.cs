@@ -14,6 +14,9 @@ internal sealed class CannedClient : IControlClient
 
     public List<object> Asked { get; } = [];
 
+    /// <summary>Called after each question is recorded (a test can cancel a live view from here).</summary>
+    public Action<CannedClient>? AfterAsk { get; set; }
+
     /// <summary>Answers messages of type <typeparamref name="T"/> with <paramref name="replies"/> in turn, the last one from then on.</summary>
     public CannedClient On<T>(params object[] replies)
     {
@@ -24,6 +27,7 @@ internal sealed class CannedClient : IControlClient
     public Task<object> AskAsync(object message)
     {
         Asked.Add(message);
+        AfterAsk?.Invoke(this);
         if (!_replies.TryGetValue(message.GetType(), out var queue) || queue.Count == 0)
             throw new NodeUnreachableException($"no answer to {message.GetType().Name}");
         return Task.FromResult(queue.Count > 1 ? queue.Dequeue() : queue.Peek());

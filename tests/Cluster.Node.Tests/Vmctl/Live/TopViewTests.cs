@@ -86,6 +86,21 @@ public class TopViewTests
     }
 
     [Fact]
+    public async Task Refreshes_over_the_same_client_until_cancelled()
+    {
+        using var cancel = new CancellationTokenSource();
+        var client = Cluster();
+        client.AfterAsk = c => { if (c.Asked.Count == 12) cancel.Cancel(); };
+        var stdout = new StringWriter();
+        var code = await TopView.RunAsync(client, "h1:1", new Printer(stdout, json: false), new LiveOptions(Ansi: true, TimeSpan.Zero),
+            () => At, cancel.Token);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal(12, client.Asked.Count);
+        Assert.Equal(3, stdout.ToString().Split("\u001b[H\u001b[2J").Length - 1);
+        Assert.Contains("Ctrl-C quits", stdout.ToString());
+    }
+
+    [Fact]
     public async Task Prints_the_snapshot_as_json()
     {
         var (_, json, _) = await Top(Cluster(), "--json");
