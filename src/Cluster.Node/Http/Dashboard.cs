@@ -60,7 +60,7 @@ public static class Dashboard
           $("updated").textContent = "updated " + new Date().toLocaleTimeString();
           const rb = $("rebalance");
           if (rebalance) rb.textContent = "rebalancer: " + rebalance.mode.toLowerCase() + ", imbalance " + rebalance.imbalance.toFixed(3) +
-            " (threshold " + rebalance.threshold.toFixed(3) + "), " + rebalance.inFlight.length + " in flight, " + rebalance.movesMade + " moves made";
+            " (threshold " + rebalance.threshold.toFixed(3) + "), " + rebalance.inFlight.length + " of its moves in flight, " + rebalance.movesMade + " made";
           else rb.textContent = "rebalancer: not answering";
           const byId = new Map((vms ? vms.vms : []).map(v => [v.spec.id, v]));
           const moving = new Map((migrations ? migrations.migrations : []).filter(m => !done(m.state)).map(m => [m.vmId, m]));

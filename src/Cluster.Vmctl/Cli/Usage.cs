@@ -16,8 +16,8 @@ public static class Usage
           nodes                     the cluster's hosts with capacity, allocations and load
           leave HOST:PORT           a host leaves the cluster gracefully; its VMs restart elsewhere
           show ID                   one VM
-          events ID | events --vm ID   its lifecycle events, oldest first; each migration with its cause,
-                                    the figures behind it, its limits and its outcome
+          events ID                 its lifecycle events, oldest first; each migration with its cause,
+                                    the figures behind it, its limits and its outcome (or: events --vm ID)
           console ID [--bytes N]    the last N bytes of its serial console (default 4096)
           console ID --follow [--seconds N]   stream the console (until Ctrl-C, or for N seconds)
           console ID --input TEXT   type TEXT (with C escapes \n \r \t) into the serial port
