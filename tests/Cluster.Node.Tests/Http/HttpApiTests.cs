@@ -56,6 +56,8 @@ public sealed class HttpApiTests : IAsyncLifetime
         SetRebalanceMode s => new RebalanceStatus(s.Mode, 0.1, 0.2, null, [], [], [], 0),
         GetRebalanceStatus => new RebalanceStatus(RebalanceMode.Recommend, 0.3, 0.2, null,
             [new RebalanceHost("h1:1", 0.8, true, new Dictionary<string, string>())], [], [], 2),
+        CreateVm c => new VmCreated(c.Spec.Id, Contracts.Vms.VmStatus.Defined, "h1:1"),
+        StartVm st => new VmCommandAccepted(st.VmId, Contracts.Vms.VmStatus.Running),
         GetVmEvents g => new VmEventList(g.VmId, [new VmMigrationStarted(g.VmId, DateTime.UtcNow, "rebalance", "m-1", "h1:1", "h2:1",
             new MigrationCause(MigrationTrigger.Rebalance, "h1 busiest", new Dictionary<string, string> { ["load.h1"] = "0.9" }), MigrationLimits.Default)]),
         _ => new Status.Failure(new InvalidOperationException($"unexpected {message.GetType().Name}")),
@@ -144,6 +146,17 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.OK, "Automatic"), (set, after.GetProperty("mode").GetString()));
         Assert.Equal(HttpStatusCode.BadRequest, (await Call(HttpMethod.Put, "/api/rebalance", """{"mode":"fast"}""")).Status);
         Assert.Equal(new SetRebalanceMode(RebalanceMode.Automatic), Assert.Single(_received.OfType<SetRebalanceMode>()));
+    }
+
+    [Fact]
+    public async Task Still_creates_and_starts_a_vm_from_a_spec_and_refuses_bad_json()
+    {
+        var (created, body) = await Call(HttpMethod.Post, "/api/vms", """{"id":"n","image":"counter","start":true}""");
+        Assert.Equal((HttpStatusCode.OK, "Running"), (created, body.GetProperty("status").GetString()));
+        Assert.Equal("n", Assert.Single(_received.OfType<CreateVm>()).Spec.Id);
+        Assert.Equal(new StartVm("n"), Assert.Single(_received.OfType<StartVm>()));
+        var (bad, error) = await Call(HttpMethod.Post, "/api/vms", "{");
+        Assert.Equal((HttpStatusCode.BadRequest, "bad-json"), (bad, error.GetProperty("error").GetString()));
     }
 
     [Fact]
