@@ -121,6 +121,9 @@ public sealed unsafe partial class KvmVcpu : IVcpu
             if (_vm.Memory.Missing is { Failure: { } failed }) return Served(VcpuExit.InternalError(failed, 0, null));
             throw KvmFd.Failure("KVM_RUN", errno, $"vCPU {Id}");
         }
+        // Once post-copy has failed, guest memory is inaccessible and whatever the guest did after (a triple
+        // fault where the kernel's walk of guest page tables failed) is not the guest's doing.
+        if (_vm.Memory.Missing is { Failure: { } gone }) return Served(VcpuExit.InternalError(gone, 0, null));
         return Served(Decode());
     }
 
