@@ -140,7 +140,8 @@ internal sealed class PostCopyArrival
         var batch = new byte[8 * 512];
         try
         {
-            while (!_stop)
+            // Requests queued when post-copy ends still go (before PostCopyDone), so both sides count the same.
+            while (!_stop || !_requests.IsEmpty)
             {
                 _signal.Wait(50);
                 int n = 0;

@@ -25,6 +25,7 @@ internal sealed class PostCopyPush
     private volatile bool _done;
     private int _cursorSlot;
     private ulong _cursorWord;
+    private long _onDemand;
 
     /// <summary>A push of the pages set in <paramref name="missing"/> (one bitmap per slot of <paramref name="slots"/>).</summary>
     public PostCopyPush(IReadOnlyList<MemorySlot> slots, ulong[][] missing)
@@ -42,8 +43,9 @@ internal sealed class PostCopyPush
     /// <summary>Pages not sent yet.</summary>
     public long Remaining { get; private set; }
 
-    /// <summary>Pages sent because the target asked for them.</summary>
-    public long OnDemand { get; private set; }
+    /// <summary>Pages the target asked for (each at most once) because a vCPU or the VMM waited for them;
+    /// the answer may have been a page already on its way.</summary>
+    public long OnDemand => Interlocked.Read(ref _onDemand);
 
     /// <summary>The missing pages as runs of (gpa, page count), in PostCopy frames of at most <paramref name="maxRuns"/> runs each.</summary>
     public IEnumerable<byte[]> RunFrames(int maxRuns = 1 << 16)
@@ -85,7 +87,6 @@ internal sealed class PostCopyPush
                 if (Take(gpa) is { } page)
                 {
                     sender.Send(_slots[page.Slot], page.Page, cacheable: false, ct);
-                    OnDemand++;
                     served = true;
                 }
             if (served) sender.Flush(ct);
@@ -121,6 +122,7 @@ internal sealed class PostCopyPush
                 {
                     case MigrationCommand.PageRequest when len % 8 == 0:
                         for (int i = 0; i < len; i += 8) _requests.Enqueue(BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(i)));
+                        Interlocked.Add(ref _onDemand, len / 8);
                         _signal.Release();
                         break;
                     case MigrationCommand.PostCopyDone:

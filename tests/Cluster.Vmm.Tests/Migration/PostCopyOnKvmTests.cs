@@ -18,7 +18,7 @@ public class PostCopyOnKvmTests
         using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "counter", Memory);
         MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("count 200\n"), "the guest to count");
 
-        var (source, target) = h.Migrate(h.Source, new MigrationOptions { Mode = MigrationMode.PostCopy, PostCopyAfterBulkRound = false, MaxBandwidth = 16L << 20 });
+        var (source, target) = h.Migrate(h.Source, new MigrationOptions { Mode = MigrationMode.PostCopy, PostCopyAfterBulkRound = false, MaxBandwidth = 1L << 20 });
 
         Assert.True(source.Succeeded, source.FailureReason);
         Assert.True(target.Succeeded, target.FailureReason);
