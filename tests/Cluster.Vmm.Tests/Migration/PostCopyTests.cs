@@ -106,7 +106,9 @@ public class PostCopyTests
     [Fact]
     public void Auto_switches_to_post_copy_for_a_dirtier_that_even_throttling_cannot_bring_under_the_limit()
     {
-        using var h = new MigrationHarness("dirtier", Memory, "2");
+        // 4 MiB rewritten in a loop against 8 MiB/s: rounds of half a second, long enough that the guest dirties
+        // its whole working set in each even when a loaded host starves its vCPU for a while.
+        using var h = new MigrationHarness("dirtier", Memory, "4");
         MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("dirtier pass 3\n"), "the guest to dirty");
 
         var (source, target) = h.Migrate(h.Source, SlowLink);
