@@ -17,6 +17,7 @@ namespace Cluster.Actors.Rebalancing;
 /// <param name="RetryBackoff">Wait before retrying a VM whose move failed; doubled at each failure.</param>
 /// <param name="RetryBackoffMax">The longest such wait.</param>
 /// <param name="AcceptTimeout">A move not accepted by the VM within this is treated as failed.</param>
+/// <param name="MoveTimeout">An accepted move whose migration has not ended within this is treated as failed.</param>
 /// <param name="SettleTimeout">How long a completed move is assumed done while the hosts' reports do not show it yet.</param>
 /// <param name="BandwidthBytesPerSecond">The migration bandwidth the cost model assumes.</param>
 /// <param name="DirtyBytesPerCpuSecond">Memory a busy vCPU is assumed to dirty per second, when no migration measured the VM.</param>
@@ -26,7 +27,8 @@ namespace Cluster.Actors.Rebalancing;
 /// <param name="SnapshotEvery">A snapshot of mode and drained hosts every this many persisted events.</param>
 public sealed record RebalanceSettings(
     RebalanceMode Mode, TimeSpan Interval, double Threshold, TimeSpan Hold, double MinGain, TimeSpan CoolDown, TimeSpan History,
-    int MaxMovesPerHost, int MaxMoves, TimeSpan RetryBackoff, TimeSpan RetryBackoffMax, TimeSpan AcceptTimeout, TimeSpan SettleTimeout,
+    int MaxMovesPerHost, int MaxMoves, TimeSpan RetryBackoff, TimeSpan RetryBackoffMax, TimeSpan AcceptTimeout, TimeSpan MoveTimeout,
+    TimeSpan SettleTimeout,
     double BandwidthBytesPerSecond, double DirtyBytesPerCpuSecond, double DowntimeWeight, double MoveOverheadSeconds,
     MigrationLimits Limits, int SnapshotEvery)
 {
@@ -36,7 +38,7 @@ public sealed record RebalanceSettings(
     public static RebalanceSettings Default { get; } = new(
         RebalanceMode.Automatic, TimeSpan.FromSeconds(2), 0.15, TimeSpan.FromSeconds(6), 0.02, TimeSpan.FromMinutes(2),
         TimeSpan.FromMinutes(10), 1, 2, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(15),
-        TimeSpan.FromSeconds(15), 1024.0 * 1024 * 1024, 64.0 * 1024 * 1024, 10.0, 1.0, MigrationLimits.Default, 50);
+        TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(15), 1024.0 * 1024 * 1024, 64.0 * 1024 * 1024, 10.0, 1.0, MigrationLimits.Default, 50);
 
     /// <summary>Reads the settings from <paramref name="config"/>; missing keys keep <see cref="Default"/>.</summary>
     public static RebalanceSettings From(Config config)
@@ -51,7 +53,7 @@ public sealed record RebalanceSettings(
             Time("interval", d.Interval), Number("threshold", d.Threshold), Time("hold", d.Hold), Number("min-gain", d.MinGain),
             Time("cool-down", d.CoolDown), Time("history", d.History), Count("max-moves-per-host", d.MaxMovesPerHost),
             Count("max-moves", d.MaxMoves), Time("retry-backoff", d.RetryBackoff), Time("retry-backoff-max", d.RetryBackoffMax),
-            Time("accept-timeout", d.AcceptTimeout), Time("settle-timeout", d.SettleTimeout),
+            Time("accept-timeout", d.AcceptTimeout), Time("move-timeout", d.MoveTimeout), Time("settle-timeout", d.SettleTimeout),
             Bytes("cost.bandwidth", d.BandwidthBytesPerSecond), Bytes("cost.dirty-per-cpu-second", d.DirtyBytesPerCpuSecond),
             Number("cost.downtime-weight", d.DowntimeWeight), Number("cost.move-overhead-seconds", d.MoveOverheadSeconds),
             new MigrationLimits(
