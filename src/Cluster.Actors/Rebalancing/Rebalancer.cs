@@ -113,7 +113,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
 
     private RebalanceDecided Decision(IReadOnlyList<PlanStep> steps, bool started, DateTime now) => new(now,
         steps.Any(s => s.Trigger == MigrationTrigger.Drain) ? MigrationTrigger.Drain : MigrationTrigger.Rebalance,
-        _plan.Loads, _plan.Imbalance, _settings.Threshold, [.. steps.Select(s => s.Move)], started);
+        Hosts(), _plan.Imbalance, _settings.Threshold, [.. steps.Select(s => s.Move)], started);
 
     private string Recommendation() => string.Join(";", _plan.Steps.Select(s => $"{s.Move.VmId}>{s.Move.To}"));
 
@@ -235,15 +235,16 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
         _mediator.Tell(new Publish(RebalancerTopics.Unschedulable, new UnschedulableHosts([.. _state.Drained])));
     }
 
-    private RebalanceStatus Status()
+    private RebalanceStatus Status() => new(_state.Mode, _plan.Imbalance, _settings.Threshold, _aboveSince, Hosts(),
+        [.. _plan.Steps.Select(s => s.Move)], _moves.InFlightMoves, _moves.MovesMade);
+
+    private List<RebalanceHost> Hosts()
     {
         var held = _moves.HeldReasons(DateTime.UtcNow);
-        var hosts = _plan.Loads.Select(l => new RebalanceHost(l.Key, l.Value, _state.Drained.Contains(l.Key), Stuck(l.Key, held)))
+        return _plan.Loads.Select(l => new RebalanceHost(l.Key, l.Value, _state.Drained.Contains(l.Key), Stuck(l.Key, held)))
             .Concat(_state.Drained.Where(d => !_plan.Loads.ContainsKey(d))
                 .Select(d => new RebalanceHost(d, 0, true, new Dictionary<string, string>())))
             .OrderBy(h => h.Host, StringComparer.Ordinal).ToList();
-        return new RebalanceStatus(_state.Mode, _plan.Imbalance, _settings.Threshold, _aboveSince, hosts,
-            [.. _plan.Steps.Select(s => s.Move)], _moves.InFlightMoves, _moves.MovesMade);
     }
 
     /// <summary>A draining host's VMs that cannot leave: those that fit nowhere and those whose move was refused or failed.</summary>

@@ -24,7 +24,7 @@ public sealed record HostDrainEnded([property: Key(0)] string Host, [property: K
 /// </summary>
 /// <param name="At">When (UTC).</param>
 /// <param name="Trigger">Rebalance or drain (a decision that mixes both is recorded as a drain).</param>
-/// <param name="Loads">Each host's load (guest CPU load per vCPU of capacity) before the moves.</param>
+/// <param name="Hosts">Each host before the moves: its load (guest CPU load per vCPU of capacity), whether it drains, its stuck VMs.</param>
 /// <param name="Imbalance">The imbalance before the moves.</param>
 /// <param name="Threshold">The imbalance threshold in force.</param>
 /// <param name="Moves">The moves with their gains and costs.</param>
@@ -33,7 +33,7 @@ public sealed record HostDrainEnded([property: Key(0)] string Host, [property: K
 public sealed record RebalanceDecided(
     [property: Key(0)] DateTime At,
     [property: Key(1)] MigrationTrigger Trigger,
-    [property: Key(2)] IReadOnlyDictionary<string, double> Loads,
+    [property: Key(2)] IReadOnlyList<RebalanceHost> Hosts,
     [property: Key(3)] double Imbalance,
     [property: Key(4)] double Threshold,
     [property: Key(5)] IReadOnlyList<PlannedMove> Moves,

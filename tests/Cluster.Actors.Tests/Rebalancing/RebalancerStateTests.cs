@@ -15,7 +15,7 @@ public class RebalancerStateTests
             .Apply(new HostDrainBegan("h2", T0))
             .Apply(new HostDrainBegan("h1", T0))
             .Apply(new RebalanceModeChanged(RebalanceMode.Off, T0))
-            .Apply(new RebalanceDecided(T0, MigrationTrigger.Drain, new Dictionary<string, double>(), 0.3, 0.15, [], true))
+            .Apply(new RebalanceDecided(T0, MigrationTrigger.Drain, [], 0.3, 0.15, [], true))
             .Apply(new HostDrainEnded("h2", T0));
         Assert.Equal(RebalanceMode.Off, state.Mode);
         Assert.Equal(["h1"], state.Drained);
