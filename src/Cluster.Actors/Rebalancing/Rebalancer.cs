@@ -229,9 +229,9 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
             SaveSnapshot(_state.ToSnapshot());
     }
 
+    /// <summary>Tells every node's HostDirectory (this node's too) the drained hosts; it sets them on its board.</summary>
     private void PublishUnschedulable()
     {
-        _board.SetUnschedulable(_state.Drained);
         _mediator.Tell(new Publish(RebalancerTopics.Unschedulable, new UnschedulableHosts([.. _state.Drained])));
     }
 

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Configuration;
 using Akka.TestKit.Xunit2;
 using Cluster.Actors.Clustering;
@@ -50,9 +49,8 @@ public class RebalancerCompositionTests : TestKit
         Assert.Equal(["a"], started.Vms);
         var move = await region.ExpectMsgAsync<MigrateVm>(TimeSpan.FromSeconds(5));
         Assert.Equal(("a", "h2", MigrationTrigger.Drain), (move.VmId, move.TargetHost, move.Cause.Trigger));
-
-        DistributedPubSub.Get(Sys).Mediator.Tell(new Publish(RebalancerTopics.Unschedulable, new UnschedulableHosts(["h2"])));
-        await AwaitAssertAsync(() => Assert.Contains("h2", board.Unschedulable), TimeSpan.FromSeconds(5));
         await AwaitAssertAsync(() => Assert.Equal(["h1"], board.Unschedulable), TimeSpan.FromSeconds(5));
+        Assert.Equal("h1", (await rebalancer.Ask<HostUndrained>(new UndrainHost("h1"), TimeSpan.FromSeconds(5))).Host);
+        await AwaitAssertAsync(() => Assert.Empty(board.Unschedulable), TimeSpan.FromSeconds(5));
     }
 }

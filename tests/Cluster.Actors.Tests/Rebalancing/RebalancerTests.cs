@@ -51,7 +51,7 @@ public class RebalancerTests : TestKit
 
     private MigrateVm ExpectMove(TimeSpan? within = null)
     {
-        var move = _region.ExpectMsg<MigrateVm>(within ?? TimeSpan.FromSeconds(5));
+        var move = _region.ExpectMsg<MigrateVm>(within ?? TimeSpan.FromSeconds(15));
         _region.Reply(new MigrationAccepted(move.VmId, $"m-{move.VmId}", "?", move.TargetHost));
         return move;
     }
@@ -59,6 +59,11 @@ public class RebalancerTests : TestKit
     private static MigrationInfo Ended(MigrateVm move, string source, MigrationState state) => new(move.VmId, $"m-{move.VmId}", source,
         move.TargetHost, state, MigrationStrategy.Auto, 3, 64 * MiB, 0, 1e9, 0, 0, 0, DateTime.UtcNow, DateTime.UtcNow, 5, 500, 1000,
         state == MigrationState.Completed ? null : "link down", move.Cause);
+
+    /// <summary>Waits for a publication of exactly these unschedulable hosts (the rebalancer publishes them at every interval too).</summary>
+    private void ExpectUnschedulable(string[] hosts) =>
+        _mediator.FishForMessage<Publish>(p => p.Topic == RebalancerTopics.Unschedulable
+            && ((UnschedulableHosts)p.Message).Hosts.SequenceEqual(hosts), TimeSpan.FromSeconds(15));
 
     private void ReportSkewed()
     {
@@ -71,7 +76,7 @@ public class RebalancerTests : TestKit
     {
         ReportSkewed();
         var rebalancer = Start(Fast with { Mode = RebalanceMode.Recommend });
-        AwaitAssert(() => Assert.NotEmpty(Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).Plan), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.NotEmpty(Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).Plan), TimeSpan.FromSeconds(15));
         var status = Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance);
         Assert.Equal(RebalanceMode.Recommend, status.Mode);
         Assert.True(status.Imbalance > status.Threshold);
@@ -118,7 +123,7 @@ public class RebalancerTests : TestKit
         Report("h1", vms: [Vm("a", 2), Vm("b", 2)]);
         Report("h2");
         var rebalancer = Start(Fast with { MaxMoves = 1 });
-        var first = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(5));
+        var first = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(15));
         Assert.Equal("a", first.VmId);
         var refusedAt = Stopwatch.StartNew();
         _region.Reply(new NotAllowed(first.VmId, "already migrating"));
@@ -126,7 +131,7 @@ public class RebalancerTests : TestKit
         Assert.Equal("b", other.VmId);
         var failedAt = Stopwatch.StartNew();
         rebalancer.Tell(Ended(other, "h1", MigrationState.Failed));
-        var retried = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(5));
+        var retried = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(15));
         var waited = retried.VmId == "a" ? refusedAt.Elapsed : failedAt.Elapsed;
         Assert.True(waited >= Fast.RetryBackoff, $"{retried.VmId} was retried after {waited.TotalMilliseconds} ms");
         Assert.Single(Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).InFlight);
@@ -147,15 +152,14 @@ public class RebalancerTests : TestKit
         var move = ExpectMove();
         Assert.Equal(("a", "h2", MigrationTrigger.Drain), (move.VmId, move.TargetHost, move.Cause.Trigger));
         Assert.Contains("drain of h1", move.Cause.Summary);
-        Assert.Contains("h1", _board.Unschedulable);
-        _mediator.FishForMessage<Publish>(p => p.Topic == RebalancerTopics.Unschedulable && ((UnschedulableHosts)p.Message).Hosts.SequenceEqual(["h1"]));
+        ExpectUnschedulable(["h1"]);
         var host = Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).Hosts.Single(h => h.Host == "h1");
         Assert.True(host.Draining);
         Assert.StartsWith("labels:", host.Stuck["zoned"]);
         _region.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
         Assert.Equal("h1", Ask<HostUndrained>(rebalancer, new UndrainHost("h1")).Host);
-        Assert.Empty(_board.Unschedulable);
+        ExpectUnschedulable([]);
     }
 
     [Fact]
@@ -183,12 +187,11 @@ public class RebalancerTests : TestKit
         Watch(rebalancer);
         rebalancer.Tell(PoisonPill.Instance);
         ExpectTerminated(rebalancer);
-        _board.SetUnschedulable([]);
 
         var recovered = Start(settings);
         var status = Ask<RebalanceStatus>(recovered, GetRebalanceStatus.Instance);
         Assert.Equal(RebalanceMode.Recommend, status.Mode);
         Assert.Equal(["h1"], status.Hosts.Where(h => h.Draining).Select(h => h.Host));
-        Assert.Equal(["h1"], _board.Unschedulable);
+        ExpectUnschedulable(["h1"]);
     }
 }
