@@ -36,6 +36,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
     private readonly MoveTracker _moves;
     private RebalancerState _state;
     private RebalancePlan _plan = new(new Dictionary<string, double>(), 0, 0, [], new Dictionary<string, IReadOnlyDictionary<string, string>>());
+    private List<PlannerHost> _hosts = [];
     private DateTime? _aboveSince;
     private string _stuckShown = "";
     private string _recommended = "";
@@ -89,9 +90,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
         bool IsOn(string vm, string host) => views.Any(h => h.Host == host && h.Vms.Any(v => v.VmId == vm));
         foreach (var late in _moves.Tick(now, IsOn))
             _log.Warning("Rebalancer: move of {0} from {1} to {2} timed out; it will be retried later", late.VmId, late.From, late.To);
-        var hosts = views.Select(h => new PlannerHost(h.Host, h.Vcpus, h.MemoryBytes, h.Labels, _state.Drained.Contains(h.Host),
-            [.. h.Vms.Select(v => new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad,
-                _board.DecisionFor(v.VmId) is { } d ? PlacementRequest.Of(d.Spec).RequiredLabels : null, _moves.DirtyRate(v.VmId)))])).ToList();
+        var hosts = _hosts = RebalanceView.PlannerHosts(views, _state.Drained, _board.DecisionFor, _moves.DirtyRate);
         var held = _moves.HeldReasons(now);
         var (_, imbalance) = RebalancePlanner.Measure(hosts, _moves.Pending);
         _aboveSince = imbalance > _settings.Threshold ? _aboveSince ?? now : null;
@@ -124,7 +123,14 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
         {
             var move = step.Move;
             _moves.Started(move, step.Trigger, now);
-            _region.Tell(new MigrateVm(move.VmId, move.To, _settings.Limits, new MigrationCause(step.Trigger, move.Summary, step.Inputs)));
+            var inputs = new Dictionary<string, string>(step.Inputs, StringComparer.Ordinal)
+            {
+                ["mode"] = _state.Mode.ToString(),
+                ["decided-at"] = now.ToString("O"),
+                ["imbalance.above-threshold-since"] = _aboveSince?.ToString("O") ?? "not above",
+                ["hold"] = _settings.Hold.ToString(),
+            };
+            _region.Tell(new MigrateVm(move.VmId, move.To, _settings.Limits, new MigrationCause(step.Trigger, move.Summary, inputs)));
             _log.Info("Rebalancer: {0} {1} from {2} to {3} (gain {4:0.000}, cost {5:0.00} s)",
                 step.Trigger == MigrationTrigger.Drain ? "draining" : "moving", move.VmId, move.From, move.To, move.Gain, move.Cost);
         }
@@ -238,29 +244,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
     private RebalanceStatus Status() => new(_state.Mode, _plan.Imbalance, _settings.Threshold, _aboveSince, Hosts(),
         [.. _plan.Steps.Select(s => s.Move)], _moves.InFlightMoves, _moves.MovesMade);
 
-    private List<RebalanceHost> Hosts()
-    {
-        var held = _moves.HeldReasons(DateTime.UtcNow);
-        return _plan.Loads.Select(l => new RebalanceHost(l.Key, l.Value, _state.Drained.Contains(l.Key), Stuck(l.Key, held)))
-            .Concat(_state.Drained.Where(d => !_plan.Loads.ContainsKey(d))
-                .Select(d => new RebalanceHost(d, 0, true, new Dictionary<string, string>())))
-            .OrderBy(h => h.Host, StringComparer.Ordinal).ToList();
-    }
-
-    /// <summary>A draining host's VMs that cannot leave: those that fit nowhere and those whose move was refused or failed.</summary>
-    private IReadOnlyDictionary<string, string> Stuck(string host, IReadOnlyDictionary<string, string> held)
-    {
-        var stuck = new Dictionary<string, string>(_plan.Stuck.GetValueOrDefault(host) ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        if (_state.Drained.Contains(host))
-        {
-            foreach (var vm in _board.Views(_placement.PendingFor).Where(h => h.Host == host).SelectMany(h => h.Vms))
-            {
-                if (held.TryGetValue(vm.VmId, out var reason))
-                    stuck.TryAdd(vm.VmId, reason);
-            }
-        }
-        return stuck;
-    }
+    private List<RebalanceHost> Hosts() => RebalanceView.StatusHosts(_plan, _hosts, _state.Drained, _moves.HeldReasons(DateTime.UtcNow));
 
     private sealed class Tick
     {

@@ -102,6 +102,7 @@ public class RebalancerTests : TestKit
         Assert.Contains("imbalance", first.Cause.Summary);
         Assert.Equal("1.0000", first.Cause.Inputs["load.h1"]);
         Assert.Contains("gain", first.Cause.Inputs.Keys);
+        Assert.Equal("Automatic", first.Cause.Inputs["mode"]);
         Assert.Equal(2, Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).InFlight.Count);
 
         var source = hosts.Single(h => h.Value.Any(v => v.VmId == first.VmId)).Key;
@@ -160,6 +161,20 @@ public class RebalancerTests : TestKit
 
         Assert.Equal("h1", Ask<HostUndrained>(rebalancer, new UndrainHost("h1")).Host);
         ExpectUnschedulable([]);
+    }
+
+    [Fact]
+    public void A_drained_vm_whose_move_is_refused_is_reported_stuck_with_the_refusal()
+    {
+        Report("h1", vms: [Vm("a", 0.5)]);
+        Report("h2");
+        var rebalancer = Start(Fast);
+        Ask<DrainStarted>(rebalancer, new DrainHost("h1"));
+        var move = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(15));
+        _region.Reply(new NotAllowed(move.VmId, "the VM is not running"));
+        AwaitAssert(() => Assert.Contains("not running",
+            Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).Hosts.Single(h => h.Host == "h1").Stuck.GetValueOrDefault("a")),
+            TimeSpan.FromSeconds(15));
     }
 
     [Fact]
