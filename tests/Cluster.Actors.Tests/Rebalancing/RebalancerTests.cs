@@ -119,6 +119,17 @@ public class RebalancerTests : TestKit
     }
 
     [Fact]
+    public void Off_mode_plans_nothing_until_switched_to_automatic()
+    {
+        ReportSkewed();
+        var rebalancer = Start(Fast with { Mode = RebalanceMode.Off });
+        _region.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Empty(Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).Plan);
+        Assert.Equal(RebalanceMode.Automatic, Ask<RebalanceStatus>(rebalancer, new SetRebalanceMode(RebalanceMode.Automatic)).Mode);
+        Assert.Equal(MigrationTrigger.Rebalance, ExpectMove().Cause.Trigger);
+    }
+
+    [Fact]
     public void A_failed_move_is_retried_after_a_back_off()
     {
         Report("h1", vms: [Vm("a", 2), Vm("b", 2)]);
