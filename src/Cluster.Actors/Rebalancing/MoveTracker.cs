@@ -7,14 +7,15 @@ namespace Cluster.Actors.Rebalancing;
 /// The rebalancer's moves after it started them (pure; times are passed in): in flight until the VM accepts
 /// and the migration ends; a completed move then settles until the hosts' reports show the VM on its target,
 /// and stays in the history for hysteresis; a refused, failed, cancelled or timed-out move holds its VM back
-/// for a back-off that doubles with every failure in a row.
+/// for a back-off that doubles with every failure in a row. A refusal (the VM would not move, e.g. it is not
+/// running) is also reported as a reason the VM cannot leave; a failed migration is only retried.
 /// </summary>
 public sealed class MoveTracker(RebalanceSettings settings)
 {
     private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (PlannedMove Move, DateTime At)> _settling = new(StringComparer.Ordinal);
     private readonly List<RecentMove> _history = [];
-    private readonly Dictionary<string, (int Failures, DateTime Until, string Reason)> _backoff = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Failures, DateTime Until, string Reason, bool Refused)> _backoff = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> _dirtyRates = new(StringComparer.Ordinal);
 
     /// <summary>Moves completed since the rebalancer started.</summary>
@@ -37,6 +38,11 @@ public sealed class MoveTracker(RebalanceSettings settings)
     public IReadOnlyDictionary<string, string> HeldReasons(DateTime now) =>
         _backoff.Where(b => b.Value.Until > now).ToDictionary(b => b.Key, b => b.Value.Reason, StringComparer.Ordinal);
 
+    /// <summary>VMs whose last move their VM refused, with the refusal and when it is tried again, until then.</summary>
+    public IReadOnlyDictionary<string, string> Refusals(DateTime now) =>
+        _backoff.Where(b => b.Value.Refused && b.Value.Until > now)
+            .ToDictionary(b => b.Key, b => $"{b.Value.Reason} (tried again at {b.Value.Until:HH:mm:ss})", StringComparer.Ordinal);
+
     /// <summary>The dirty rate a migration of <paramref name="vmId"/> measured last, or null.</summary>
     public double? DirtyRate(string vmId) => _dirtyRates.TryGetValue(vmId, out var rate) ? rate : null;
 
@@ -57,14 +63,19 @@ public sealed class MoveTracker(RebalanceSettings settings)
             _inFlight[vmId] = m with { MigrationId = migrationId };
     }
 
+    /// <summary>The VM refused the move; it backs off. Returns the refused move, or null when it was not ours.</summary>
+    public PlannedMove? Refused(string vmId, string reason, DateTime now) => Failed(vmId, reason, now, refused: true);
+
     /// <summary>The move failed to start or to finish; its VM backs off. Returns the failed move, or null when it was not ours.</summary>
-    public PlannedMove? Failed(string vmId, string reason, DateTime now)
+    public PlannedMove? Failed(string vmId, string reason, DateTime now) => Failed(vmId, reason, now, refused: false);
+
+    private PlannedMove? Failed(string vmId, string reason, DateTime now, bool refused)
     {
         if (!_inFlight.Remove(vmId, out var m))
             return null;
         var failures = _backoff.TryGetValue(vmId, out var b) ? b.Failures + 1 : 1;
         var wait = TimeSpan.FromTicks(Math.Min(settings.RetryBackoffMax.Ticks, settings.RetryBackoff.Ticks * (1L << Math.Min(failures - 1, 20))));
-        _backoff[vmId] = (failures, now + wait, reason);
+        _backoff[vmId] = (failures, now + wait, reason, refused);
         return m.Move;
     }
 

@@ -21,11 +21,11 @@ internal static class RebalanceView
 
     /// <summary>
     /// Every host with its load and drain state; a draining host lists its stuck VMs: those that fit nowhere
-    /// (from the plan) and those whose move was refused or failed and backs off (<paramref name="held"/>).
+    /// (from the plan) and those whose VM refused to move (<paramref name="refusals"/>; a failed migration is only retried).
     /// A drained host that reports no more (it left) is listed with load 0.
     /// </summary>
     public static List<RebalanceHost> StatusHosts(RebalancePlan plan, IReadOnlyList<PlannerHost> hosts, IReadOnlySet<string> drained,
-        IReadOnlyDictionary<string, string> held)
+        IReadOnlyDictionary<string, string> refusals)
     {
         IReadOnlyDictionary<string, string> Stuck(PlannerHost host)
         {
@@ -33,7 +33,7 @@ internal static class RebalanceView
                 StringComparer.Ordinal);
             foreach (var vm in host.Draining ? host.Vms : [])
             {
-                if (held.TryGetValue(vm.VmId, out var reason))
+                if (refusals.TryGetValue(vm.VmId, out var reason))
                     stuck.TryAdd(vm.VmId, reason);
             }
             return stuck;

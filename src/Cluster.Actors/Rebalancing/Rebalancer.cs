@@ -55,9 +55,9 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
         Command<DrainHost>(Drain);
         Command<UndrainHost>(Undrain);
         Command<MigrationAccepted>(a => _moves.Accepted(a.VmId, a.MigrationId));
-        Command<NotAllowed>(n => MoveFailed(n.VmId, $"refused: {n.Reason}"));
+        Command<NotAllowed>(n => MoveRefused(n.VmId, $"refused: {n.Reason}"));
         Command<MigrationInfo>(Progress);
-        Command<IWithVmId>(other => MoveFailed(other.VmId, $"refused: {other.GetType().Name}"));
+        Command<IWithVmId>(other => MoveRefused(other.VmId, $"refused: {other.GetType().Name}"));
         Command<SubscribeAck>(_ => { });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("Rebalancer: snapshot failed: {0}", f.Cause.Message));
@@ -138,7 +138,8 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
 
     private void ShowStuck(IReadOnlyDictionary<string, string> held)
     {
-        var shown = string.Join("\n", _plan.Stuck.SelectMany(h => h.Value.Select(v => $"{h.Key} {v.Key}: {v.Value}")));
+        var shown = string.Join("\n", _plan.Stuck.SelectMany(h => h.Value.Select(v => $"{h.Key} {v.Key}: {v.Value}"))
+            .Concat(held.Select(h => $"{h.Key}: {h.Value}")));
         if (shown == _stuckShown)
             return;
         _stuckShown = shown;
@@ -162,9 +163,9 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
             _log.Warning("Rebalancer: move of {0} to {1} ended {2}: {3}; retried later", info.VmId, info.Target, info.State, info.FailureReason);
     }
 
-    private void MoveFailed(string vmId, string reason)
+    private void MoveRefused(string vmId, string reason)
     {
-        if (_moves.Failed(vmId, reason, DateTime.UtcNow) is { } move)
+        if (_moves.Refused(vmId, reason, DateTime.UtcNow) is { } move)
             _log.Warning("Rebalancer: move of {0} to {1} {2}; retried later", vmId, move.To, reason);
     }
 
@@ -244,7 +245,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
     private RebalanceStatus Status() => new(_state.Mode, _plan.Imbalance, _settings.Threshold, _aboveSince, Hosts(),
         [.. _plan.Steps.Select(s => s.Move)], _moves.InFlightMoves, _moves.MovesMade);
 
-    private List<RebalanceHost> Hosts() => RebalanceView.StatusHosts(_plan, _hosts, _state.Drained, _moves.HeldReasons(DateTime.UtcNow));
+    private List<RebalanceHost> Hosts() => RebalanceView.StatusHosts(_plan, _hosts, _state.Drained, _moves.Refusals(DateTime.UtcNow));
 
     private sealed class Tick
     {

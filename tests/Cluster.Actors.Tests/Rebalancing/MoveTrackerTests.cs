@@ -51,8 +51,9 @@ public class MoveTrackerTests
         for (var attempt = 0; attempt < 3; attempt++)
         {
             tracker.Started(Move("a"), MigrationTrigger.Drain, now);
-            tracker.Failed("a", "refused: not running", now);
-            Assert.Equal("refused: not running", tracker.HeldReasons(now)["a"]);
+            tracker.Failed("a", "migration failed: link down", now);
+            Assert.Equal("migration failed: link down", tracker.HeldReasons(now)["a"]);
+            Assert.Empty(tracker.Refusals(now));
             var until = now;
             while (tracker.HeldReasons(until).ContainsKey("a"))
                 until += TimeSpan.FromSeconds(1);
@@ -60,6 +61,16 @@ public class MoveTrackerTests
             now = until;
         }
         Assert.Equal([TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(25)], waits);
+    }
+
+    [Fact]
+    public void A_refusal_is_reported_until_the_vm_is_tried_again()
+    {
+        var tracker = new MoveTracker(Settings);
+        tracker.Started(Move("a"), MigrationTrigger.Drain, T0);
+        Assert.Equal("h2", tracker.Refused("a", "refused: not running", T0)!.To);
+        Assert.Equal("refused: not running (tried again at 12:00:10)", tracker.Refusals(T0 + TimeSpan.FromSeconds(9))["a"]);
+        Assert.Empty(tracker.Refusals(T0 + TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
