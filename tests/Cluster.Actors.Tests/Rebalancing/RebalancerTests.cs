@@ -134,7 +134,8 @@ public class RebalancerTests : TestKit
     {
         Report("h1", vms: [Vm("a", 2), Vm("b", 2)]);
         Report("h2");
-        var rebalancer = Start(Fast with { MaxMoves = 1 });
+        var settings = Fast with { MaxMoves = 1, RetryBackoff = TimeSpan.FromSeconds(2) };
+        var rebalancer = Start(settings);
         var first = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(15));
         Assert.Equal("a", first.VmId);
         var refusedAt = Stopwatch.StartNew();
@@ -145,7 +146,7 @@ public class RebalancerTests : TestKit
         rebalancer.Tell(Ended(other, "h1", MigrationState.Failed));
         var retried = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(15));
         var waited = retried.VmId == "a" ? refusedAt.Elapsed : failedAt.Elapsed;
-        Assert.True(waited >= Fast.RetryBackoff, $"{retried.VmId} was retried after {waited.TotalMilliseconds} ms");
+        Assert.True(waited >= settings.RetryBackoff, $"{retried.VmId} was retried after {waited.TotalMilliseconds} ms");
         Assert.Single(Ask<RebalanceStatus>(rebalancer, GetRebalanceStatus.Instance).InFlight);
     }
 
@@ -179,7 +180,7 @@ public class RebalancerTests : TestKit
     {
         Report("h1", vms: [Vm("a", 0.5)]);
         Report("h2");
-        var rebalancer = Start(Fast);
+        var rebalancer = Start(Fast with { RetryBackoff = TimeSpan.FromSeconds(30) });
         Ask<DrainStarted>(rebalancer, new DrainHost("h1"));
         var move = _region.ExpectMsg<MigrateVm>(TimeSpan.FromSeconds(15));
         _region.Reply(new NotAllowed(move.VmId, "the VM is not running"));
