@@ -40,6 +40,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
     private DateTime? _aboveSince;
     private string _stuckShown = "";
     private string _recommended = "";
+    private DateTime _recommendedAt = DateTime.MinValue;
 
     public Rebalancer(RebalanceSettings settings, PlacementSettings placement, IActorRef region, IActorRef mediator)
     {
@@ -101,11 +102,12 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
         var start = _plan.Steps.Where(s => s.Trigger == MigrationTrigger.Drain || _state.Mode == RebalanceMode.Automatic).ToList();
         if (start.Count > 0)
             Persist(Decision(start, started: true, now), e => StartMoves(start, e, now));
-        else if (_state.Mode == RebalanceMode.Recommend && Recommendation() is var plan && plan != _recommended)
+        else if (_state.Mode == RebalanceMode.Recommend && _plan.Steps.Count > 0 && Recommendation() is var plan && plan != _recommended
+                 && now - _recommendedAt >= _settings.CoolDown)
         {
-            _recommended = plan;
-            if (_plan.Steps.Count > 0)
-                Persist(Decision(_plan.Steps, started: false, now), Persisted);
+            // A changed recommendation is recorded at most once per cool-down, so noisy loads do not flood the journal.
+            (_recommended, _recommendedAt) = (plan, now);
+            Persist(Decision(_plan.Steps, started: false, now), Persisted);
         }
         PublishUnschedulable();
     }
@@ -180,7 +182,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
         Persist(new RebalanceModeChanged(set.Mode, DateTime.UtcNow), e =>
         {
             Persisted(e);
-            _recommended = "";
+            (_recommended, _recommendedAt) = ("", DateTime.MinValue);
             _log.Info("Rebalancer: mode {0}", e.Mode);
             sender.Tell(Status());
         });
