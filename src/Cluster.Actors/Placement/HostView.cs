@@ -8,8 +8,10 @@ namespace Cluster.Actors.Placement;
 /// <param name="MemoryBytes">Memory for guests.</param>
 /// <param name="Labels">Its labels.</param>
 /// <param name="Vms">The VMs placed on it (reported or just decided).</param>
+/// <param name="Unschedulable">Whether it is drained: it keeps its VMs but takes no new ones.</param>
 public sealed record HostView(
-    string Host, int Vcpus, ulong MemoryBytes, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<PlacedVm> Vms)
+    string Host, int Vcpus, ulong MemoryBytes, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<PlacedVm> Vms,
+    bool Unschedulable = false)
 {
     /// <summary>vCPUs taken, not counting <paramref name="except"/> (a VM being placed again).</summary>
     public int UsedVcpus(string except) => Vms.Where(v => v.VmId != except).Sum(v => v.Vcpus);

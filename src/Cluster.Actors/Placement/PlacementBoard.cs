@@ -7,13 +7,14 @@ namespace Cluster.Actors.Placement;
 /// <summary>
 /// This node's picture of the cluster for placement, shared between actors and the shard allocation
 /// strategy (which is not an actor): the latest <see cref="HostStatus"/> of every host and the
-/// scheduler's decisions. Written by the HostDirectory (from the cluster-wide topics) and by the
+/// scheduler's decisions and the unschedulable (drained) hosts. Written by the HostDirectory (from the cluster-wide topics) and by the
 /// scheduler; read anywhere. Thread-safe.
 /// </summary>
 public sealed class PlacementBoard : IExtension
 {
     private readonly ConcurrentDictionary<string, (HostStatus Status, DateTime Seen)> _hosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (PlacementDecided Decision, DateTime At)> _decisions = new(StringComparer.Ordinal);
+    private volatile IReadOnlySet<string> _unschedulable = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>The board of <paramref name="system"/>.</summary>
     public static PlacementBoard Get(ActorSystem system) => system.WithExtension<PlacementBoard, PlacementBoardProvider>();
@@ -33,6 +34,12 @@ public sealed class PlacementBoard : IExtension
     /// <summary>Forgets the decision for a deleted VM.</summary>
     public void Release(string vmId) => _decisions.TryRemove(vmId, out _);
 
+    /// <summary>The hosts that take no new VMs (drained), as the rebalancer last published them.</summary>
+    public IReadOnlySet<string> Unschedulable => _unschedulable;
+
+    /// <summary>Replaces the set of unschedulable hosts.</summary>
+    public void SetUnschedulable(IEnumerable<string> hosts) => _unschedulable = hosts.ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The decision for <paramref name="vmId"/>, or null.</summary>
     public PlacementDecided? DecisionFor(string vmId) => _decisions.TryGetValue(vmId, out var d) ? d.Decision : null;
 
@@ -47,10 +54,13 @@ public sealed class PlacementBoard : IExtension
     /// The hosts as placement sees them: each host's reported VMs plus decisions for it younger than
     /// <paramref name="pendingFor"/> that its report does not show yet (so a burst of creations does
     /// not overbook a host between two reports). Restricted to <paramref name="among"/> when given.
+    /// Unschedulable hosts are included, marked <see cref="HostView.Unschedulable"/>, so the
+    /// <see cref="Placer"/> never chooses them.
     /// </summary>
     public IReadOnlyList<HostView> Views(TimeSpan pendingFor, IReadOnlySet<string>? among = null)
     {
         var now = DateTime.UtcNow;
+        var unschedulable = _unschedulable;
         var hosts = Hosts().Where(h => among is null || among.Contains(h.Host)).ToList();
         var reported = hosts.SelectMany(h => h.Vms.Select(v => v.VmId)).ToHashSet(StringComparer.Ordinal);
         var pending = _decisions.Values
@@ -58,7 +68,8 @@ public sealed class PlacementBoard : IExtension
             .Select(d => d.Decision)
             .ToLookup(d => d.Host, StringComparer.Ordinal);
         return [.. hosts.Select(h => new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
-            [.. h.Vms, .. pending[h.Host].Select(d => new PlacedVm(d.Spec.Id, d.Spec.Vcpus, d.Spec.MemoryBytes, d.Spec.AntiAffinityGroup))]))];
+            [.. h.Vms, .. pending[h.Host].Select(d => new PlacedVm(d.Spec.Id, d.Spec.Vcpus, d.Spec.MemoryBytes, d.Spec.AntiAffinityGroup))],
+            unschedulable.Contains(h.Host)))];
     }
 }
 

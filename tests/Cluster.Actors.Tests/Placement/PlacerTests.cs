@@ -54,4 +54,14 @@ public class PlacerTests
     [Fact]
     public void Refuses_when_no_host_is_up() =>
         Assert.Equal("hosts", Placer.Choose(Spec("v"), [], Spread).Resource);
+
+    [Fact]
+    public void Never_chooses_an_unschedulable_host()
+    {
+        HostView[] hosts = [Host("h1") with { Unschedulable = true }, Host("h2", vms: new PlacedVm("x", 1, 32 << 20, null))];
+        Assert.Equal("h2", Placer.Choose(Spec("v"), hosts, Spread).Host);
+        var refused = Placer.Choose(Spec("v"), [hosts[0]], Spread);
+        Assert.Equal("unschedulable", refused.Resource);
+        Assert.Contains("h1", refused.Message);
+    }
 }
