@@ -31,6 +31,8 @@ public sealed partial class VmActor
     /// <summary>Console bytes carried to the target (under the serializer's payload cap).</summary>
     private const int ConsoleCarriedBytes = 100_000;
 
+    private const string PrepareTimer = "migration-prepare";
+
     private OutgoingMigration? _outgoing;
     private IActorRef? _releasedSupervisor;
     private bool _leaving;
@@ -44,6 +46,16 @@ public sealed partial class VmActor
         Command<CancelMigration>(_ => OnCancel());
         Command<IVmCommand>(c => (_outgoing is not null || _leaving || _adopting) && VmState.IsLifecycle(c), _ => Stash.Stash());
         Command<MigrationStep>(s => _outgoing?.MigrationId == s.MigrationId, OnStep);
+        Command<IncomingReady>(r => _outgoing?.MigrationId == r.MigrationId, r =>
+        {
+            Timers.Cancel(PrepareTimer);
+            OnStep(new MigrationStep(r.MigrationId, "prepare", r));
+        });
+        Command<IncomingRefused>(r => _outgoing?.MigrationId == r.MigrationId, r =>
+        {
+            Timers.Cancel(PrepareTimer);
+            OnStep(new MigrationStep(r.MigrationId, "prepare", r));
+        });
         Command<MigrationProgressed>(p => _outgoing?.MigrationId == p.MigrationId, p =>
         {
             if (_outgoing!.Update(p.Progress))
@@ -133,8 +145,10 @@ public sealed partial class VmActor
         switch (step.Reply)
         {
             case PlacementDecided:
-                Step(Receiver(o.Target).Ask<object>(new PrepareIncoming(MigrationReceiver.ProtocolVersion, o.MigrationId, o.Spec, o.Source,
-                    _state.Epoch), MigrationTunables.StepTimeout), "prepare");
+                // Told, not asked: the receiver watches the sender (this actor) to clean up if the source goes away.
+                Receiver(o.Target).Tell(new PrepareIncoming(MigrationReceiver.ProtocolVersion, o.MigrationId, o.Spec, o.Source, _state.Epoch), Self);
+                Timers.StartSingleTimer(PrepareTimer, new MigrationStep(o.MigrationId, "prepare",
+                    new Status.Failure(new TimeoutException($"no answer within {MigrationTunables.StepTimeout}"))), MigrationTunables.StepTimeout);
                 break;
             case PlacementRefused refused:
                 Fail(o, $"the target has no room ({refused.Resource}): {refused.Message}", cancelled: false);

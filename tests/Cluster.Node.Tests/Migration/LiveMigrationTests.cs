@@ -213,6 +213,13 @@ public sealed partial class LiveMigrationTests : IDisposable
     {
         foreach (var node in _nodes)
             node.Dispose();
+        // CLUSTER_TEST_LOGS=DIR keeps each node's output for diagnosis.
+        if (Environment.GetEnvironmentVariable("CLUSTER_TEST_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            for (var i = 0; i < _nodes.Count; i++)
+                File.WriteAllText(Path.Combine(logs, $"node{i}.log"), _nodes[i].Output);
+        }
         _postgres?.Dispose();
         try
         {
