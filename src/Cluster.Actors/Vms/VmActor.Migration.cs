@@ -223,6 +223,7 @@ public sealed partial class VmActor
     {
         var o = _outgoing!;
         var r = ended.Result;
+        o.Streaming = false;
         if (!o.Committed)
         {
             Fail(o, r.FailureReason ?? "the migration failed", o.CancelRequested);
