@@ -36,6 +36,7 @@ public static class MigrationRun
         });
         new MigrationSource(machine, options).MigrateAsync(target, progress, ct).ContinueWith(t =>
         {
+            migration.MachineReturned.TrySetResult();
             var result = t.IsCompletedSuccessfully
                 ? t.Result
                 : new MigrationResult { FailureReason = t.Exception?.GetBaseException().Message ?? "the migration source failed" };

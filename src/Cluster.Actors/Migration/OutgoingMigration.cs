@@ -36,6 +36,9 @@ public sealed class OutgoingMigration
     /// <summary>Cancels the page stream (a cancellation or the actor's stop).</summary>
     public CancellationTokenSource Cancellation { get; } = new();
 
+    /// <summary>Completed when the page stream no longer uses the source machine (it may be freed then).</summary>
+    public TaskCompletionSource MachineReturned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>An operator asked to cancel it.</summary>
     public bool CancelRequested { get; set; }
 

@@ -30,6 +30,7 @@ public sealed class VcpuSupervisor : ReceiveActor
     private IGuestRuntime? _guest;
     private bool _running;
     private bool _released;
+    private Task? _lentUntil;
 
     public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null, ParkedGuest? adopted = null)
     {
@@ -67,10 +68,13 @@ public sealed class VcpuSupervisor : ReceiveActor
                 Try("pause before stopping", () => _guest?.Pause());
             Context.Stop(Self);
         });
-        Receive<LendMachine>(_ =>
+        Receive<LendMachine>(lend =>
         {
             if (_guest is MachineGuestRuntime { } runtime)
+            {
+                _lentUntil = lend.Returned;
                 Sender.Tell(new MachineLent(runtime.Machine));
+            }
             else
                 Sender.Tell(new Status.Failure(new VmmException("this guest has no machine to migrate", "migration-source")));
         });
@@ -173,7 +177,12 @@ public sealed class VcpuSupervisor : ReceiveActor
         _guest.Stop();
         MarkEnded();
         _hosting?.Agent.Tell(new GuestEnded(_spec.Id, _guest));
-        _guest.Dispose();
+        var guest = _guest;
         _guest = null;
+        // A migration that borrowed the machine may still read its memory: it is freed once it is given back.
+        if (_lentUntil is { IsCompleted: false } lent)
+            lent.ContinueWith(_ => guest.Dispose(), TaskScheduler.Default);
+        else
+            guest.Dispose();
     }
 }

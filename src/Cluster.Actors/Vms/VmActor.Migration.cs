@@ -159,7 +159,7 @@ public sealed partial class VmActor
                 if (_supervisor is null)
                     Fail(o, "the guest stopped", cancelled: false);
                 else
-                    Step(_supervisor.Ask<object>(LendMachine.Instance, MigrationTunables.StepTimeout), "lend");
+                    Step(_supervisor.Ask<object>(new LendMachine(o.MachineReturned.Task), MigrationTunables.StepTimeout), "lend");
                 break;
             case IncomingRefused refused:
                 Fail(o, $"the target refused: {refused.Reason}", cancelled: false);
@@ -265,6 +265,7 @@ public sealed partial class VmActor
             return;
         }
         var now = DateTime.UtcNow;
+        o.MachineReturned.TrySetResult();
         o.Failed(reason, cancelled, now);
         _outgoing = null;
         if (o.Prepared)

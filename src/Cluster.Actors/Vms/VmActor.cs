@@ -150,6 +150,8 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
     protected override void PostStop()
     {
         _outgoing?.Cancellation.Cancel();
+        if (_outgoing is { Streaming: false } notStreaming)
+            notStreaming.MachineReturned.TrySetResult();
         _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
         base.PostStop();
     }
