@@ -54,10 +54,11 @@ public sealed partial class LiveMigrationTests : IDisposable
         return host;
     }
 
+    /// <summary>Where the VM runs and in which status; ("", "") while it is listed by no host (its entity is being handed over).</summary>
     private async Task<(string Node, string Status)> WhereAsync(string id)
     {
-        var vm = (await Ctl.ListAsync(0)).Single(v => v.GetProperty("id").GetString() == id);
-        return (vm.GetProperty("node").GetString()!, vm.GetProperty("status").GetString()!);
+        var vms = (await Ctl.ListAsync(0)).Where(v => v.GetProperty("id").GetString() == id).ToList();
+        return vms is [var vm] ? (vm.GetProperty("node").GetString()!, vm.GetProperty("status").GetString()!) : ("", "");
     }
 
     private async Task<string> ConsoleAsync(string id) =>
