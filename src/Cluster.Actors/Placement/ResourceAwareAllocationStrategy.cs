@@ -69,20 +69,21 @@ public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
     {
         var system = _system ?? throw new InvalidOperationException("the allocation strategy was not started");
         var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
-        return Task.FromResult<IImmutableSet<string>>(ShardsToHandOver(PendingMoves.Get(system), currentShardAllocations, rebalanceInProgress, self));
+        var byHost = currentShardAllocations.ToDictionary(kv => HostOf(kv.Key, self), kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
+        return Task.FromResult<IImmutableSet<string>>(ShardsToHandOver(PendingMoves.Get(system), byHost, rebalanceInProgress));
     }
 
     /// <summary>
-    /// The shards of migrated VMs still allocated on the host they left (and not being handed over already);
-    /// moves whose shard already sits on the VM's new host are forgotten.
+    /// The shards of migrated VMs still allocated on the host they left (<paramref name="shardsByHost"/>: host to its
+    /// shards), leaving out those being handed over already; moves whose shard sits on the VM's new host are forgotten.
+    /// Any other shard stays where it is: a running VM that did not migrate is never handed off.
     /// </summary>
-    public static IImmutableSet<string> ShardsToHandOver(PendingMoves moves,
-        IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress, Address self)
+    public static IImmutableSet<string> ShardsToHandOver(PendingMoves moves, IReadOnlyDictionary<string, IReadOnlyList<string>> shardsByHost,
+        IImmutableSet<string> rebalanceInProgress)
     {
         var handOver = ImmutableHashSet.CreateBuilder<string>(StringComparer.Ordinal);
-        foreach (var (region, shards) in currentShardAllocations)
+        foreach (var (host, shards) in shardsByHost)
         {
-            var host = HostOf(region, self);
             foreach (var shard in shards)
             {
                 if (moves.Find(shard) is not { } move)
