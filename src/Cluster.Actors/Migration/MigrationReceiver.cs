@@ -172,7 +172,11 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         }, TaskScheduler.Default).PipeTo(Self);
         var endpoint = (IPEndPoint)listener.LocalEndpoint;
         _log.Info("VM {0}: receiving migration {1} from {2} on {3}", vmId, id, prepare.SourceHost, endpoint);
-        Sender.Tell(new IncomingReady(id, endpoint.Address.ToString(), endpoint.Port));
+        // A wildcard bind is reached at this node's own address.
+        var reachable = endpoint.Address.Equals(IPAddress.Any) || endpoint.Address.Equals(IPAddress.IPv6Any)
+            ? _host[.._host.LastIndexOf(':')]
+            : endpoint.Address.ToString();
+        Sender.Tell(new IncomingReady(id, reachable, endpoint.Port));
     }
 
     private void Cancel(string migrationId, string why)

@@ -155,11 +155,15 @@ public sealed partial class VmActor
                 break;
             case IncomingReady ready:
                 o.Prepared = true;
-                o.Endpoint = new IPEndPoint(IPAddress.Parse(ready.Address), ready.Port);
-                if (_supervisor is null)
+                if (!IPAddress.TryParse(ready.Address, out var address))
+                    Fail(o, $"the target offered '{ready.Address}', which is not an IP address", cancelled: false);
+                else if (_supervisor is null)
                     Fail(o, "the guest stopped", cancelled: false);
                 else
+                {
+                    o.Endpoint = new IPEndPoint(address, ready.Port);
                     Step(_supervisor.Ask<object>(new LendMachine(o.MachineReturned.Task), MigrationTunables.StepTimeout), "lend");
+                }
                 break;
             case IncomingRefused refused:
                 Fail(o, $"the target refused: {refused.Reason}", cancelled: false);
@@ -252,7 +256,8 @@ public sealed partial class VmActor
         PendingMoves.Get(Context.System).Add(moved);
         DistributedPubSub.Get(Context.System).Mediator.Tell(new Publish(MigrationTopics.Moves, moved));
         Publish(o);
-        _log.Info("VM {0}: migrated to {1}; handing the entity over", _id, o.Target);
+        _log.Info("VM {0}: migrated to {1} in {2:0} ms ({3:0.#} ms downtime, {4} rounds, {5} bytes sent); handing the entity over",
+            _id, o.Target, o.Info.TotalMs, o.Info.DowntimeMs, o.Info.Round, o.Info.WireBytes);
     }
 
     /// <summary>Abandons <paramref name="o"/> before its commit: a running page stream is cancelled (its end comes back), otherwise it ends here.</summary>
