@@ -51,6 +51,13 @@ internal static partial class SourceProcess
             XbzrleCacheBytes = a.GetLong("xbzrle-mib", 64) << 20,
             Xbzrle = a.GetLong("xbzrle-mib", 64) > 0,
             MaxRounds = 60,
+            Mode = a.Get("mode", "auto") switch
+            {
+                "precopy" => MigrationMode.PreCopy,
+                "postcopy" => MigrationMode.PostCopy,
+                "auto" => MigrationMode.Auto,
+                var m => throw new ArgumentException($"unknown --mode {m} (precopy, auto, postcopy)"),
+            },
         };
         var progress = new StreamClock();
         var target = new IPEndPoint(IPAddress.Loopback, (int)a.GetLong("port", 0));
@@ -59,7 +66,8 @@ internal static partial class SourceProcess
         var tsc = TscLine().Match(Text());
         Console.WriteLine($"converged={(result.Succeeded ? 1 : 0)} achieved_mib_s={achieved:0.0} guest_tsc_per_ms={(tsc.Success ? tsc.Groups[1].Value : "-")} total_ms={result.TotalTime.TotalMilliseconds:0.0} " +
             $"downtime_ms={result.Downtime.TotalMilliseconds:0.00} wire_bytes={result.WireBytes} rounds={result.Rounds} final_pages={result.FinalPages} " +
-            $"delta_pages={result.DeltaPages} zero_pages={result.ZeroPages} throttle={result.MaxThrottlePercent} stream_bulk_mib_s={progress.BulkMibPerSecond:0} stream_round_mib_s={progress.BestRoundMibPerSecond:0} " +
+            $"delta_pages={result.DeltaPages} zero_pages={result.ZeroPages} throttle={result.MaxThrottlePercent} mode={result.ModeUsed} " +
+            $"postcopy_pages={result.PostCopyPages} on_demand_pages={result.PagesFetchedOnDemand} stream_bulk_mib_s={progress.BulkMibPerSecond:0} stream_round_mib_s={progress.BestRoundMibPerSecond:0} " +
             $"reason=\"{result.FailureReason}\"");
         return result.Succeeded ? 0 : 1;
     }

@@ -4,6 +4,8 @@ using System.Text.Json.Serialization;
 using Akka.Actor;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Migration;
+using Cluster.Contracts.Rebalancing;
 using Cluster.Contracts.Replies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -22,7 +24,10 @@ namespace Cluster.Node.Http;
 /// <remarks>
 /// GET /api/hosts, GET /api/vms, GET /api/vms/{id}, GET /api/vms/{id}/events, POST /api/vms (a spec, see
 /// <see cref="SpecJson"/>), POST /api/vms/{id}/start|stop|pause|resume, DELETE /api/vms/{id},
-/// POST /api/hosts/{host}/leave.
+/// POST /api/hosts/{host}/leave; live migration and rebalancing (bodies in <see cref="MigrationJson"/>):
+/// POST /api/vms/{id}/migrate, DELETE /api/vms/{id}/migration, GET /api/migrations,
+/// POST /api/hosts/{host}/drain|undrain, GET /api/rebalance, PUT /api/rebalance; GET / serves the live
+/// <see cref="Dashboard"/>. Replies map to status codes in <see cref="HttpReplies"/>.
 /// </remarks>
 public sealed class HttpApi : IAsyncDisposable
 {
@@ -44,26 +49,14 @@ public sealed class HttpApi : IAsyncDisposable
         app.MapGet("/api/vms", () => Send(control, ListVms.Instance));
         app.MapGet("/api/vms/{id}", (string id) => Send(control, new GetVm(id)));
         app.MapGet("/api/vms/{id}/events", (string id) => Send(control, new GetVmEvents(id)));
-        app.MapPost("/api/vms", async (HttpRequest request) =>
+        app.MapPost("/api/vms", (HttpRequest request) => WithBody(request, async json =>
         {
-            JsonDocument document;
-            try
-            {
-                document = await JsonDocument.ParseAsync(request.Body);
-            }
-            catch (JsonException e)
-            {
-                return Results.BadRequest(new { error = "bad-json", message = e.Message });
-            }
-            using (document)
-            {
-                var spec = SpecJson.Parse(document.RootElement, out var start, out var error);
-                if (spec is null)
-                    return Results.BadRequest(new { error = "bad-spec", message = error });
-                var created = await Send(control, new CreateVm(spec));
-                return start && created is IStatusCodeHttpResult { StatusCode: 201 } ? await Send(control, new StartVm(spec.Id)) : created;
-            }
-        });
+            var spec = SpecJson.Parse(json, out var start, out var error);
+            if (spec is null)
+                return Results.BadRequest(new { error = "bad-spec", message = error });
+            var created = await Send(control, new CreateVm(spec));
+            return start && created is IStatusCodeHttpResult { StatusCode: 201 } ? await Send(control, new StartVm(spec.Id)) : created;
+        }));
         app.MapPost("/api/vms/{id}/{action}", (string id, string action) => action switch
         {
             "start" => Send(control, new StartVm(id)),
@@ -75,8 +68,40 @@ public sealed class HttpApi : IAsyncDisposable
         });
         app.MapDelete("/api/vms/{id}", (string id) => Send(control, new DeleteVm(id)));
         app.MapPost("/api/hosts/{host}/leave", (string host) => Send(control, new LeaveHost(host)));
+        app.MapPost("/api/vms/{id}/migrate", (string id, HttpRequest request) =>
+            WithBody(request, json => MigrationJson.ParseMigrate(id, json, out var error) is { } migrate
+                ? Send(control, migrate) : Task.FromResult(Invalid(error))));
+        app.MapDelete("/api/vms/{id}/migration", (string id) => Send(control, new CancelMigration(id)));
+        app.MapGet("/api/migrations", () => Send(control, ListMigrations.Instance));
+        app.MapPost("/api/hosts/{host}/drain", (string host) => Send(control, new DrainHost(host)));
+        app.MapPost("/api/hosts/{host}/undrain", (string host) => Send(control, new UndrainHost(host)));
+        app.MapGet("/api/rebalance", () => Send(control, GetRebalanceStatus.Instance));
+        app.MapPut("/api/rebalance", (HttpRequest request) =>
+            WithBody(request, json => MigrationJson.ParseRebalanceMode(json, out var error) is { } mode
+                ? Send(control, mode) : Task.FromResult(Invalid(error))));
+        app.MapGet("/", () => Results.Content(Dashboard.Html, "text/html; charset=utf-8"));
         await app.StartAsync();
         return new HttpApi(app);
+    }
+
+    /// <summary>The addresses the API listens on (with the port Kestrel chose when asked for port 0).</summary>
+    public IReadOnlyList<string> Urls => [.. _app.Urls];
+
+    private static IResult Invalid(string? message) => Results.BadRequest(new { error = "bad-request", message });
+
+    private static async Task<IResult> WithBody(HttpRequest request, Func<JsonElement, Task<IResult>> handle)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body);
+        }
+        catch (JsonException e)
+        {
+            return Results.BadRequest(new { error = "bad-json", message = e.Message });
+        }
+        using (document)
+            return await handle(document.RootElement);
     }
 
     private static async Task<IResult> Send(IActorRef control, object message)
@@ -91,18 +116,7 @@ public sealed class HttpApi : IAsyncDisposable
             return Results.Json(new { error = "timeout", message = $"no answer to {message.GetType().Name} within {AskTimeout.TotalSeconds} s" },
                 statusCode: StatusCodes.Status504GatewayTimeout);
         }
-        return reply switch
-        {
-            VmCreated c => Results.Json(c, statusCode: StatusCodes.Status201Created),
-            ValidationFailed v => Results.BadRequest(new { error = "invalid", field = v.Field, message = v.Message }),
-            PlacementRefused p => Results.Conflict(new { error = "no-capacity", resource = p.Resource, message = p.Message }),
-            NotAllowed n => Results.Conflict(new { error = "not-allowed", message = n.Reason }),
-            VmNotFound nf => Results.NotFound(new { error = "not-found", message = $"no VM '{nf.VmId}'" }),
-            HostNotFound h => Results.NotFound(new { error = "not-found", message = $"no host '{h.Host}'", known = h.Known }),
-            VmEventList events => Results.Json(events.Events.Select(e => new { @event = e.GetType().Name, e.At, e.Reason })),
-            Status.Failure f => Results.Json(new { error = "failed", message = f.Cause.Message }, statusCode: StatusCodes.Status502BadGateway),
-            _ => Results.Json(reply),
-        };
+        return HttpReplies.ToResult(reply);
     }
 
     public async ValueTask DisposeAsync()

@@ -7,7 +7,7 @@ namespace Cluster.Vmctl.Cli;
 public sealed class CommandLine
 {
     /// <summary>Options that take no value.</summary>
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "--json", "--force", "--follow", "--start", "--help" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "--json", "--force", "--follow", "--start", "--help", "--wait", "--watch", "--cancel", "--once" };
 
     private readonly Dictionary<string, List<string>> _options = [];
 

@@ -17,4 +17,7 @@ public static class ExitCodes
 
     /// <summary>The node answered something vmctl did not expect.</summary>
     public const int Unexpected = 4;
+
+    /// <summary>A followed operation ended badly: a migration failed or was cancelled, a drain left VMs behind.</summary>
+    public const int Failed = 5;
 }

@@ -1,5 +1,7 @@
 using System.Text;
 using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Migration;
+using Cluster.Contracts.Rebalancing;
 using Cluster.Contracts.Replies;
 using Cluster.Vmctl.Output;
 
@@ -53,8 +55,32 @@ public static class Replies
                 return ExitCodes.Ok;
             case VmEventList events:
                 if (printer.Json) printer.WriteJson(events.Events.Select(EventView.Of).ToList());
-                else printer.Table(["TIME", "EVENT", "REASON"],
-                    events.Events.Select(EventView.Of).Select(e => (IReadOnlyList<string>)[Printer.Time(e.At), e.Event, e.Reason]));
+                else EventsText.Write(printer, events);
+                return ExitCodes.Ok;
+            case MigrationAccepted m:
+                if (printer.Json) printer.WriteJson(m);
+                else printer.Line($"{m.VmId}: migrating {m.SourceHost} -> {m.TargetHost} (migration {m.MigrationId})");
+                return ExitCodes.Ok;
+            case MigrationCancelling c:
+                if (printer.Json) printer.WriteJson(c);
+                else printer.Line($"{c.VmId}: cancelling migration {c.MigrationId}; it stays on its source host");
+                return ExitCodes.Ok;
+            case MigrationList migrations:
+                if (printer.Json) printer.WriteJson(migrations.Migrations.Select(MigrationView.Of).ToList());
+                else printer.Raw(Live.MigrationsWatch.Table(migrations));
+                return ExitCodes.Ok;
+            case DrainStarted d:
+                if (printer.Json) printer.WriteJson(d);
+                else printer.Line(d.Vms.Count == 0 ? $"{d.Host}: draining; no VM to move"
+                    : $"{d.Host}: draining; {d.Vms.Count} VM{(d.Vms.Count == 1 ? "" : "s")} will move: {string.Join(", ", d.Vms)}");
+                return ExitCodes.Ok;
+            case HostUndrained u:
+                if (printer.Json) printer.WriteJson(u);
+                else printer.Line($"{u.Host}: takes new VMs again");
+                return ExitCodes.Ok;
+            case RebalanceStatus r:
+                if (printer.Json) printer.WriteJson(r);
+                else RebalanceText.Write(printer, r, DateTime.UtcNow);
                 return ExitCodes.Ok;
             case ConsoleOutput output:
                 if (printer.Json) printer.WriteJson(new { output.VmId, Text = Encoding.UTF8.GetString(output.Data) });

@@ -10,7 +10,7 @@ namespace Cluster.Vmctl.Client;
 /// ActorSelection; a cluster node (one that runs a ClusterClientReceptionist) through a ClusterClient,
 /// which sends every message to the control entry point of a node of the cluster.
 /// </summary>
-public sealed class NodeClient : IAsyncDisposable
+public sealed class NodeClient : IControlClient, IAsyncDisposable
 {
     private const string ControlPath = "/user/vms";
     private readonly IActorRef _manager;

@@ -17,6 +17,9 @@ public sealed class Printer(TextWriter output, bool json)
 
     public bool Json => json;
 
+    /// <summary>The writer it prints to (live views draw frames on it).</summary>
+    public TextWriter Output => output;
+
     /// <summary>Writes <paramref name="value"/> as JSON (in --json mode only).</summary>
     public void WriteJson(object value) => output.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
 
@@ -33,7 +36,15 @@ public sealed class Printer(TextWriter output, bool json)
     {
         var all = new List<IReadOnlyList<string>> { headers };
         all.AddRange(rows);
-        var widths = headers.Select((_, c) => all.Max(r => r[c].Length)).ToArray();
+        Aligned(all);
+    }
+
+    /// <summary>Writes rows (all of the same length) without headers, each column as wide as its widest cell.</summary>
+    public void Aligned(IReadOnlyList<IReadOnlyList<string>> all)
+    {
+        if (all.Count == 0)
+            return;
+        var widths = all[0].Select((_, c) => all.Max(r => r[c].Length)).ToArray();
         foreach (var row in all)
         {
             var line = new StringBuilder();

@@ -110,7 +110,7 @@ public sealed unsafe partial class EmulatedVcpu
             return v;
         }
         ulong gpa = Translate(lin, Access.Read);
-        var reg = _vm.FindRegion(gpa);
+        var reg = _vm.ResolveRegion(gpa);
         if (reg is null) return MmioRead(gpa, size);
         FillTlb(ref _rtlb[(int)(lin >> 12) & TlbMask], lin, gpa, reg);
         return ReadMem(lin, size);
@@ -141,7 +141,7 @@ public sealed unsafe partial class EmulatedVcpu
         if (e.Tag != ((lin & ~0xFFFUL) | _tlbKey))
         {
             ulong gpa = Translate(lin, Access.Read);
-            var reg = _vm.FindRegion(gpa);
+            var reg = _vm.ResolveRegion(gpa);
             if (reg is null) return null;
             FillTlb(ref e, lin, gpa, reg);
         }
@@ -160,7 +160,7 @@ public sealed unsafe partial class EmulatedVcpu
         if (e.Tag != ((lin & ~0xFFFUL) | _tlbKey))
         {
             ulong gpa = Translate(lin, Access.Write);
-            var reg = _vm.FindRegion(gpa);
+            var reg = _vm.ResolveRegion(gpa);
             if (reg is null || reg.ReadOnly)
             {
                 region = null!;
@@ -193,7 +193,7 @@ public sealed unsafe partial class EmulatedVcpu
             return;
         }
         ulong gpa = Translate(lin, Access.Write);
-        var reg = _vm.FindRegion(gpa);
+        var reg = _vm.ResolveRegion(gpa);
         if (reg is null || reg.ReadOnly)
         {
             MmioWrite(gpa, size, v);
@@ -216,7 +216,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Reads guest-physical memory for page walks and descriptor tables; unbacked reads as all ones.</summary>
     private ulong PhysRead(ulong gpa, int size)
     {
-        var reg = _vm.FindRegion(gpa);
+        var reg = _vm.ResolveRegion(gpa);
         if (reg is null || gpa + (ulong)size > reg.End) return ulong.MaxValue;
         // SAFETY: the range [gpa, gpa+size) was checked to lie inside the region.
         byte* p = reg.Host + (gpa - reg.Gpa);
@@ -226,7 +226,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <summary>Sets bits of a paging-structure entry atomically (accessed/dirty) and logs the page as written.</summary>
     private void PhysSetBits(ulong gpa, int size, ulong bits)
     {
-        var reg = _vm.FindRegion(gpa);
+        var reg = _vm.ResolveRegion(gpa);
         if (reg is null || reg.ReadOnly || gpa + (ulong)size > reg.End) return;
         // SAFETY: the entry lies inside the region and is naturally aligned (page tables hold aligned entries).
         byte* p = reg.Host + (gpa - reg.Gpa);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Memory;
 using Iced.Intel;
 
 namespace Cluster.Vmm.Emulated;
@@ -118,10 +119,16 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
 
     public VcpuExit Run()
     {
+        if (_vm.Memory.Missing is { Failure: { } lost })
+            return VcpuExit.InternalError(lost, _rip, null);
         long start = Stopwatch.GetTimestamp();
         try
         {
             return RunLoop();
+        }
+        catch (VmmException ex) when (ex.Operation == MissingPages.Operation)
+        {
+            return VcpuExit.InternalError(ex.Message, _instrStart, null);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -324,7 +331,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     {
         ulong gpa = Translate(lin, Access.Fetch);
         bool global = _lastGlobal;
-        var reg = _vm.FindRegion(gpa);
+        var reg = _vm.ResolveRegion(gpa);
         if (reg is null)
         {
             SetExit(VcpuExit.InternalError($"instruction fetch from unbacked guest-physical address 0x{gpa:x}", gpa, null));
@@ -393,7 +400,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         {
             ulong a = (lin + (ulong)have) & _linMask;
             ulong gpa = Translate(a, Access.Fetch);
-            var reg = _vm.FindRegion(gpa);
+            var reg = _vm.ResolveRegion(gpa);
             if (reg is null) break;
             // SAFETY: gpa is inside the region.
             bytes[have] = reg.Host[gpa - reg.Gpa];

@@ -76,6 +76,20 @@ public sealed class EmulatedVm : IVm, IGuestWriteObserver
         return null;
     }
 
+    /// <summary>
+    /// The region of <paramref name="gpa"/> as a vCPU is about to map or read the page (a TLB fill, a
+    /// page walk, an instruction fetch): the page-access path. While a post-copy migration brings pages
+    /// (<see cref="GuestMemory.Missing"/>), a missing page is fetched first and the vCPU blocks until it
+    /// is here; with no post-copy running the cost is one null test, on TLB misses only.
+    /// </summary>
+    /// <exception cref="VmmException">post-copy failed before the page came.</exception>
+    internal PhysRegion? ResolveRegion(ulong gpa)
+    {
+        var r = FindRegion(gpa);
+        if (r is not null && Memory.Missing is { } missing) missing.EnsurePresent(gpa);
+        return r;
+    }
+
     /// <summary>Drops decoded code of a written page in every vCPU.</summary>
     internal void InvalidateCode(ulong gpa)
     {

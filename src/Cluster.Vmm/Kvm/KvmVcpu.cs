@@ -103,6 +103,8 @@ public sealed unsafe partial class KvmVcpu : IVcpu
         if (_lastKind is VcpuExitKind.IoIn or VcpuExitKind.IoOut && ++_ioIndex < _ioCount)
             return IoItem();
 
+        // A post-copy arrival that lost its source: stop on it (memory is inaccessible by then, see MissingPages.Fail).
+        if (_vm.Memory.Missing is { Failure: { } lost }) return Served(VcpuExit.InternalError(lost, 0, null));
         lock (_kickGate) _runningThread = KvmNative.pthread_self();
         long start = Stopwatch.GetTimestamp();
         int r = _fd.TryIoctl(KvmIoctls.KVM_RUN, 0, out int errno);
@@ -116,8 +118,12 @@ public sealed unsafe partial class KvmVcpu : IVcpu
                 _run->immediate_exit = 0;
                 return Served(VcpuExit.Interrupted);
             }
+            if (_vm.Memory.Missing is { Failure: { } failed }) return Served(VcpuExit.InternalError(failed, 0, null));
             throw KvmFd.Failure("KVM_RUN", errno, $"vCPU {Id}");
         }
+        // Once post-copy has failed, guest memory is inaccessible and whatever the guest did after (a triple
+        // fault where the kernel's walk of guest page tables failed) is not the guest's doing.
+        if (_vm.Memory.Missing is { Failure: { } gone }) return Served(VcpuExit.InternalError(gone, 0, null));
         return Served(Decode());
     }
 

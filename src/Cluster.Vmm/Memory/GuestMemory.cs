@@ -12,9 +12,18 @@ public sealed unsafe class GuestMemory
     private volatile MemorySlot[] _slots = [];
     private volatile IGuestWriteObserver[] _observers = [];
     private readonly object _gate = new();
+    private volatile MissingPages? _missing;
 
     /// <summary>The slots, sorted by guest-physical address. Replaced as a whole on change.</summary>
     public IReadOnlyList<MemorySlot> Slots => _slots;
+
+    /// <summary>During a post-copy migration's arrival, the pages not here yet (reads and writes through this
+    /// object, and the emulator's page-access path, wait for them); null otherwise.</summary>
+    public MissingPages? Missing
+    {
+        get => _missing;
+        set => _missing = value;
+    }
 
     /// <summary>Total bytes of guest memory over all slots.</summary>
     public ulong TotalSize { get { ulong n = 0; foreach (var s in _slots) n += s.Size; return n; } }
@@ -65,6 +74,7 @@ public sealed unsafe class GuestMemory
     /// <summary>Reads guest memory; the whole range must be backed by slots.</summary>
     public void Read(ulong gpa, Span<byte> destination)
     {
+        _missing?.EnsurePresent(gpa, (ulong)destination.Length);
         while (!destination.IsEmpty)
         {
             var s = FindSlot(gpa) ?? throw new VmmException($"guest address 0x{gpa:x} is not backed by memory", "read");
@@ -79,6 +89,7 @@ public sealed unsafe class GuestMemory
     public void Write(ulong gpa, ReadOnlySpan<byte> source)
     {
         ulong start = gpa, total = (ulong)source.Length;
+        _missing?.EnsurePresent(gpa, total);
         while (!source.IsEmpty)
         {
             var s = FindSlot(gpa) ?? throw new VmmException($"guest address 0x{gpa:x} is not backed by memory", "write");

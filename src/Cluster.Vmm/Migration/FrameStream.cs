@@ -64,7 +64,7 @@ public sealed class FrameStream : IDisposable
         ReceiveAll(_readHeader);
         var command = (MigrationCommand)_readHeader[0];
         int length = BinaryPrimitives.ReadInt32LittleEndian(_readHeader.AsSpan(4));
-        if (command == MigrationCommand.Invalid || command > MigrationCommand.Synced)
+        if (command == MigrationCommand.Invalid || command > MigrationProtocol.LastCommand)
             throw new VmmException($"migration frame with unknown command {(byte)command}", "migration-protocol");
         if (_readHeader[1] != 0 || _readHeader[2] != 0 || _readHeader[3] != 0)
             throw new VmmException("migration frame with non-zero reserved bytes", "migration-protocol");

@@ -1,6 +1,6 @@
 namespace Cluster.Vmm.Migration;
 
-/// <summary>How a source chooses between plain pre-copy and throttling when the guest dirties memory fast.</summary>
+/// <summary>How a source converges when the guest dirties memory fast: pre-copy, throttling, post-copy.</summary>
 public enum MigrationMode
 {
     /// <summary>Pre-copy rounds only; fails (VM kept on the source) when it does not converge within the rounds allowed.</summary>
@@ -9,8 +9,15 @@ public enum MigrationMode
     /// half as fast as the link carries.</summary>
     AutoConverge,
     /// <summary>Decides from the measured dirty rate and bandwidth: pre-copy while rounds shrink, throttling when the
-    /// dirty rate outruns the link, and a refusal with the figures when even full throttling cannot meet the limits.</summary>
+    /// dirty rate outruns the link, post-copy (when <see cref="MigrationOptions.AllowPostCopy"/> and the target can)
+    /// when even the most throttling would not meet the downtime limit or the rounds run out, and a refusal with
+    /// the figures when nothing can.</summary>
     Auto,
+    /// <summary>Post-copy: after the bulk round 0 (or at once, see <see cref="MigrationOptions.PostCopyAfterBulkRound"/>)
+    /// the source pauses, the target runs the VM at once and fetches the pages it still lacks on demand while
+    /// the source pushes the rest. Downtime is the state alone; but once the target runs, a lost connection
+    /// loses the VM (see <see cref="MigrationProtocol"/>).</summary>
+    PostCopy,
 }
 
 /// <summary>Tunables of a migration source.</summary>
@@ -38,6 +45,14 @@ public sealed record MigrationOptions
 
     /// <summary>How the source converges.</summary>
     public MigrationMode Mode { get; init; } = MigrationMode.Auto;
+
+    /// <summary>Whether <see cref="MigrationMode.Auto"/> may switch to post-copy when pre-copy and throttling
+    /// cannot meet the limits (otherwise it refuses).</summary>
+    public bool AllowPostCopy { get; init; } = true;
+
+    /// <summary>For <see cref="MigrationMode.PostCopy"/>: whether the bulk round 0 goes first (the target then
+    /// lacks only the pages dirtied since), or the VM moves at once with every page fetched afterwards.</summary>
+    public bool PostCopyAfterBulkRound { get; init; } = true;
 
     /// <summary>Dirty rounds after round 0 before the migration is given up as not converging.</summary>
     public int MaxRounds { get; init; } = 30;

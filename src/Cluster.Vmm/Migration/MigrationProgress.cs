@@ -13,8 +13,10 @@ public enum MigrationPhase
     Commit,
     /// <summary>The VM runs on the target.</summary>
     Completed,
-    /// <summary>The migration failed; the VM runs on the source.</summary>
+    /// <summary>The migration failed; the VM runs on the source (unless ownership had moved: post-copy).</summary>
     Failed,
+    /// <summary>Post-copy: the VM runs on the target, which still lacks <see cref="MigrationProgress.PagesRemaining"/> pages.</summary>
+    PostCopy,
 }
 
 /// <summary>A progress report of a migration source: at each phase change, as the bulk round 0 starts
@@ -30,4 +32,8 @@ public enum MigrationPhase
 /// <param name="ThrottlePercent">The vCPU throttle in force.</param>
 public sealed record MigrationProgress(
     MigrationPhase Phase, int Round, long PagesSent, long WireBytes, long RemainingDirtyBytes,
-    double TransferRate, double DirtyRate, TimeSpan Eta, int ThrottlePercent);
+    double TransferRate, double DirtyRate, TimeSpan Eta, int ThrottlePercent)
+{
+    /// <summary>In <see cref="MigrationPhase.PostCopy"/>: pages not yet sent to the target.</summary>
+    public long PagesRemaining { get; init; }
+}

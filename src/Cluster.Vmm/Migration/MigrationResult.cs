@@ -3,13 +3,13 @@ namespace Cluster.Vmm.Migration;
 /// <summary>What a migration source achieved.</summary>
 public sealed record MigrationResult
 {
-    /// <summary>Whether the VM now runs on the target (and not on the source).</summary>
+    /// <summary>Whether the VM now runs on the target (and not on the source), with every page there.</summary>
     public bool Succeeded { get; init; }
 
-    /// <summary>Why it failed; null on success. On failure the VM runs on the source.</summary>
+    /// <summary>Why it failed; null on success. On failure the VM runs on the source, unless <see cref="OwnershipMoved"/>.</summary>
     public string? FailureReason { get; init; }
 
-    /// <summary>From the call to the target's Resumed (or to the failure).</summary>
+    /// <summary>From the call to the target's Resumed, or to PostCopyDone for post-copy (or to the failure).</summary>
     public TimeSpan TotalTime { get; init; }
 
     /// <summary>From pausing the source's vCPUs to the target's Resumed acknowledgment (an upper bound of
@@ -36,4 +36,18 @@ public sealed record MigrationResult
 
     /// <summary>The highest vCPU throttle used.</summary>
     public int MaxThrottlePercent { get; init; }
+
+    /// <summary>How it converged: <see cref="MigrationMode.PreCopy"/>, <see cref="MigrationMode.AutoConverge"/>
+    /// (throttled) or <see cref="MigrationMode.PostCopy"/>; the mode chosen so far on failure.</summary>
+    public MigrationMode ModeUsed { get; init; }
+
+    /// <summary>Pages the target lacked when it started running (post-copy).</summary>
+    public long PostCopyPages { get; init; }
+
+    /// <summary>Pages the target asked for because a vCPU or the VMM waited for them (post-copy).</summary>
+    public long PagesFetchedOnDemand { get; init; }
+
+    /// <summary>Whether ownership moved (the commit ran): then the source never resumes, even on failure. A
+    /// post-copy failure after the commit leaves the VM stopped on both sides.</summary>
+    public bool OwnershipMoved { get; init; }
 }

@@ -11,7 +11,9 @@ namespace Cluster.Vmm.Migration;
 /// <summary>
 /// The sending side of a live migration (see <see cref="MigrationProtocol"/> for the sequence):
 /// pre-copy over dedicated TCP connections while the VM runs, stop-and-copy once the rest fits the
-/// downtime limit, then the commit callback and Resume. It owns the machine while it migrates:
+/// downtime limit, then the commit callback and Resume; or, in post-copy (<see cref="MigrationMode.PostCopy"/>,
+/// or <see cref="MigrationMode.Auto"/> when nothing else meets the limits), the state and the list of pages
+/// still missing, the commit, Resume, and the missing pages while the target runs. It owns the machine while it migrates:
 /// on any failure before Commit (refusal, a cut connection, a timeout, cancellation, a round
 /// limit) the VM is left or put back running on the source and the result says why; on success
 /// the source machine is stopped and disposed (unless <see cref="MigrationOptions.DisposeSourceOnSuccess"/>
@@ -60,6 +62,11 @@ public sealed class MigrationSource
         private long _finalPages;
         private TimeSpan _pausedAt;
         private DirtyBitmap[]? _pending;
+        private bool _targetPostCopy;
+        private string _noPostCopy = "";
+        private bool _bulkSent;
+        private MigrationMode _modeUsed = MigrationMode.PreCopy;
+        private PostCopyPush? _push;
 
         public Session(VmMachine machine, MigrationOptions options, IProgress<MigrationProgress>? progress, CancellationToken ct)
         {
@@ -80,7 +87,12 @@ public sealed class MigrationSource
                 if (_machine.State != MachineRunState.Running)
                     return Fail($"the machine is {_machine.State}, not running");
                 Handshake(target);
-                PreCopy();
+                bool atOnce = _o.Mode == MigrationMode.PostCopy && !_o.PostCopyAfterBulkRound;
+                if (atOnce || PreCopy())
+                {
+                    StartPostCopy();
+                    return FinishPostCopy();
+                }
                 StopAndCopy();
                 return Finish();
             }
@@ -115,6 +127,10 @@ public sealed class MigrationSource
                     if (cmd == MigrationCommand.Refuse)
                         throw new VmmException($"the target refused: {Encoding.UTF8.GetString(_buffer, 0, len)}", "migration-refused");
                     Expect(cmd, MigrationCommand.Accept, len);
+                    _targetPostCopy = len >= 4 && (BitConverter.ToUInt32(_buffer, 0) & MigrationProtocol.AcceptPostCopy) != 0;
+                    _noPostCopy = len > 4 ? Encoding.UTF8.GetString(_buffer, 4, len - 4) : "";
+                    if (_o.Mode == MigrationMode.PostCopy && !_targetPostCopy)
+                        throw new VmmException($"the target cannot run post-copy: {_noPostCopy}", "migration-refused");
                 }
                 else
                 {
@@ -141,7 +157,8 @@ public sealed class MigrationSource
                 throw new VmmException($"the target sent {got} where {expected} was expected", "migration-protocol");
         }
 
-        private void PreCopy()
+        /// <summary>Pre-copy rounds until stop-and-copy fits (false), or until post-copy is chosen (true).</summary>
+        private bool PreCopy()
         {
             // Dirty logging is switched on with the vCPUs out of Run, so that no vCPU writes through
             // a stale, unlogged view of the slots after round 0 has read a page.
@@ -157,6 +174,8 @@ public sealed class MigrationSource
             Report(MigrationPhase.PreCopy, 0, totalPages << GuestAddress.PageShift, 0, 0);
             var (sent, elapsed) = SendRound(slots, null, cacheable: false);
             elapsed += SyncRound();
+            _bulkSent = true;
+            if (_o.Mode == MigrationMode.PostCopy) return true;
             double rate = RatePerSecond(sent, elapsed);
             long previousDirty = totalPages;
             int outrunRounds = 0;
@@ -170,26 +189,120 @@ public sealed class MigrationSource
                 var expected = TimeSpan.FromSeconds(dirtyBytes / Math.Max(rate, 1));
                 Report(MigrationPhase.PreCopy, _rounds, dirtyBytes, rate, dirtyRate);
                 bool shrinking = dirtyPages < previousDirty * 9 / 10;
+                _pending = dirty;
                 if (dirtyPages == 0 || expected <= aim || (expected <= _o.DowntimeLimit && !shrinking))
-                {
-                    _pending = dirty;
-                    return;
-                }
-                if (_rounds >= _o.MaxRounds)
-                    throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
-                        $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms", "migration-converge");
+                    return false;
                 outrunRounds = dirtyRate >= rate ? outrunRounds + 1 : 0;
-                if (_o.Mode == MigrationMode.Auto && _throttle >= _o.ThrottleMax && outrunRounds >= 3)
+                if (_rounds >= _o.MaxRounds)
+                {
+                    if (CanSwitchToPostCopy) return true;
+                    throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
+                        $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms{PostCopyNote}", "migration-converge");
+                }
+                // Throttling takes vCPU time away, and at best divides the dirty rate accordingly: when even the
+                // most throttling would leave the guest dirtying faster than the link carries, or when it has
+                // been tried for three rounds to no avail, pre-copy cannot meet the limit.
+                bool hopeless = _rounds >= 2 && dirtyRate * (100 - _o.ThrottleMax) / (100 - _throttle) >= rate;
+                if (_o.Mode == MigrationMode.Auto && ((_throttle >= _o.ThrottleMax && outrunRounds >= 3) || (hopeless && CanSwitchToPostCopy)))
+                {
+                    if (CanSwitchToPostCopy) return true;
                     throw new VmmException($"cannot meet the downtime limit of {_o.DowntimeLimit.TotalMilliseconds} ms: the guest dirties {Mib(dirtyRate)} MiB/s " +
-                        $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%", "migration-converge");
+                        $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%{PostCopyNote}", "migration-converge");
+                }
                 if (_o.Mode != MigrationMode.PreCopy && _rounds >= 1 && dirtyRate >= rate / 2 && _throttle < _o.ThrottleMax)
+                {
                     SetThrottle(_throttle == 0 ? Math.Min(_o.ThrottleInitial, _o.ThrottleMax) : Math.Min(_throttle + _o.ThrottleIncrement, _o.ThrottleMax));
+                    _modeUsed = MigrationMode.AutoConverge;
+                }
                 previousDirty = dirtyPages;
                 _rounds++;
                 (sent, elapsed) = SendRound(slots, dirty, cacheable: true);
                 elapsed += SyncRound();
                 if (sent >= 256) rate = RatePerSecond(sent, elapsed);
             }
+        }
+
+        private bool CanSwitchToPostCopy => _o.Mode == MigrationMode.Auto && _o.AllowPostCopy && _targetPostCopy;
+
+        private string PostCopyNote => _o.Mode != MigrationMode.Auto ? ""
+            : !_o.AllowPostCopy ? "; post-copy not allowed"
+            : !_targetPostCopy ? $"; post-copy unavailable on the target: {_noPostCopy}" : "";
+
+        /// <summary>Pauses, sends Complete, the runs of pages the target still lacks and the state, and waits for Ready.</summary>
+        private void StartPostCopy()
+        {
+            var slots = _machine.Memory.Slots.ToList();
+            _machine.Pause();
+            _paused = true;
+            _pausedAt = _clock.Elapsed;
+            SetThrottle(0);
+            _modeUsed = MigrationMode.PostCopy;
+            ulong[][] missing;
+            if (_bulkSent)
+            {
+                var final = TakeDirty(slots);
+                if (_pending is not null)
+                    for (int i = 0; i < final.Length; i++) final[i].UnionWith(_pending[i]);
+                missing = [.. final.Select(d => d.Words.ToArray())];
+            }
+            else
+                missing = [.. slots.Select(AllPages)];
+            _push = new PostCopyPush(slots, missing);
+            _rounds++;
+            foreach (var s in _senders) s.Stream.Write(MigrationCommand.Complete, ReadOnlySpan<byte>.Empty);
+            foreach (var frame in _push.RunFrames()) Control.Write(MigrationCommand.PostCopy, frame);
+            Control.Write(MigrationCommand.State, _machine.SaveState().ToBytes());
+            Report(MigrationPhase.StopAndCopy, _rounds, 0, 0, 0);
+            var (cmd, len) = Control.Read(ref _buffer);
+            Expect(cmd, MigrationCommand.Ready, len);
+        }
+
+        private static ulong[] AllPages(MemorySlot slot)
+        {
+            ulong pages = slot.Size >> GuestAddress.PageShift;
+            var words = new ulong[(pages + 63) / 64];
+            Array.Fill(words, ulong.MaxValue);
+            if (pages % 64 != 0) words[^1] = (1UL << (int)(pages % 64)) - 1;
+            return words;
+        }
+
+        /// <summary>Commit, Resume, then the missing pages while the target runs; the source never resumes after the commit.</summary>
+        private MigrationResult FinishPostCopy()
+        {
+            var push = _push!;
+            Report(MigrationPhase.Commit, _rounds, 0, 0, 0);
+            if (_o.Commit is { } commit) commit(_ct).GetAwaiter().GetResult();
+            _ct.ThrowIfCancellationRequested();
+            _committed = true;
+            string? failure = null;
+            var downtime = TimeSpan.Zero;
+            try
+            {
+                Control.Write(MigrationCommand.Resume, ReadOnlySpan<byte>.Empty);
+                var (cmd, len) = Control.Read(ref _buffer);
+                Expect(cmd, MigrationCommand.Resumed, len);
+                downtime = _clock.Elapsed - _pausedAt;
+                ReportPostCopy(push.Remaining);
+                push.Run(Control, _bucket, _o.IoTimeout, ReportPostCopy, _ct);
+            }
+            catch (Exception e) when (e is VmmException or SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                string why = _ct.IsCancellationRequested ? "cancelled" : e.Message;
+                failure = $"post-copy lost the target with {push.Remaining} pages not sent: {why}";
+                if (downtime == TimeSpan.Zero) downtime = _clock.Elapsed - _pausedAt;
+            }
+            _machine.Stop();
+            _machine.WaitForExit(_o.IoTimeout);
+            if (_o.DisposeSourceOnSuccess) _machine.Dispose();
+            Report(failure is null ? MigrationPhase.Completed : MigrationPhase.Failed, _rounds, 0, 0, 0);
+            return Result(failure is null, failure, downtime);
+        }
+
+        private void ReportPostCopy(long remaining)
+        {
+            if (_progress is null) return;
+            _progress.Report(new MigrationProgress(MigrationPhase.PostCopy, _rounds, _senders.Sum(s => s.Pages), _senders.Sum(s => s.Stream.BytesWritten),
+                remaining << GuestAddress.PageShift, 0, 0, TimeSpan.Zero, 0) { PagesRemaining = remaining });
         }
 
         private void StopAndCopy()
@@ -264,11 +377,15 @@ public sealed class MigrationSource
             Downtime = downtime,
             WireBytes = _senders.Sum(s => s.Stream.BytesWritten),
             Rounds = _rounds,
-            PagesSent = _senders.Sum(s => s.Pages),
+            PagesSent = _senders.Sum(s => s.Pages) + (_push is null ? 0 : _push.Total - _push.Remaining),
             ZeroPages = _senders.Sum(s => s.ZeroPages),
             DeltaPages = _senders.Sum(s => s.DeltaPages),
             FinalPages = _finalPages,
             MaxThrottlePercent = _maxThrottle,
+            ModeUsed = _modeUsed,
+            PostCopyPages = _push?.Total ?? 0,
+            PagesFetchedOnDemand = _push?.OnDemand ?? 0,
+            OwnershipMoved = _committed,
         };
 
         /// <summary>Sends the pages of <paramref name="dirty"/> (every page when null), partitioned across the

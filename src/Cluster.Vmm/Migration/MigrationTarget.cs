@@ -25,6 +25,10 @@ public sealed record MigrationTargetOptions
 
     /// <summary>Called with the new machine before any page arrives (for example to subscribe to its console).</summary>
     public Action<VmMachine>? MachineCreated { get; init; }
+
+    /// <summary>Called as soon as the VM runs here: at the end of a pre-copy migration, at the start of post-copy's
+    /// page fetching (<see cref="MigrationTarget.ReceiveAsync"/> returns once every page is here).</summary>
+    public Action<VmMachine>? Resumed { get; init; }
 }
 
 /// <summary>What a migration target achieved.</summary>
@@ -36,7 +40,8 @@ public sealed record MigrationTargetResult
     /// <summary>Why not; null on success.</summary>
     public string? FailureReason { get; init; }
 
-    /// <summary>The running machine on success (the caller owns it); null on failure (it was disposed).</summary>
+    /// <summary>The running machine on success (the caller owns it); null on failure (it was disposed), except
+    /// when post-copy lost the source: then the stopped machine, whose exit says why (the caller owns it).</summary>
     public VmMachine? Machine { get; init; }
 
     /// <summary>Bytes received on all connections.</summary>
@@ -47,6 +52,12 @@ public sealed record MigrationTargetResult
 
     /// <summary>From the snapshot's arrival to the vCPUs resuming (the target's share of the downtime).</summary>
     public TimeSpan RestoreTime { get; init; }
+
+    /// <summary>Pages missing when the VM started running here (post-copy); 0 for pre-copy.</summary>
+    public long PostCopyPages { get; init; }
+
+    /// <summary>Pages requested from the source because a vCPU or the VMM waited for them (post-copy).</summary>
+    public long PagesRequested { get; init; }
 }
 
 /// <summary>
@@ -54,8 +65,10 @@ public sealed record MigrationTargetResult
 /// source's connections on a listener, checks the spec (protocol version, backend kind, CPU vendor
 /// and features, memory size, vCPU count) and refuses with a reason when it does not fit, creates
 /// the machine paused, applies the pages arriving on every connection straight into guest memory,
-/// loads the snapshot, reports Ready and runs the VM on Resume. On any failure its machine is
-/// disposed and the VM never ran here.
+/// loads the snapshot, reports Ready and runs the VM on Resume; in post-copy it runs the VM before
+/// every page is here and fetches the rest (<see cref="PostCopyArrival"/>). On any failure before
+/// Resume its machine is disposed and the VM never ran here; when post-copy loses the source, the
+/// machine is stopped on an internal error and returned.
 /// </summary>
 public sealed class MigrationTarget
 {
@@ -109,6 +122,9 @@ public sealed class MigrationTarget
         private readonly object _syncGate = new();
         private readonly List<uint> _synced = [];
         private readonly List<Task> _readers = [];
+        private readonly object _writeGate = new();
+        private readonly List<(ulong Gpa, ulong Pages)> _missingRuns = [];
+        private bool _postCopy;
         private VmMachine? _machine;
         private long _pages;
 
@@ -139,7 +155,11 @@ public sealed class MigrationTarget
                 catch (VmmException e) { return Refuse(control, $"cannot create the machine: {e.Message}"); }
                 foreach (var slot in _machine.Memory.Slots) slot.Memory.AdviseHugePages();
                 Options.MachineCreated?.Invoke(_machine);
-                control.Write(MigrationCommand.Accept, ReadOnlySpan<byte>.Empty);
+                string? noPostCopy = PostCopyArrival.WhyNot(_owner._hypervisor);
+                var accept = new byte[4 + (noPostCopy is null ? 0 : Encoding.UTF8.GetByteCount(noPostCopy))];
+                BitConverter.TryWriteBytes(accept, noPostCopy is null ? MigrationProtocol.AcceptPostCopy : 0u);
+                if (noPostCopy is not null) Encoding.UTF8.GetBytes(noPostCopy, accept.AsSpan(4));
+                control.Write(MigrationCommand.Accept, accept);
 
                 for (int i = 1; i < hello.Connections; i++)
                 {
@@ -154,6 +174,7 @@ public sealed class MigrationTarget
 
                 var restoreClock = Stopwatch.StartNew();
                 _machine.RestoreState(MachineSnapshot.FromBytes(stateBytes));
+                var arrival = _postCopy ? new PostCopyArrival(_machine, control, _writeGate, _missingRuns) : null;
                 control.Write(MigrationCommand.Ready, ReadOnlySpan<byte>.Empty);
                 (cmd, len) = control.Read(ref buffer);
                 if (cmd == MigrationCommand.Abort)
@@ -162,9 +183,11 @@ public sealed class MigrationTarget
                     throw new VmmException($"the source sent {cmd} where Resume was expected", "migration-protocol");
                 _machine.Resume();
                 var restore = restoreClock.Elapsed;
-                control.Write(MigrationCommand.Resumed, ReadOnlySpan<byte>.Empty);
                 var machine = _machine;
                 _machine = null;
+                if (arrival is not null) return RunPostCopy(machine, control, arrival, restore, buffer);
+                control.Write(MigrationCommand.Resumed, ReadOnlySpan<byte>.Empty);
+                Options.Resumed?.Invoke(machine);
                 return new MigrationTargetResult { Succeeded = true, Machine = machine, BytesReceived = BytesReceived, PagesReceived = Interlocked.Read(ref _pages), RestoreTime = restore };
             }
             catch (Exception e) when (e is VmmException or SocketException or IOException or ObjectDisposedException or OperationCanceledException)
@@ -176,6 +199,30 @@ public sealed class MigrationTarget
                 _machine?.Dispose();
                 CloseAll();
             }
+        }
+
+        /// <summary>The VM runs with pages missing: confirm Resume, fetch and install the rest. On a lost source
+        /// the machine stops on an internal error and is returned with the failure.</summary>
+        private MigrationTargetResult RunPostCopy(VmMachine machine, FrameStream control, PostCopyArrival arrival, TimeSpan restore, byte[] buffer)
+        {
+            string? failure = null;
+            try
+            {
+                lock (_writeGate) control.Write(MigrationCommand.Resumed, ReadOnlySpan<byte>.Empty);
+                arrival.StartRequests();
+                Options.Resumed?.Invoke(machine);
+                arrival.Receive(ref buffer);
+            }
+            catch (Exception e) when (e is VmmException or SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                failure = arrival.Fail();
+            }
+            Interlocked.Add(ref _pages, arrival.Total - arrival.Remaining);
+            return new MigrationTargetResult
+            {
+                Succeeded = failure is null, FailureReason = failure, Machine = machine, BytesReceived = BytesReceived,
+                PagesReceived = Interlocked.Read(ref _pages), RestoreTime = restore, PostCopyPages = arrival.Total, PagesRequested = arrival.Requested,
+            };
         }
 
         private long BytesReceived { get { lock (_streams) return _streams.Sum(s => s.BytesRead); } }
@@ -220,6 +267,10 @@ public sealed class MigrationTarget
                     case MigrationCommand.Sync when !complete && len == 4:
                         WaitForDataSync(BitConverter.ToUInt32(buffer, 0));
                         control.Write(MigrationCommand.Synced, buffer.AsSpan(0, 4));
+                        break;
+                    case MigrationCommand.PostCopy when complete:
+                        _postCopy = true;
+                        PostCopyArrival.ReadRuns(buffer.AsSpan(0, len), _missingRuns);
                         break;
                     case MigrationCommand.State when complete:
                         return buffer.AsSpan(0, len).ToArray();

@@ -29,6 +29,14 @@ internal static class MigrationAssert
         Assert.Equal(Enumerable.Range(1, counts.Count).Select(i => (long)i), counts);
     }
 
+    /// <summary>The "GUEST pass N" lines, across the machines the guest ran on, go 1, 2, 3... with no gap and no repeat.</summary>
+    public static void PassesWithoutGapOrRepeat(string console, string guest)
+    {
+        var passes = Regex.Matches(console, guest + @" pass (\d+)\n").Select(m => int.Parse(m.Groups[1].Value)).ToList();
+        Assert.NotEmpty(passes);
+        Assert.Equal(Enumerable.Range(1, passes.Count), passes);
+    }
+
     /// <summary>The highest "GUEST pass N" printed.</summary>
     public static int LastPass(string console, string guest = "abpages") =>
         Regex.Matches(console, guest + @" pass (\d+)\n").Select(m => int.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();

@@ -176,11 +176,12 @@ public class MigrationSourceTests
     {
         using var h = new MigrationHarness("dirtier", Memory, "2");
         MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("dirtier pass 3\n"), "the guest to dirty");
-        var options = new MigrationOptions { MaxBandwidth = 8L << 20, Xbzrle = false, DowntimeLimit = TimeSpan.FromMilliseconds(5), ThrottleMax = 20 };
+        var options = new MigrationOptions { MaxBandwidth = 8L << 20, Xbzrle = false, DowntimeLimit = TimeSpan.FromMilliseconds(5), ThrottleMax = 20, AllowPostCopy = false };
         var (source, target) = h.Migrate(h.Source, options);
 
         Assert.False(source.Succeeded);
         Assert.Contains("cannot meet the downtime limit", source.FailureReason);
+        Assert.Contains("post-copy not allowed", source.FailureReason);
         Assert.False(target.Succeeded);
         MigrationAssert.RunsOnSourceOnly(h, "dirtier pass");
     }
