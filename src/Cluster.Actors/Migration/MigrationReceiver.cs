@@ -146,28 +146,28 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(prepare.MigrationId, new IncomingExpired(prepare.MigrationId), _settings.MaxDuration);
 
         ParkedGuest? parked = null;
+        var runLog = _runLog;
+        var vmId = prepare.Spec.Id;
+        var id = prepare.MigrationId;
         var target = new MigrationTarget(_hypervisor, new MigrationTargetOptions
         {
             ExpectedMemoryBytes = prepare.Spec.MemoryBytes,
             IoTimeout = _settings.IoTimeout,
             MachineCreated = machine => parked = new ParkedGuest(new MachineGuestRuntime(machine)),
+            // The run is logged as soon as the machine runs here (in post-copy, before its last pages arrived),
+            // and the machine is offered to the VM actor at once.
+            Resumed = _ =>
+            {
+                runLog?.Start(vmId);
+                incoming.Arrived(parked);
+            },
         });
-        var runLog = _runLog;
-        var vmId = prepare.Spec.Id;
-        var id = prepare.MigrationId;
         target.ReceiveAsync(listener, receiving.Cancellation.Token).ContinueWith(t =>
         {
             var result = t.IsCompletedSuccessfully
                 ? t.Result
                 : new MigrationTargetResult { FailureReason = t.Exception?.GetBaseException().Message ?? "the target failed" };
-            if (result.Succeeded)
-            {
-                // The run is logged as soon as the machine runs here, before anyone else hears of it.
-                runLog?.Start(vmId);
-                incoming.Arrived(parked);
-            }
-            else
-                incoming.Arrived(null);
+            incoming.Arrived(null);
             return new IncomingFinished(id, result, result.Succeeded ? parked : null);
         }, TaskScheduler.Default).PipeTo(Self);
         var endpoint = (IPEndPoint)listener.LocalEndpoint;

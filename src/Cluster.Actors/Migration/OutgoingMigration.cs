@@ -69,6 +69,7 @@ public sealed class OutgoingMigration
             MigrationPhase.PreCopy => MigrationState.PreCopy,
             MigrationPhase.StopAndCopy => MigrationState.StopAndCopy,
             MigrationPhase.Commit => MigrationState.Committing,
+            MigrationPhase.PostCopy => MigrationState.PostCopy,
             _ => Info.State,
         };
         var changed = state != Info.State;
@@ -107,7 +108,13 @@ public sealed class OutgoingMigration
         DowntimeLimit = TimeSpan.FromMilliseconds(Limits.DowntimeMs),
         MaxBandwidth = Limits.BandwidthBytesPerSecond,
         Connections = Limits.Connections,
-        Mode = Limits.Strategy == MigrationStrategy.PreCopy ? MigrationMode.AutoConverge : MigrationMode.Auto,
+        Mode = Limits.Strategy switch
+        {
+            MigrationStrategy.PreCopy => MigrationMode.AutoConverge,
+            MigrationStrategy.PostCopy => MigrationMode.PostCopy,
+            _ => MigrationMode.Auto,
+        },
+        AllowPostCopy = Limits.Strategy != MigrationStrategy.PreCopy,
         IoTimeout = ioTimeout,
         Commit = commit,
         DisposeSourceOnSuccess = false,

@@ -235,7 +235,7 @@ public sealed partial class VmActor
         }
         var now = DateTime.UtcNow;
         o.Completed(r, now);
-        var mode = r.MaxThrottlePercent > 0 ? $"{o.Limits.Strategy} (throttled to {r.MaxThrottlePercent}%)" : o.Limits.Strategy.ToString();
+        var mode = r.MaxThrottlePercent > 0 ? $"{r.ModeUsed} (throttled to {r.MaxThrottlePercent}%)" : r.ModeUsed.ToString();
         var reason = r.Succeeded
             ? $"migration to {o.Target} completed: {r.Downtime.TotalMilliseconds:0.#} ms downtime, {r.Rounds} rounds"
             : $"ownership moved to {o.Target}, but {r.FailureReason}";

@@ -114,8 +114,6 @@ public sealed record VmState
             return VmDecision.Refuse(new NotAllowed(id, $"VM already runs on {target}"));
         if (!upHosts.Contains(target))
             return VmDecision.Refuse(new NotAllowed(id, $"unknown or unreachable host '{target}'; hosts up: {string.Join(", ", upHosts.Order(StringComparer.Ordinal))}"));
-        if (limits.Strategy == MigrationStrategy.PostCopy)
-            return VmDecision.Refuse(new NotAllowed(id, "post-copy migration is not available on this cluster; use pre-copy or auto"));
         if (limits.DowntimeMs <= 0 || limits.BandwidthBytesPerSecond < 0 || limits.Connections is < 1 or > 64)
             return VmDecision.Refuse(new NotAllowed(id,
                 "limits out of range: downtime must be above 0 ms, bandwidth 0 (no cap) or more, connections 1..64"));
