@@ -100,7 +100,7 @@ public sealed partial class LiveMigrationTests : IDisposable
         [.. RunIntervals.Read([.. Enumerable.Range(0, _nodes.Count).Select(RunLog)], _ => long.MaxValue).Where(x => x.Vm == id)];
 
     [Fact]
-    public async Task Moves_a_running_vm_there_and_back_without_a_cold_boot_a_gap_in_its_console_or_an_overlap_of_runs()
+    public async Task Moves_a_running_vm_there_by_pre_copy_and_back_by_post_copy_without_a_cold_boot_a_gap_in_its_console_or_an_overlap_of_runs()
     {
         await StartClusterAsync("32M", "32M");
         var a = await CreateAsync("m", "8M", 2, 4);
@@ -129,11 +129,12 @@ public sealed partial class LiveMigrationTests : IDisposable
         Assert.Single(runs, r => r.Host == b && r.End == long.MaxValue);
 
         var middle = Passes(await ConsoleAsync("m")).Last();
-        var back = await MigrateAsync("m", a);
+        var back = await MigrateAsync("m", a, MigrationLimits.Default with { Strategy = MigrationStrategy.PostCopy });
         Assert.Equal(MigrationState.Completed, (await FinishedAsync(back.MigrationId)).State);
         await ClusterVmctl.Eventually(async () => await WhereAsync("m") == (Host(a), "Running"), "m running on its first host again");
         await ClusterVmctl.Eventually(async () => Passes(await ConsoleAsync("m")).Last() > middle + 8, "m counting on its first host");
         AssertContinuous(Passes(await ConsoleAsync("m")), middle);
+        Assert.Equal("PostCopy", (await EventsAsync("m")).OfType<VmMigrationCompleted>().Last().Mode);
         var epochs = (await EventsAsync("m")).OfType<VmMigrated>().Select(m => m.Epoch).ToList();
         Assert.Equal(2, epochs.Count);
         Assert.Equal(epochs[0] + 1, epochs[1]);
