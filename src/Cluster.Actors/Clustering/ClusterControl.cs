@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Cluster.Actors.Placement;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Migration;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Validation;
 
@@ -12,7 +13,8 @@ namespace Cluster.Actors.Clustering;
 /// The control plane's entry on every node (at <see cref="Path"/>, registered with the
 /// ClusterClientReceptionist): validates specs, asks the scheduler singleton for admission, creates the
 /// VM through the shard region, routes every other VM command to its entity, and answers host-level
-/// requests (list hosts, list VMs across hosts, leave).
+/// requests (list hosts, list VMs and migrations across hosts, leave). Messages for the rebalancer
+/// (<see cref="Contracts.Rebalancing"/>) go to the actor given as <c>rebalancer</c>, when there is one.
 /// </summary>
 public sealed class ClusterControl : ReceiveActor
 {
@@ -24,7 +26,7 @@ public sealed class ClusterControl : ReceiveActor
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
-    public ClusterControl(IActorRef region, IActorRef scheduler, VmSpecValidator validator)
+    public ClusterControl(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef? rebalancer = null)
     {
         var board = PlacementBoard.Get(Context.System);
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
@@ -39,6 +41,14 @@ public sealed class ClusterControl : ReceiveActor
         });
         Receive<DeleteVm>(delete => Delete(delete, region, scheduler).PipeTo(Sender));
         Receive<IVmCommand>(command => region.Forward(command));
+        Receive<ListMigrations>(_ => ListMigrationsAll(board.Hosts().Select(h => h.Host)).PipeTo(Sender));
+        if (rebalancer is not null)
+        {
+            Receive<Contracts.Rebalancing.DrainHost>(m => rebalancer.Forward(m));
+            Receive<Contracts.Rebalancing.UndrainHost>(m => rebalancer.Forward(m));
+            Receive<Contracts.Rebalancing.SetRebalanceMode>(m => rebalancer.Forward(m));
+            Receive<Contracts.Rebalancing.GetRebalanceStatus>(m => rebalancer.Forward(m));
+        }
         Receive<ListHosts>(_ => Sender.Tell(new HostList(board.Hosts())));
         Receive<ListVms>(_ => ListAll(board.Hosts().Select(h => h.Host)).PipeTo(Sender));
         Receive<LeaveHost>(leave =>
@@ -55,8 +65,8 @@ public sealed class ClusterControl : ReceiveActor
         });
     }
 
-    public static Props Props(IActorRef region, IActorRef scheduler, VmSpecValidator validator) =>
-        Akka.Actor.Props.Create(() => new ClusterControl(region, scheduler, validator));
+    public static Props Props(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef? rebalancer = null) =>
+        Akka.Actor.Props.Create(() => new ClusterControl(region, scheduler, validator, rebalancer));
 
     private static async Task<object> Create(CreateVm create, IActorRef region, IActorRef scheduler)
     {
@@ -75,21 +85,30 @@ public sealed class ClusterControl : ReceiveActor
         return reply;
     }
 
+    private async Task<object> ListMigrationsAll(IEnumerable<string> hosts)
+    {
+        var system = Context.System;
+        var asks = hosts.Select(h => AskHost(system, h, ListMigrations.Instance)).ToList();
+        var lists = await Task.WhenAll(asks);
+        return new MigrationList([.. lists.OfType<MigrationList>().SelectMany(l => l.Migrations)
+            .OrderBy(m => m.InProgress ? 0 : 1).ThenByDescending(m => m.FinishedAt ?? m.StartedAt)]);
+    }
+
     private async Task<object> ListAll(IEnumerable<string> hosts)
     {
         var system = Context.System;
-        var asks = hosts.Select(h => AskHost(system, h)).ToList();
+        var asks = hosts.Select(h => AskHost(system, h, ListLocalVms.Instance)).ToList();
         var lists = await Task.WhenAll(asks);
         return new VmList([.. lists.OfType<VmList>().SelectMany(l => l.Vms).OrderBy(v => v.VmId, StringComparer.Ordinal)]);
     }
 
-    /// <summary>One host's VMs; a host that does not answer in time (it failed) contributes none.</summary>
-    private static async Task<object?> AskHost(ActorSystem system, string host)
+    /// <summary>One host agent's answer; a host that does not answer in time (it failed) contributes none.</summary>
+    private static async Task<object?> AskHost(ActorSystem system, string host, object question)
     {
         try
         {
             return await system.ActorSelection($"akka.tcp://{system.Name}@{host}{HostAgent.Path}")
-                .Ask<object>(ListLocalVms.Instance, TimeSpan.FromSeconds(3));
+                .Ask<object>(question, TimeSpan.FromSeconds(3));
         }
         catch (AskTimeoutException)
         {

@@ -1,10 +1,12 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Migration;
 using Cluster.Contracts.Replies;
 
 namespace Cluster.Actors.Clustering;
@@ -13,7 +15,8 @@ namespace Cluster.Actors.Clustering;
 /// One per node (at <see cref="Path"/>): knows the VMs this host carries (their VM actors tell it) and
 /// the guests that run (their CPU time is the host's load), and every <c>refresh</c> publishes a
 /// <see cref="HostStatus"/> on the cluster-wide <see cref="Topic"/>. It also relays fence pauses to
-/// the local VM actors and lists them for the control plane.
+/// the local VM actors and lists them for the control plane, with the migrations that leave this host
+/// (in progress, and finished ones for a while). VMs arriving by migration count against its capacity.
 /// </summary>
 public sealed class HostAgent : ReceiveActor, IWithTimers
 {
@@ -33,17 +36,22 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private readonly Dictionary<string, IGuestRuntime> _guests = new(StringComparer.Ordinal);
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     private readonly Dictionary<string, TimeSpan> _lastVmCpu = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Contracts.Vms.VmSpec> _incoming = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MigrationInfo> _migrations = new(StringComparer.Ordinal);
+    private readonly TimeSpan _keepFinished;
     private DateTime _lastAt = DateTime.UtcNow;
     private bool _fenced;
 
-    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh)
+    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null)
     {
         _host = host;
         _capacity = capacity;
         _refresh = refresh;
+        _keepFinished = keepFinished ?? MigrationSettings.Default.KeepFinished;
         Receive<VmHosted>(h =>
         {
             _vms[h.Spec.Id] = (h.Spec, h.Actor);
+            _incoming.Remove(h.Spec.Id);
             if (_fenced)
                 h.Actor.Tell(FencePause.Instance);
         });
@@ -70,14 +78,27 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
             foreach (var v in _vms.Values)
                 v.Actor.Tell(r);
         });
+        Receive<IncomingVm>(i => _incoming[i.Spec.Id] = i.Spec);
+        Receive<IncomingVmEnded>(e => _incoming.Remove(e.VmId));
+        Receive<MigrationInfo>(info => _migrations[info.MigrationId] = info);
+        Receive<ListMigrations>(_ => Sender.Tell(new MigrationList(ListMigrationsHere())));
         Receive<Tick>(_ => PublishStatus());
         Receive<ListLocalVms>(_ => List());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh) =>
-        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh));
+    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null) =>
+        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh, keepFinished));
+
+    /// <summary>The migrations leaving this host: in progress first, then those finished within keep-finished, newest first.</summary>
+    private List<MigrationInfo> ListMigrationsHere()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var old in _migrations.Values.Where(m => m.FinishedAt is { } at && now - at > _keepFinished).ToList())
+            _migrations.Remove(old.MigrationId);
+        return [.. _migrations.Values.OrderBy(m => m.InProgress ? 0 : 1).ThenByDescending(m => m.FinishedAt ?? m.StartedAt)];
+    }
 
     protected override void PreStart()
     {
@@ -103,8 +124,8 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
             _lastVmCpu.Remove(gone);
         var status = new HostStatus(_host, _capacity.Vcpus, _capacity.MemoryBytes, _capacity.Labels, _capacity.Cpu.Vendor,
             _capacity.Cpu.Features,
-            [.. _vms.Values.Select(v => new PlacedVm(v.Spec.Id, v.Spec.Vcpus, v.Spec.MemoryBytes, v.Spec.AntiAffinityGroup,
-                    loads.GetValueOrDefault(v.Spec.Id)))
+            [.. _vms.Values.Select(v => v.Spec).Concat(_incoming.Values.Where(i => !_vms.ContainsKey(i.Id)))
+                .Select(spec => new PlacedVm(spec.Id, spec.Vcpus, spec.MemoryBytes, spec.AntiAffinityGroup, loads.GetValueOrDefault(spec.Id)))
                 .OrderBy(v => v.VmId, StringComparer.Ordinal)],
             _guests.Count, loads.Values.Sum(),
             _guests.Keys.Where(_vms.ContainsKey).Aggregate(0UL, (sum, id) => sum + _vms[id].Spec.MemoryBytes),

@@ -9,4 +9,9 @@ public static class MigrationTopics
     /// The rebalancer follows its moves here.
     /// </summary>
     public const string Progress = "vm-migrations";
+
+    /// <summary>
+    /// Every <see cref="Cluster.Contracts.Migration.VmMoved"/>: a VM that migrated and whose shard is to follow it.
+    /// </summary>
+    public const string Moves = "vm-moves";
 }

@@ -13,8 +13,9 @@ namespace Cluster.Actors.Placement;
 /// host has a region; otherwise (the host failed or left: an HA restart) it chooses with the same
 /// <see cref="Placer"/> rule among the live regions, records and publishes the new decision, and lets
 /// higher-priority VMs go first by delaying lower ones a little. A VM that fits no live host is not
-/// placed at all (the allocation fails and the coordinator retries it later). It never rebalances on its own: moving
-/// a running VM is a live migration, driven elsewhere.
+/// placed at all (the allocation fails and the coordinator retries it later). It never moves a running VM on its
+/// own: moving one is a live migration, driven elsewhere; <see cref="Rebalance"/> then hands over exactly the shards
+/// of VMs that migrated (<see cref="PendingMoves"/>) and are still on their old host, and allocation follows the VM.
 /// </summary>
 public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
     : IShardAllocationStrategy, IActorSystemDependentAllocationStrategy
@@ -34,6 +35,8 @@ public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
         var system = _system ?? throw new InvalidOperationException("the allocation strategy was not started");
         var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
         var regions = currentShardAllocations.Keys.ToDictionary(r => HostOf(r, self), StringComparer.Ordinal);
+        if (PendingMoves.Get(system).Find(shardId) is { } move && regions.TryGetValue(move.To, out var moved))
+            return moved;
         var board = PlacementBoard.Get(system);
         var decided = board.DecisionFor(shardId);
         if (decided is not null && regions.TryGetValue(decided.Host, out var chosen))
@@ -62,8 +65,37 @@ public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
 
     /// <inheritdoc />
     public Task<IImmutableSet<string>> Rebalance(
-        IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress) =>
-        Task.FromResult<IImmutableSet<string>>(ImmutableHashSet<string>.Empty);
+        IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations, IImmutableSet<string> rebalanceInProgress)
+    {
+        var system = _system ?? throw new InvalidOperationException("the allocation strategy was not started");
+        var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+        var byHost = currentShardAllocations.ToDictionary(kv => HostOf(kv.Key, self), kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
+        return Task.FromResult<IImmutableSet<string>>(ShardsToHandOver(PendingMoves.Get(system), byHost, rebalanceInProgress));
+    }
+
+    /// <summary>
+    /// The shards of migrated VMs still allocated on the host they left (<paramref name="shardsByHost"/>: host to its
+    /// shards), leaving out those being handed over already; moves whose shard sits on the VM's new host are forgotten.
+    /// Any other shard stays where it is: a running VM that did not migrate is never handed off.
+    /// </summary>
+    public static IImmutableSet<string> ShardsToHandOver(PendingMoves moves, IReadOnlyDictionary<string, IReadOnlyList<string>> shardsByHost,
+        IImmutableSet<string> rebalanceInProgress)
+    {
+        var handOver = ImmutableHashSet.CreateBuilder<string>(StringComparer.Ordinal);
+        foreach (var (host, shards) in shardsByHost)
+        {
+            foreach (var shard in shards)
+            {
+                if (moves.Find(shard) is not { } move)
+                    continue;
+                if (move.To == host)
+                    moves.Done(shard);
+                else if (move.From == host && !rebalanceInProgress.Contains(shard))
+                    handOver.Add(shard);
+            }
+        }
+        return handOver.ToImmutable();
+    }
 
     /// <summary>The "host:port" of a region; a local region's path has no address, so it is this node's.</summary>
     public static string HostOf(IActorRef region, Address self)

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
+using Cluster.Actors.Migration;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Vms;
 using Cluster.Vmm;
@@ -13,6 +14,10 @@ namespace Cluster.Actors.Vms;
 /// boot. The vCPUs never run on a dispatcher thread: this actor drives them by messages (pause, resume,
 /// stop, save state) and turns the guest's exit (clean exit, shutdown/triple fault, internal error) into a
 /// <see cref="GuestExited"/> for its VM actor, then stops. A new boot gets a new supervisor.
+/// A supervisor may also adopt a guest that arrived running by live migration (a <see cref="ParkedGuest"/>):
+/// no boot, the vCPUs go on where they are. For a migration away it lends its machine
+/// (<see cref="LendMachine"/>) and, once ownership moved, is released (<see cref="ReleaseGuest"/>): the
+/// source machine's stop is then not a guest exit.
 /// </summary>
 public sealed class VcpuSupervisor : ReceiveActor
 {
@@ -21,15 +26,19 @@ public sealed class VcpuSupervisor : ReceiveActor
     private readonly IActorRef _console;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly VmHosting? _hosting;
+    private readonly ParkedGuest? _adopted;
     private IGuestRuntime? _guest;
     private bool _running;
+    private bool _released;
+    private Task? _lentUntil;
 
-    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null)
+    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null, ParkedGuest? adopted = null)
     {
         _spec = spec;
         _factory = factory;
         _console = console;
         _hosting = hosting;
+        _adopted = adopted;
         Receive<PauseVcpus>(_ =>
         {
             Try("pause", () => _guest?.Pause());
@@ -59,8 +68,28 @@ public sealed class VcpuSupervisor : ReceiveActor
                 Try("pause before stopping", () => _guest?.Pause());
             Context.Stop(Self);
         });
+        Receive<LendMachine>(lend =>
+        {
+            if (_guest is MachineGuestRuntime { } runtime)
+            {
+                _lentUntil = lend.Returned;
+                Sender.Tell(new MachineLent(runtime.Machine));
+            }
+            else
+                Sender.Tell(new Status.Failure(new VmmException("this guest has no machine to migrate", "migration-source")));
+        });
+        Receive<ReleaseGuest>(_ =>
+        {
+            _released = true;
+            _running = false;
+        });
         Receive<GuestExit>(exit =>
         {
+            if (_released)
+            {
+                Context.Stop(Self);
+                return;
+            }
             _log.Info("VM {0} guest ended: {1}", _spec.Id, exit.Reason);
             Context.Parent.Tell(new GuestExited(exit, Self));
             Context.Stop(Self);
@@ -68,7 +97,11 @@ public sealed class VcpuSupervisor : ReceiveActor
     }
 
     public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null) =>
-        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting));
+        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting, null));
+
+    /// <summary>A supervisor that adopts <paramref name="parked"/>, a guest already running here (its run was logged when it resumed).</summary>
+    public static Props Adopt(VmSpec spec, ParkedGuest parked, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting) =>
+        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting, parked));
 
     /// <summary>Logs the start of a run interval (before the vCPUs may run).</summary>
     private void MarkRunning()
@@ -106,6 +139,17 @@ public sealed class VcpuSupervisor : ReceiveActor
 
     protected override void PreStart()
     {
+        if (_adopted is not null)
+        {
+            _guest = _adopted.Guest;
+            _running = true;
+            var self = Self;
+            var console = _console;
+            _adopted.Attach(bytes => console.Tell(new SerialChunk(bytes)), exit => self.Tell(exit));
+            _hosting?.Agent.Tell(new GuestBooted(_spec.Id, _guest));
+            _console.Tell(new GuestInputSink(Self, _guest.SendSerialInput));
+            return;
+        }
         try
         {
             _guest = _factory.Create(_spec);
@@ -133,7 +177,12 @@ public sealed class VcpuSupervisor : ReceiveActor
         _guest.Stop();
         MarkEnded();
         _hosting?.Agent.Tell(new GuestEnded(_spec.Id, _guest));
-        _guest.Dispose();
+        var guest = _guest;
         _guest = null;
+        // A migration that borrowed the machine may still read its memory: it is freed once it is given back.
+        if (_lentUntil is { IsCompleted: false } lent)
+            lent.ContinueWith(_ => guest.Dispose(), TaskScheduler.Default);
+        else
+            guest.Dispose();
     }
 }

@@ -25,8 +25,9 @@ namespace Cluster.Actors.Vms;
 /// interval; a claim with a higher epoch means another host owns the VM now, so this one stops its
 /// guest and refuses every command from then on. A fence pause (the node lost the majority) pauses the
 /// vCPUs without recording anything, since the journal now belongs to the majority.
+/// Live migration (the source side, and the adoption of a migrated guest on the target) is in VmActor.Migration.cs.
 /// </remarks>
-public sealed class VmActor : ReceivePersistentActor, IWithTimers
+public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
 {
     private readonly string _id;
     private readonly IGuestRuntimeFactory _factory;
@@ -61,11 +62,16 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
         {
             if (_state.Exists && _state.Spec is not null)
                 _hosting?.Agent.Tell(new VmHosted(_state.Spec, Self));
-            if (_state.IsActive && _myEpoch == 0 && _pendingPersists == 0)
-                PersistAndAct([new VmStarted(_id, DateTime.UtcNow, "cold boot: the journal says it was running (node restart or host failover)")], null);
+            var busy = _pendingPersists > 0;
+            if (_state.Migration is { Committed: false } dangling)
+                PersistAndAct([new VmMigrationFailed(_id, DateTime.UtcNow, "the source restarted before the commit", dangling.MigrationId,
+                    dangling.To, Cancelled: false)], null);
+            if (_state.IsActive && _myEpoch == 0 && !busy && !TryAdopt())
+                ColdBootAfterRecovery();
         });
         Command<IVmCommand>(_ => _fencedBy is not null, _ =>
             Sender.Tell(new NotAllowed(_id, $"fenced: VM {_id} is owned by {_fencedBy!.Host} (epoch {_fencedBy.Epoch})")));
+        MigrationCommands();
         Command<FenceTick>(_ => CheckFence());
         Command<NewerEvents>(n => OnNewerEvents(n.Events));
         Command<FencePause>(_ =>
@@ -143,6 +149,9 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        _outgoing?.Cancellation.Cancel();
+        if (_outgoing is { Streaming: false } notStreaming)
+            notStreaming.MachineReturned.TrySetResult();
         _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
         base.PostStop();
     }
@@ -168,7 +177,7 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
     /// <summary>Starts a journal read for events after ours, when the guest runs and no write of ours is in flight.</summary>
     private void CheckFence()
     {
-        if (_probing || _fencedBy is not null || _myEpoch == 0 || _pendingPersists > 0 || _supervisor is null)
+        if (_probing || _fencedBy is not null || _myEpoch == 0 || _pendingPersists > 0 || _supervisor is null || _outgoing is not null || _leaving)
             return;
         _probing = true;
         Context.ActorOf(FenceProbe.Props(PersistenceId, LastSequenceNr + 1));
@@ -177,7 +186,7 @@ public sealed class VmActor : ReceivePersistentActor, IWithTimers
     private void OnNewerEvents(IReadOnlyList<VmEvent> events)
     {
         _probing = false;
-        if (VmState.NewerClaim(events, _myEpoch) is not { } claim)
+        if (_outgoing is not null || _leaving || VmState.NewerClaim(events, _myEpoch) is not { } claim)
             return;
         _fencedBy = claim;
         _log.Warning("VM {0}: fenced by epoch {1} on {2} (mine is {3}); stopping the guest here", _id, claim.Epoch, claim.Host, _myEpoch);

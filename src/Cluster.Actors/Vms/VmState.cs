@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
+using Cluster.Contracts.Migration;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Vms;
 
@@ -16,6 +17,8 @@ namespace Cluster.Actors.Vms;
 /// Transitions: Absent -create-> Defined -start-> Running -pause-> Paused -resume-> Running;
 /// Running|Paused -stop-> Stopped; Running|Paused -guest failed-> Crashed (-restart policy-> Running);
 /// Defined|Stopped|Crashed -start-> Running; Defined|Stopped|Crashed -delete-> Deleted (= Absent).
+/// A live migration does not change the status: Running -migrate-> (migration started) -committed-> (owner and
+/// epoch of the target) -completed|failed-> (no migration); while one is uncommitted, lifecycle commands wait.
 /// </remarks>
 public sealed record VmState
 {
@@ -43,6 +46,9 @@ public sealed record VmState
 
     /// <summary>The host of the latest ownership claim, or null.</summary>
     public string? Owner { get; init; }
+
+    /// <summary>The live migration under way (or committed and not yet completed), or null.</summary>
+    public ActiveMigration? Migration { get; init; }
 
     /// <summary>True when the id has a VM (defined and not deleted).</summary>
     public bool Exists => Status is not (VmStatus.Absent or VmStatus.Deleted);
@@ -77,9 +83,51 @@ public sealed record VmState
                 : Refuse(id, "stop"),
             DeleteVm => IsActive ? VmDecision.Refuse(new NotAllowed(id, $"VM is {Status}; stop it before deleting"))
                 : VmDecision.Accept(new VmDeleted(id, now, "deleted by command")),
+            MigrateVm => VmDecision.Refuse(new NotAllowed(id, "live migration needs cluster mode")),
+            CancelMigration => VmDecision.Refuse(new NotAllowed(id, "no migration is in progress")),
             _ => VmDecision.None,
         };
     }
+
+    /// <summary>Whether <paramref name="command"/> changes the lifecycle (start, stop, pause, resume, delete).</summary>
+    public static bool IsLifecycle(IVmCommand command) => command is StartVm or StopVm or PauseVm or ResumeVm or DeleteVm;
+
+    /// <summary>Whether <paramref name="command"/> must wait until the migration under way ends.</summary>
+    public bool Defers(IVmCommand command) => Migration is { Committed: false } && IsLifecycle(command);
+
+    /// <summary>
+    /// Decides a live migration of this VM, hosted on <paramref name="self"/>, to <paramref name="migrate"/>'s
+    /// target among <paramref name="upHosts"/> (the hosts known to be up) at time <paramref name="now"/>.
+    /// </summary>
+    public VmDecision DecideMigration(MigrateVm migrate, string self, IReadOnlyCollection<string> upHosts, string migrationId, DateTime now)
+    {
+        var id = migrate.VmId;
+        var target = migrate.TargetHost;
+        var limits = migrate.Limits;
+        if (!Exists)
+            return VmDecision.Refuse(new VmNotFound(id));
+        if (Migration is { Committed: false } m)
+            return VmDecision.Refuse(new NotAllowed(id, $"VM is already migrating to {m.To} (migration {m.MigrationId})"));
+        if (Status != VmStatus.Running)
+            return VmDecision.Refuse(new NotAllowed(id, $"only a running VM can migrate; this one is {Status}"));
+        if (target == self)
+            return VmDecision.Refuse(new NotAllowed(id, $"VM already runs on {target}"));
+        if (!upHosts.Contains(target))
+            return VmDecision.Refuse(new NotAllowed(id, $"unknown or unreachable host '{target}'; hosts up: {string.Join(", ", upHosts.Order(StringComparer.Ordinal))}"));
+        if (limits.DowntimeMs <= 0 || limits.BandwidthBytesPerSecond < 0 || limits.Connections is < 1 or > 64)
+            return VmDecision.Refuse(new NotAllowed(id,
+                "limits out of range: downtime must be above 0 ms, bandwidth 0 (no cap) or more, connections 1..64"));
+        return VmDecision.Accept(new VmMigrationStarted(id, now, $"migration to {target}: {migrate.Cause.Summary}", migrationId, self, target,
+            migrate.Cause, limits));
+    }
+
+    /// <summary>The answer to a cancellation: <see cref="MigrationCancelling"/> while an uncommitted migration runs, else a refusal.</summary>
+    public IVmReply DecideCancel(string id) => Migration switch
+    {
+        { Committed: false } m => new MigrationCancelling(id, m.MigrationId),
+        { } m => new NotAllowed(id, $"migration {m.MigrationId} is already committed to {m.To}"),
+        null => Exists ? new NotAllowed(id, "no migration is in progress") : new VmNotFound(id),
+    };
 
     /// <summary>Decides what a guest exit means: crashed or stopped, then maybe restarted by the policy.</summary>
     public VmDecision DecideExit(GuestExit exit, DateTime now)
@@ -114,12 +162,19 @@ public sealed record VmState
             VmCrashed => this with { Status = VmStatus.Crashed },
             VmRestarted r => this with { Status = VmStatus.Running, Restarts = r.Attempt },
             VmDeleted => this with { Status = VmStatus.Deleted },
+            VmMigrationStarted m => this with { Migration = new ActiveMigration(m.MigrationId, m.From, m.To, false) },
+            VmMigrated m => this with
+            {
+                Epoch = m.Epoch, Owner = m.To,
+                Migration = Migration is { } a && a.MigrationId == m.MigrationId ? a with { Committed = true } : null,
+            },
+            VmMigrationCompleted or VmMigrationFailed => this with { Migration = null },
             _ => this,
         };
         var events = next.Events.Add(e);
         if (events.Count > EventsKept)
             events = events.RemoveRange(0, events.Count - EventsKept);
-        return e is VmOwnerClaimed
+        return e is VmOwnerClaimed or VmMigrationStarted or VmMigrationCompleted or VmMigrationFailed
             ? next with { Events = events }
             : next with { Since = e.At, Reason = e.Reason, Events = events };
     }
@@ -130,9 +185,20 @@ public sealed record VmState
     /// </summary>
     public VmOwnerClaimed Claim(string id, string host, DateTime now) => new(id, now, $"owned by {host}", Epoch + 1, host);
 
-    /// <summary>Whether <paramref name="newer"/> (events another writer appended) holds a claim above <paramref name="myEpoch"/>.</summary>
+    /// <summary>Whether <paramref name="newer"/> (events another writer appended) holds a claim above <paramref name="myEpoch"/>;
+    /// a committed migration (<see cref="VmMigrated"/>) is a claim of its target.</summary>
     public static VmOwnerClaimed? NewerClaim(IEnumerable<VmEvent> newer, long myEpoch) =>
-        newer.OfType<VmOwnerClaimed>().Where(c => c.Epoch > myEpoch).MaxBy(c => c.Epoch);
+        newer.Select(e => e switch
+            {
+                VmOwnerClaimed c => c,
+                VmMigrated m => new VmOwnerClaimed(m.VmId, m.At, m.Reason, m.Epoch, m.To),
+                _ => null,
+            })
+            .OfType<VmOwnerClaimed>().Where(c => c.Epoch > myEpoch).MaxBy(c => c.Epoch);
+
+    /// <summary>The commit of migration <paramref name="migrationId"/> to <paramref name="to"/>: the target owns the VM with the next epoch.</summary>
+    public VmMigrated Commit(string id, string migrationId, string from, string to, DateTime now) =>
+        new(id, now, $"migrated live from {from} to {to}", migrationId, from, to, Epoch + 1);
 
     /// <summary>The reply describing this VM, as hosted on <paramref name="node"/>.</summary>
     public IVmReply Describe(string id, string node) =>
@@ -151,3 +217,6 @@ public sealed record VmState
     private VmDecision Refuse(string id, string verb) =>
         VmDecision.Refuse(new NotAllowed(id, $"cannot {verb} a VM that is {Status}"));
 }
+
+/// <summary>A live migration recorded in a VM's state: its id, where from and to, and whether ownership moved already.</summary>
+public sealed record ActiveMigration(string MigrationId, string From, string To, bool Committed);

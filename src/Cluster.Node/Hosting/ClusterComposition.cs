@@ -4,7 +4,9 @@ using Akka.Cluster.Tools.Client;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Cluster.Actors.Clustering;
+using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
+using Cluster.Actors.Rebalancing;
 using Cluster.Actors.Runtime;
 using Cluster.Actors.Vms;
 using Cluster.Contracts.Validation;
@@ -14,12 +16,13 @@ namespace Cluster.Node.Hosting;
 
 /// <summary>
 /// Wires a cluster node: host agent, host directory and minority guard, the "vm" shard region with the
-/// resource-aware allocation strategy (a proxy on control-only nodes), the scheduler singleton and the
-/// control entry point registered with the ClusterClientReceptionist.
+/// resource-aware allocation strategy (a proxy on control-only nodes), the migration receiver and the
+/// listener of migrated VMs, the scheduler and rebalancer singletons and the control entry point registered with the
+/// ClusterClientReceptionist.
 /// </summary>
 public static class ClusterComposition
 {
-    /// <summary>HOCON for the cluster options: seeds, roles, capacity, labels, run log.</summary>
+    /// <summary>HOCON for the cluster options: seeds, roles, capacity, labels, run log, rebalancer mode.</summary>
     public static Config Overrides(ClusterOptions options)
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
@@ -32,41 +35,50 @@ public static class ClusterComposition
             cluster-hypervisor.host.vcpus = {options.Vcpus}
             cluster-hypervisor.host.memory = {options.MemoryBytes}
             cluster-hypervisor.run-log = {Quote(options.RunLog ?? "")}
+            {(options.Rebalance is null ? "" : $"cluster-hypervisor.rebalancer.mode = {options.Rebalance}")}
             {labels}
             """);
     }
 
-    /// <summary>Starts the cluster actors; returns the control entry point.</summary>
+    /// <summary>
+    /// Starts the cluster actors, the rebalancer singleton included (the control entry forwards drain, mode and
+    /// status requests to it); returns the control entry point.
+    /// </summary>
     public static IActorRef Start(ActorSystem system, Config config, IHypervisor hypervisor, IGuestRuntimeFactory factory,
         VmSpecValidator validator, VmActorSettings settings)
     {
         var placement = PlacementSettings.From(config);
+        var migration = MigrationSettings.From(config);
         var isHost = config.GetStringList("akka.cluster.roles").Contains("host");
         var sharding = ClusterSharding.Get(system);
         var extractor = new VmMessageExtractor();
+        system.ActorOf(ClusterSingletonManager.Props(Scheduler.Props(placement), PoisonPill.Instance,
+            ClusterSingletonManagerSettings.Create(system).WithRole("host").WithSingletonName(Scheduler.Name)), $"{Scheduler.Name}-singleton");
+        var scheduler = system.ActorOf(ClusterSingletonProxy.Props($"/user/{Scheduler.Name}-singleton",
+            ClusterSingletonProxySettings.Create(system).WithRole("host").WithSingletonName(Scheduler.Name)), $"{Scheduler.Name}-proxy");
+        system.ActorOf(MoveListener.Props(), MoveListener.Name);
         IActorRef region;
         if (isHost)
         {
             var agent = system.ActorOf(HostAgent.Props(settings.Node, HostCapacity.From(config, hypervisor.CpuModel),
-                config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1))), HostAgent.Name);
+                config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1)), migration.KeepFinished), HostAgent.Name);
             system.ActorOf(MinorityGuard.Props(agent, config.GetTimeSpan("cluster-hypervisor.fencing.pause-after", TimeSpan.FromSeconds(1))),
                 MinorityGuard.Name);
             var runLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } path ? new RunLog(path) : null;
-            var hosting = new VmHosting(agent, runLog, config.GetTimeSpan("cluster-hypervisor.fencing.check-interval", TimeSpan.FromSeconds(1)));
+            system.ActorOf(MigrationReceiver.Props(hypervisor, settings.Node, agent, runLog, placement, migration), MigrationReceiver.Name);
+            var hosting = new VmHosting(agent, runLog, config.GetTimeSpan("cluster-hypervisor.fencing.check-interval", TimeSpan.FromSeconds(1)),
+                scheduler, migration);
             region = sharding.Start(VmMessageExtractor.TypeName, id => VmActor.Props(id, factory, settings, hosting),
                 ClusterShardingSettings.Create(system).WithRole("host"), extractor,
-                new ResourceAwareAllocationStrategy(placement), PoisonPill.Instance);
+                new ResourceAwareAllocationStrategy(placement), MigrationHandOff.Instance);
         }
         else
         {
             region = sharding.StartProxy(VmMessageExtractor.TypeName, "host", extractor);
         }
         system.ActorOf(HostDirectory.Props(), HostDirectory.Name);
-        system.ActorOf(ClusterSingletonManager.Props(Scheduler.Props(placement), PoisonPill.Instance,
-            ClusterSingletonManagerSettings.Create(system).WithRole("host").WithSingletonName(Scheduler.Name)), $"{Scheduler.Name}-singleton");
-        var scheduler = system.ActorOf(ClusterSingletonProxy.Props($"/user/{Scheduler.Name}-singleton",
-            ClusterSingletonProxySettings.Create(system).WithRole("host").WithSingletonName(Scheduler.Name)), $"{Scheduler.Name}-proxy");
-        var control = system.ActorOf(ClusterControl.Props(region, scheduler, validator), ClusterControl.Name);
+        var rebalancer = RebalancerComposition.Start(system, config, region);
+        var control = system.ActorOf(ClusterControl.Props(region, scheduler, validator, rebalancer), ClusterControl.Name);
         ClusterClientReceptionist.Get(system).RegisterService(control);
         return control;
     }

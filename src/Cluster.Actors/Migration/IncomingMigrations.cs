@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+
+namespace Cluster.Actors.Migration;
+
+/// <summary>
+/// One incoming migration as this host keeps it for the VM actor that will own the VM here: the task
+/// completes with the running guest once the target resumed it, or with null when the migration failed.
+/// </summary>
+public sealed class IncomingMigration(string vmId, string migrationId, long expectedEpoch)
+{
+    private readonly TaskCompletionSource<ParkedGuest?> _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile byte[]? _consoleHistory;
+
+    public string VmId { get; } = vmId;
+
+    public string MigrationId { get; } = migrationId;
+
+    /// <summary>The VM's epoch when the migration began; the commit writes one more.</summary>
+    public long ExpectedEpoch { get; } = expectedEpoch;
+
+    /// <summary>The guest once it runs here, or null when the migration failed.</summary>
+    public Task<ParkedGuest?> Arrival => _arrival.Task;
+
+    /// <summary>The source's console history, once sent.</summary>
+    public byte[]? ConsoleHistory
+    {
+        get => _consoleHistory;
+        set => _consoleHistory = value;
+    }
+
+    /// <summary>Completes <see cref="Arrival"/>.</summary>
+    public void Arrived(ParkedGuest? guest) => _arrival.TrySetResult(guest);
+}
+
+/// <summary>
+/// The host-local registry of incoming migrations, keyed by VM id: written by the migration receiver,
+/// taken by the VM actor that starts on this host (which then adopts the running guest instead of booting
+/// it cold). Thread-safe.
+/// </summary>
+public sealed class IncomingMigrations : IExtension
+{
+    private readonly ConcurrentDictionary<string, IncomingMigration> _byVm = new(StringComparer.Ordinal);
+
+    /// <summary>The registry of <paramref name="system"/>.</summary>
+    public static IncomingMigrations Get(ActorSystem system) => system.WithExtension<IncomingMigrations, IncomingMigrationsProvider>();
+
+    /// <summary>Registers <paramref name="incoming"/>; false when the VM has one already.</summary>
+    public bool TryAdd(IncomingMigration incoming) => _byVm.TryAdd(incoming.VmId, incoming);
+
+    /// <summary>The registered migration of <paramref name="vmId"/>, left in place.</summary>
+    public IncomingMigration? Find(string vmId) => _byVm.GetValueOrDefault(vmId);
+
+    /// <summary>Takes the registered migration of <paramref name="vmId"/> out (the caller owns its guest from now on).</summary>
+    public IncomingMigration? TryTake(string vmId) => _byVm.TryRemove(vmId, out var incoming) ? incoming : null;
+
+    /// <summary>Removes <paramref name="incoming"/> if it is still registered; true when it was (nobody took it).</summary>
+    public bool TryRemove(IncomingMigration incoming) =>
+        _byVm.TryRemove(new KeyValuePair<string, IncomingMigration>(incoming.VmId, incoming));
+}
+
+/// <summary>Creates the <see cref="IncomingMigrations"/> extension.</summary>
+public sealed class IncomingMigrationsProvider : ExtensionIdProvider<IncomingMigrations>
+{
+    public override IncomingMigrations CreateExtension(ExtendedActorSystem system) => new();
+}

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+using Cluster.Actors.Clustering;
+using Cluster.Actors.Placement;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Migration;
+using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Migration;
+
+namespace Cluster.Actors.Migration;
+
+/// <summary>
+/// The target side of live migration on one host (at <see cref="Path"/>). Actor-level protocol, version
+/// <see cref="ProtocolVersion"/> (control on Akka messages, pages on a dedicated TCP socket, never Akka.Remote):
+/// <code>
+///   source VmActor (host A)          Scheduler singleton         MigrationReceiver (host B)
+///     | persist VmMigrationStarted       |                              |
+///     | ReserveMigrationTarget --------> | Placer on B; decision := B   |
+///     | &lt;--------- PlacementDecided | PlacementRefused                  |
+///     | PrepareIncoming(version, id, spec, A, epoch) -----------------&gt; | version, fit (capacity, labels,
+///     |                                                                  |  anti-affinity), concurrency;
+///     |                                                                  |  listen on bind-host:port;
+///     |                                                                  |  MigrationTarget.ReceiveAsync
+///     | &lt;-------------------------------- IncomingReady(addr, port) | IncomingRefused(reason)
+///     | LendMachine -&gt; VcpuSupervisor; MigrationSource.MigrateAsync ==== pages (TCP) ====&gt; |
+///     |   [pause: stop-and-copy]                                         |
+///     | IncomingConsole(history) ---------------------------------------&gt; | seeds the console on B
+///     | persist VmMigrated(A, B, epoch+1)   (commit point: the journal decides from here)
+///     | Resume =========================================================&gt; | machine runs, parked by VM id
+///     | persist VmMigrationCompleted; publish VmMoved(A, B)              |
+///     | shard hand-off (custom stop message) -&gt; entity starts on B -&gt; adopts the parked machine
+///   On failure before the commit: AbortIncoming (or the source's death, or max-duration) cancels the target;
+///   the source persists VmMigrationFailed and the VM runs on A.
+/// </code>
+/// States of one incoming migration: prepared (listening) -&gt; receiving -&gt; parked (running, waiting for its VM
+/// actor, at most parked-for) -&gt; adopted; or prepared|receiving -&gt; failed (machine disposed, resources freed).
+/// </summary>
+public sealed class MigrationReceiver : ReceiveActor, IWithTimers
+{
+    /// <summary>The actor name under /user.</summary>
+    public const string Name = "migration-receiver";
+
+    /// <summary>The path on every host.</summary>
+    public const string Path = "/user/" + Name;
+
+    /// <summary>The actor-level protocol version a <see cref="PrepareIncoming"/> must carry.</summary>
+    public const int ProtocolVersion = 1;
+
+    private readonly IHypervisor _hypervisor;
+    private readonly string _host;
+    private readonly IActorRef _agent;
+    private readonly RunLog? _runLog;
+    private readonly PlacementSettings _placement;
+    private readonly MigrationSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IncomingMigrations _registry = IncomingMigrations.Get(Context.System);
+    private readonly Dictionary<string, Receiving> _active = new(StringComparer.Ordinal);
+
+    public MigrationReceiver(IHypervisor hypervisor, string host, IActorRef agent, RunLog? runLog, PlacementSettings placement,
+        MigrationSettings settings)
+    {
+        _hypervisor = hypervisor;
+        _host = host;
+        _agent = agent;
+        _runLog = runLog;
+        _placement = placement;
+        _settings = settings;
+        Receive<PrepareIncoming>(Prepare);
+        Receive<IncomingConsole>(c =>
+        {
+            if (_registry.Find(c.VmId) is { } incoming && incoming.MigrationId == c.MigrationId)
+                incoming.ConsoleHistory = c.History;
+        });
+        Receive<AbortIncoming>(a => Cancel(a.MigrationId, $"the source abandoned it: {a.Reason}"));
+        Receive<IncomingExpired>(e => Cancel(e.MigrationId, $"it ran past {_settings.MaxDuration}"));
+        Receive<Terminated>(t =>
+        {
+            foreach (var (id, r) in _active.Where(a => Equals(a.Value.Source, t.ActorRef)).ToList())
+                Cancel(id, "the source went away");
+        });
+        Receive<IncomingFinished>(Finished);
+        Receive<ParkedExpired>(p =>
+        {
+            if (!_registry.TryRemove(p.Incoming))
+                return;
+            _log.Warning("VM {0}: no VM actor took the migrated machine within {1}; dropping it", p.Incoming.VmId, _settings.ParkedFor);
+            if (p.Incoming.Arrival.IsCompletedSuccessfully && p.Incoming.Arrival.Result is { } guest)
+            {
+                guest.Guest.Stop();
+                _runLog?.End(p.Incoming.VmId);
+                guest.Guest.Dispose();
+            }
+            _agent.Tell(new IncomingVmEnded(p.Incoming.VmId));
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IHypervisor hypervisor, string host, IActorRef agent, RunLog? runLog, PlacementSettings placement,
+        MigrationSettings settings) =>
+        Akka.Actor.Props.Create(() => new MigrationReceiver(hypervisor, host, agent, runLog, placement, settings));
+
+    /// <summary>Why this host does not take <paramref name="prepare"/>, or null when it does.</summary>
+    private string? Refusal(PrepareIncoming prepare)
+    {
+        if (prepare.ProtocolVersion != ProtocolVersion)
+            return $"protocol version {prepare.ProtocolVersion} is not supported (this host speaks {ProtocolVersion})";
+        if (_active.Count >= _settings.MaxIncoming)
+            return $"this host already receives {_active.Count} migrations (at most {_settings.MaxIncoming})";
+        if (_registry.Find(prepare.Spec.Id) is not null || _active.Values.Any(a => a.Incoming.VmId == prepare.Spec.Id))
+            return $"VM {prepare.Spec.Id} is already arriving here";
+        var views = PlacementBoard.Get(Context.System).Views(_placement.PendingFor, new HashSet<string>(StringComparer.Ordinal) { _host });
+        if (views.Count == 0)
+            return "this host has not published its capacity yet";
+        var placed = Placer.Choose(prepare.Spec, views, _placement);
+        return placed.Placed ? null : $"the VM does not fit this host ({placed.Resource}): {placed.Message}";
+    }
+
+    private void Prepare(PrepareIncoming prepare)
+    {
+        if (Refusal(prepare) is { } why)
+        {
+            _log.Info("VM {0}: refusing incoming migration {1}: {2}", prepare.Spec.Id, prepare.MigrationId, why);
+            Sender.Tell(new IncomingRefused(prepare.MigrationId, why));
+            return;
+        }
+        TcpListener listener;
+        try
+        {
+            listener = new TcpListener(IPAddress.Parse(_settings.BindHost), _settings.Port);
+            listener.Start();
+        }
+        catch (Exception e) when (e is SocketException or FormatException)
+        {
+            Sender.Tell(new IncomingRefused(prepare.MigrationId, $"cannot listen on {_settings.BindHost}:{_settings.Port}: {e.Message}"));
+            return;
+        }
+        var incoming = new IncomingMigration(prepare.Spec.Id, prepare.MigrationId, prepare.ExpectedEpoch);
+        _registry.TryAdd(incoming);
+        var receiving = new Receiving(incoming, Sender, listener, new CancellationTokenSource());
+        _active[prepare.MigrationId] = receiving;
+        Context.Watch(Sender);
+        _agent.Tell(new IncomingVm(prepare.Spec));
+        Timers.StartSingleTimer(prepare.MigrationId, new IncomingExpired(prepare.MigrationId), _settings.MaxDuration);
+
+        ParkedGuest? parked = null;
+        var runLog = _runLog;
+        var vmId = prepare.Spec.Id;
+        var id = prepare.MigrationId;
+        var target = new MigrationTarget(_hypervisor, new MigrationTargetOptions
+        {
+            ExpectedMemoryBytes = prepare.Spec.MemoryBytes,
+            IoTimeout = _settings.IoTimeout,
+            MachineCreated = machine => parked = new ParkedGuest(new MachineGuestRuntime(machine)),
+            // The run is logged as soon as the machine runs here (in post-copy, before its last pages arrived),
+            // and the machine is offered to the VM actor at once.
+            Resumed = _ =>
+            {
+                runLog?.Start(vmId);
+                incoming.Arrived(parked);
+            },
+        });
+        target.ReceiveAsync(listener, receiving.Cancellation.Token).ContinueWith(t =>
+        {
+            var result = t.IsCompletedSuccessfully
+                ? t.Result
+                : new MigrationTargetResult { FailureReason = t.Exception?.GetBaseException().Message ?? "the target failed" };
+            incoming.Arrived(null);
+            return new IncomingFinished(id, result, result.Succeeded ? parked : null);
+        }, TaskScheduler.Default).PipeTo(Self);
+        var endpoint = (IPEndPoint)listener.LocalEndpoint;
+        _log.Info("VM {0}: receiving migration {1} from {2} on {3}", vmId, id, prepare.SourceHost, endpoint);
+        // A wildcard bind is reached at this node's own address.
+        var reachable = endpoint.Address.Equals(IPAddress.Any) || endpoint.Address.Equals(IPAddress.IPv6Any)
+            ? _host[.._host.LastIndexOf(':')]
+            : endpoint.Address.ToString();
+        Sender.Tell(new IncomingReady(id, reachable, endpoint.Port));
+    }
+
+    private void Cancel(string migrationId, string why)
+    {
+        if (!_active.TryGetValue(migrationId, out var r) || r.Cancellation.IsCancellationRequested)
+            return;
+        _log.Info("VM {0}: cancelling incoming migration {1}: {2}", r.Incoming.VmId, migrationId, why);
+        r.Cancellation.Cancel();
+        r.Listener.Stop();
+    }
+
+    private void Finished(IncomingFinished f)
+    {
+        if (!_active.Remove(f.MigrationId, out var r))
+            return;
+        Timers.Cancel(f.MigrationId);
+        r.Listener.Stop();
+        r.Cancellation.Dispose();
+        if (!_active.Values.Any(a => Equals(a.Source, r.Source)))
+            Context.Unwatch(r.Source);
+        if (f.Result.Succeeded && f.Guest is not null)
+        {
+            _log.Info("VM {0}: migration {1} arrived ({2} bytes); the machine runs here", r.Incoming.VmId, f.MigrationId, f.Result.BytesReceived);
+            Timers.StartSingleTimer("parked-" + f.MigrationId, new ParkedExpired(r.Incoming), _settings.ParkedFor);
+            return;
+        }
+        _log.Info("VM {0}: incoming migration {1} failed: {2}", r.Incoming.VmId, f.MigrationId, f.Result.FailureReason);
+        _registry.TryRemove(r.Incoming);
+        _agent.Tell(new IncomingVmEnded(r.Incoming.VmId));
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var r in _active.Values)
+        {
+            r.Cancellation.Cancel();
+            r.Listener.Stop();
+        }
+    }
+
+    /// <summary>One incoming migration while its page stream runs.</summary>
+    private sealed record Receiving(IncomingMigration Incoming, IActorRef Source, TcpListener Listener, CancellationTokenSource Cancellation);
+}

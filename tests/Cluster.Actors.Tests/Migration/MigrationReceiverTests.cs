@@ -1,0 +1,115 @@
+using System.Net;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Cluster.Actors.Migration;
+using Cluster.Actors.Placement;
+using Cluster.Actors.Tests.TestUtils;
+using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Migration;
+using Cluster.Contracts.Vms;
+using Cluster.Vmm.Emulated;
+using Cluster.Vmm.Guests;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
+
+namespace Cluster.Actors.Tests.Migration;
+
+/// <summary>The target side of live migration: what a host refuses, and an incoming machine end to end (emulated backend).</summary>
+public sealed class MigrationReceiverTests : TestKit
+{
+    private const string Self = "127.0.0.1:5001";
+    private readonly EmulatedHypervisor _hypervisor = new();
+    private readonly Akka.TestKit.TestProbe _agent;
+    private readonly IActorRef _receiver;
+
+    public MigrationReceiverTests()
+        : base(TestConfig.For(TestConfig.NewDataDirectory()))
+    {
+        _agent = CreateTestProbe();
+        PlacementBoard.Get(Sys).Report(new HostStatus(Self, 2, 8 << 20, new Dictionary<string, string>(), "GenuineIntel", [],
+            [new PlacedVm("other", 1, 4 << 20, "g")], 1, 0, 4 << 20, DateTime.UtcNow));
+        _receiver = Sys.ActorOf(MigrationReceiver.Props(_hypervisor, Self, _agent.Ref, null, PlacementSettings.Default,
+            MigrationSettings.Default with { MaxIncoming = 1 }));
+    }
+
+    private static VmSpec Spec(string id, ulong memory = 2 << 20, string? group = null) =>
+        Specs.Of(id, "counter") with { MemoryBytes = memory, AntiAffinityGroup = group };
+
+    private static PrepareIncoming Prepare(VmSpec spec, int version = MigrationReceiver.ProtocolVersion) =>
+        new(version, "m-" + spec.Id, spec, "127.0.0.1:5000", 3);
+
+    private string Refused(PrepareIncoming prepare)
+    {
+        _receiver.Tell(prepare);
+        return ExpectMsg<IncomingRefused>().Reason;
+    }
+
+    [Fact]
+    public void Refuses_a_protocol_version_it_does_not_speak()
+    {
+        Assert.Contains("protocol version 2 is not supported", Refused(Prepare(Spec("a"), version: 2)));
+    }
+
+    [Fact]
+    public void Refuses_a_vm_that_does_not_fit_its_free_memory()
+    {
+        Assert.Contains("does not fit this host (memory)", Refused(Prepare(Spec("a", memory: 6 << 20))));
+    }
+
+    [Fact]
+    public void Refuses_a_vm_whose_anti_affinity_group_already_runs_here()
+    {
+        Assert.Contains("(anti-affinity)", Refused(Prepare(Spec("a", group: "g"))));
+    }
+
+    [Fact]
+    public void Refuses_more_incoming_migrations_than_configured()
+    {
+        _receiver.Tell(Prepare(Spec("a")));
+        ExpectMsg<IncomingReady>();
+        Assert.Contains("already receives 1 migrations (at most 1)", Refused(Prepare(Spec("b"))));
+        _receiver.Tell(new AbortIncoming("m-a", "test over"));
+    }
+
+    [Fact]
+    public void Holds_the_room_while_preparing_and_cleans_up_when_the_source_abandons_it()
+    {
+        _receiver.Tell(Prepare(Spec("a")));
+        var ready = ExpectMsg<IncomingReady>();
+        Assert.Equal("127.0.0.1", ready.Address);
+        Assert.True(ready.Port > 0);
+        Assert.Equal("a", _agent.ExpectMsg<IncomingVm>().Spec.Id);
+        Assert.NotNull(IncomingMigrations.Get(Sys).Find("a"));
+
+        _receiver.Tell(new AbortIncoming("m-a", "cancelled"));
+        Assert.Equal("a", _agent.ExpectMsg<IncomingVmEnded>(TimeSpan.FromSeconds(10)).VmId);
+        AwaitCondition(() => IncomingMigrations.Get(Sys).Find("a") is null);
+    }
+
+    [Fact]
+    public async Task A_machine_that_arrives_runs_parked_with_its_console_until_a_vm_actor_takes_it()
+    {
+        _receiver.Tell(Prepare(Spec("a")));
+        var ready = ExpectMsg<IncomingReady>();
+        using var source = Machine.Create(_hypervisor, new MachineConfig
+        {
+            Vcpus = 1, MemoryBytes = 2 << 20, Image = new BuiltInGuestImage("counter"),
+        });
+        source.Start();
+        var result = await new MigrationSource(source, new MigrationOptions { DisposeSourceOnSuccess = false })
+            .MigrateAsync(new IPEndPoint(IPAddress.Parse(ready.Address), ready.Port));
+        Assert.True(result.Succeeded, result.FailureReason);
+        _receiver.Tell(new IncomingConsole("m-a", "a", "count 1\n"u8.ToArray()));
+
+        var incoming = IncomingMigrations.Get(Sys).Find("a")!;
+        var guest = await incoming.Arrival.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(guest);
+        AwaitCondition(() => incoming.ConsoleHistory is not null);
+        Assert.Equal(3, incoming.ExpectedEpoch);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<byte[]>();
+        guest.Attach(output.Enqueue, _ => { });
+        AwaitCondition(() => output.Sum(b => b.Length) > 0, TimeSpan.FromSeconds(10));
+        Assert.Same(incoming, IncomingMigrations.Get(Sys).TryTake("a"));
+        guest.Guest.Dispose();
+    }
+}
