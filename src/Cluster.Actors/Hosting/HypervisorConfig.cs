@@ -19,7 +19,7 @@ public static class HypervisorConfig
     /// <param name="hoconDirectory">Folder with base.conf and node.conf.</param>
     /// <param name="dataDirectory">The node's data directory (journal, snapshots).</param>
     /// <param name="overrides">Highest-priority settings (port, a user config file, test tunings).</param>
-    /// <param name="cluster">Layer hocon/cluster.conf (cluster membership, sharding, placement) over node.conf.</param>
+    /// <param name="cluster">Layer hocon/cluster.conf (cluster membership, sharding, placement) and hocon/rebalancer.conf over node.conf.</param>
     /// <param name="journal">The journal's location; null for the SQLite file in the data directory.</param>
     public static Config Load(string hoconDirectory, string dataDirectory, Config? overrides = null, bool cluster = false,
         JournalLocation? journal = null)
@@ -29,7 +29,9 @@ public static class HypervisorConfig
         var files = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "node.conf")))
             .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "base.conf"))));
         if (cluster)
-            files = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "cluster.conf"))).WithFallback(files);
+            files = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "cluster.conf")))
+                .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(hoconDirectory, "rebalancer.conf"))))
+                .WithFallback(files);
         var dataDir = ConfigurationFactory.ParseString(
             $"cluster-hypervisor.data-dir = \"{Path.GetFullPath(dataDirectory).Replace("\\", "\\\\", StringComparison.Ordinal)}\"");
         return (overrides ?? Config.Empty)

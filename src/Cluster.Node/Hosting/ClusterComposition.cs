@@ -6,6 +6,7 @@ using Akka.Configuration;
 using Cluster.Actors.Clustering;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
+using Cluster.Actors.Rebalancing;
 using Cluster.Actors.Runtime;
 using Cluster.Actors.Vms;
 using Cluster.Contracts.Validation;
@@ -16,12 +17,12 @@ namespace Cluster.Node.Hosting;
 /// <summary>
 /// Wires a cluster node: host agent, host directory and minority guard, the "vm" shard region with the
 /// resource-aware allocation strategy (a proxy on control-only nodes), the migration receiver and the
-/// listener of migrated VMs, the scheduler singleton and the control entry point registered with the
+/// listener of migrated VMs, the scheduler and rebalancer singletons and the control entry point registered with the
 /// ClusterClientReceptionist.
 /// </summary>
 public static class ClusterComposition
 {
-    /// <summary>HOCON for the cluster options: seeds, roles, capacity, labels, run log.</summary>
+    /// <summary>HOCON for the cluster options: seeds, roles, capacity, labels, run log, rebalancer mode.</summary>
     public static Config Overrides(ClusterOptions options)
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
@@ -34,16 +35,17 @@ public static class ClusterComposition
             cluster-hypervisor.host.vcpus = {options.Vcpus}
             cluster-hypervisor.host.memory = {options.MemoryBytes}
             cluster-hypervisor.run-log = {Quote(options.RunLog ?? "")}
+            {(options.Rebalance is null ? "" : $"cluster-hypervisor.rebalancer.mode = {options.Rebalance}")}
             {labels}
             """);
     }
 
     /// <summary>
-    /// Starts the cluster actors; returns the control entry point. <c>rebalancer</c> is where the control entry
-    /// forwards rebalancer messages (drain, mode, status); null for none.
+    /// Starts the cluster actors, the rebalancer singleton included (the control entry forwards drain, mode and
+    /// status requests to it); returns the control entry point.
     /// </summary>
     public static IActorRef Start(ActorSystem system, Config config, IHypervisor hypervisor, IGuestRuntimeFactory factory,
-        VmSpecValidator validator, VmActorSettings settings, IActorRef? rebalancer = null)
+        VmSpecValidator validator, VmActorSettings settings)
     {
         var placement = PlacementSettings.From(config);
         var migration = MigrationSettings.From(config);
@@ -75,6 +77,7 @@ public static class ClusterComposition
             region = sharding.StartProxy(VmMessageExtractor.TypeName, "host", extractor);
         }
         system.ActorOf(HostDirectory.Props(), HostDirectory.Name);
+        var rebalancer = RebalancerComposition.Start(system, config, region);
         var control = system.ActorOf(ClusterControl.Props(region, scheduler, validator, rebalancer), ClusterControl.Name);
         ClusterClientReceptionist.Get(system).RegisterService(control);
         return control;

@@ -11,9 +11,10 @@ namespace Cluster.Node.Hosting;
 /// <param name="Vcpus">vCPU capacity (0: the machine's).</param>
 /// <param name="MemoryBytes">Memory capacity (0: three quarters of the machine's).</param>
 /// <param name="RunLog">File of guest run intervals, or null.</param>
+/// <param name="Rebalance">The rebalancer's mode until an operator sets one (off, recommend, automatic); null for hocon's.</param>
 public sealed record ClusterOptions(
     IReadOnlyList<string> Seeds, IReadOnlyList<string> Roles, JournalLocation? Journal,
-    IReadOnlyDictionary<string, string> Labels, int Vcpus, ulong MemoryBytes, string? RunLog)
+    IReadOnlyDictionary<string, string> Labels, int Vcpus, ulong MemoryBytes, string? RunLog, string? Rebalance = null)
 {
     /// <summary>No seeds yet, role host, machine capacity.</summary>
     public static ClusterOptions Empty { get; } = new([], ["host"], null, new Dictionary<string, string>(), 0, 0, null);

@@ -19,7 +19,7 @@ public sealed record NodeOptions(
     private static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "--config", "--port", "--data", "--backend", "--host", "--seed", "--roles", "--journal", "--postgres", "--label",
-        "--vcpus", "--memory", "--run-log", "--http",
+        "--vcpus", "--memory", "--run-log", "--http", "--rebalance",
     };
 
     /// <summary>The port used when none is given.</summary>
@@ -31,6 +31,7 @@ public sealed record NodeOptions(
         usage: cluster-node run [--config FILE] [--host ADDR] [--port N] [--data DIR] [--backend auto|emulated|kvm] [--http ADDR:PORT]
                                 [--seed HOST:PORT]... [--roles host,control] [--journal sqlite:PATH | --postgres CONNSTR]
                                 [--label KEY=VALUE]... [--vcpus N] [--memory SIZE] [--run-log FILE]
+                                [--rebalance off|recommend|automatic]
           --config FILE   HOCON layered over hocon/base.conf and hocon/node.conf
           --host ADDR     the address Akka.Remote binds and advertises (default 127.0.0.1)
           --port N        Akka.Remote port (default 4053; 0 picks a free one)
@@ -45,6 +46,7 @@ public sealed record NodeOptions(
           --label KEY=VALUE  a host label for placement (repeatable)
           --vcpus N, --memory SIZE   capacity offered to guests (default: the machine's)
           --run-log FILE     append "VM start|end MONOTONIC-NS" for every guest run interval
+          --rebalance MODE   the rebalancer's mode until an operator sets one (hocon/rebalancer.conf: automatic)
         Prints "node ready at akka.tcp://hypervisor@127.0.0.1:PORT" once it accepts commands; stops on
         SIGINT or SIGTERM. Exit codes: 0 after a clean stop, 1 when it cannot start, 2 for bad arguments.
         """;
@@ -164,6 +166,13 @@ public sealed record NodeOptions(
                     return null;
                 }
                 return c with { MemoryBytes = bytes };
+            case "--rebalance":
+                if (value is not ("off" or "recommend" or "automatic"))
+                {
+                    error = $"bad rebalance mode '{value}' (off, recommend or automatic)";
+                    return null;
+                }
+                return c with { Rebalance = value };
             default:
                 return c with { RunLog = value };
         }

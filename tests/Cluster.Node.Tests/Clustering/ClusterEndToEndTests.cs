@@ -39,7 +39,7 @@ public sealed class ClusterEndToEndTests : IDisposable
         var journal = _postgres is not null ? $"postgres:{_postgres.ConnectionString}" : $"sqlite:{Path.Combine(_data, "journal.db")}";
         for (var i = 0; i < 3; i++)
             _nodes.Add(await NodeProcess.StartAsync(_ports[i], Path.Combine(_data, $"n{i}"),
-                "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "32M", "--label", $"zone=z{i}",
+                "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "32M", "--rebalance", "off", "--label", $"zone=z{i}",
                 "--run-log", RunLog(i)));
         await Eventually(async () =>
             JsonDocument.Parse((await Ok(0, "--json", "nodes")).Stdout).RootElement.GetArrayLength() == 3, "three hosts");

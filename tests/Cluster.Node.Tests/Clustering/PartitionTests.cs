@@ -37,7 +37,7 @@ public sealed class PartitionTests : IDisposable
             _nodes.Add(await NodeProcess.StartAsync(_net.Inside(i, ProcessRunner.DotnetExec(Executables.NodeDll,
             [
                 "run", "--host", _net.Address(i), "--port", $"{Port}", "--data", Path.Combine(_data, $"n{i}"), "--backend", "emulated",
-                "--seed", Host(0), "--journal", $"sqlite:{Path.Combine(_data, "journal.db")}", "--vcpus", "2", "--memory", "32M",
+                "--seed", Host(0), "--journal", $"sqlite:{Path.Combine(_data, "journal.db")}", "--vcpus", "2", "--memory", "32M", "--rebalance", "off",
                 "--label", $"zone=z{i}", "--run-log", RunLog(i),
             ]))));
         await Eventually(async () =>

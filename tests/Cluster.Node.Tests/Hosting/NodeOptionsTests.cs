@@ -26,4 +26,20 @@ public class NodeOptionsTests
         Assert.Null(NodeOptions.Parse([name, value], out var error));
         Assert.NotNull(error);
     }
+
+    [Fact]
+    public void The_rebalance_mode_reaches_the_cluster_options_and_the_hocon()
+    {
+        var options = NodeOptions.Parse(["--seed", "127.0.0.1:1", "--rebalance", "recommend"], out var error);
+        Assert.Null(error);
+        Assert.Equal("recommend", options!.Cluster!.Rebalance);
+        Assert.Equal("recommend", ClusterComposition.Overrides(options.Cluster).GetString("cluster-hypervisor.rebalancer.mode"));
+    }
+
+    [Fact]
+    public void Refuses_an_unknown_rebalance_mode_naming_the_modes()
+    {
+        Assert.Null(NodeOptions.Parse(["--seed", "127.0.0.1:1", "--rebalance", "sometimes"], out var error));
+        Assert.Contains("off, recommend or automatic", error);
+    }
 }

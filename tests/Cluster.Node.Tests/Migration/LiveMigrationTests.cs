@@ -37,7 +37,7 @@ public sealed partial class LiveMigrationTests : IDisposable
         var journal = _postgres is not null ? $"postgres:{_postgres.ConnectionString}" : $"sqlite:{Path.Combine(_data, "journal.db")}";
         for (var i = 0; i < memories.Length; i++)
             _nodes.Add(await NodeProcess.StartAsync(_ports[i], Path.Combine(_data, $"n{i}"),
-                "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", memories[i], "--run-log", RunLog(i)));
+                "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", memories[i], "--rebalance", "off", "--run-log", RunLog(i)));
         await ClusterVmctl.Eventually(async () =>
             JsonDocument.Parse((await Ctl.Ok(0, "--json", "nodes")).Stdout).RootElement.GetArrayLength() == memories.Length,
             $"{memories.Length} hosts");
