@@ -144,9 +144,9 @@ public sealed class RebalancingEndToEndTests
         Assert.Equal(1, (await cluster.Ctl.Run(0, "create", "z", "--image", "dirtier", "--memory", "4M", "--label", "require.zone=z0")).ExitCode);
 
         await cluster.Ctl.Ok(0, "undrain", cluster.Host(0));
-        var undrained = Assert.Single((await cluster.StatusAsync()).Hosts, h => h.Host == cluster.Host(0));
-        Assert.False(undrained.Draining);
-        Assert.Empty(undrained.Stuck);
+        // The status is the rebalancer's last evaluation: it shows the undrain at its next interval.
+        await ClusterVmctl.Eventually(async () => (await cluster.StatusAsync()).Hosts.Single(h => h.Host == cluster.Host(0)) is
+            { Draining: false, Stuck.Count: 0 }, "host 0 no longer draining in the rebalancer's status", Seconds(10));
         await ClusterVmctl.Eventually(async () =>
             (await cluster.Ctl.Run(0, "create", "z", "--image", "dirtier", "--memory", "4M", "--label", "require.zone=z0")).ExitCode == 0,
             "a VM that requires zone z0 admitted on the undrained host", 30);
@@ -174,7 +174,8 @@ public sealed class RebalancingEndToEndTests
         Assert.All(recommended.Plan, m => Assert.Equal((cluster.Host(0), cluster.Host(1)), (m.From, m.To)));
         var text = (await cluster.Ctl.Ok(0, "rebalance")).Stdout;
         Assert.Contains("nothing moves in this mode", text);
-        Assert.Contains(recommended.Plan[0].VmId, text);
+        // Which of the three identical VMs the plan names may change with the loads from one interval to the next.
+        Assert.Contains($"{cluster.Host(0)} -> {cluster.Host(1)}", text);
 
         var watchUntil = DateTime.UtcNow + TimeSpan.FromSeconds(8);
         while (DateTime.UtcNow < watchUntil)

@@ -13,7 +13,8 @@ namespace Cluster.Node.Tests.TestUtils;
 /// <summary>
 /// Up to four real `cluster-node run` processes on loopback for the rebalancing tests: host <c>i</c> is labelled
 /// <c>zone=z{i}</c>, offers 2 vCPUs and 32 MiB, writes a run log, and runs the rebalancer with short test settings
-/// (interval 1 s, hold 2 s) in the mode given. Hosts start one by one, so a test decides when a host joins.
+/// (--config: interval 1 s, hold 2 s) in the mode given (--rebalance). Hosts start one by one, so a test decides
+/// when a host joins.
 /// The journal is PostgreSQL when CLUSTER_PG_URL is set (scripts/postgres), else a SQLite file shared in WAL mode.
 /// The VMs are busy counters: the paced dirtier spins on the TSC between its writes, so it keeps its vCPU busy
 /// while printing only a couple of numbered lines a second, and the 64 KiB console tail holds its whole life.
@@ -28,6 +29,7 @@ internal sealed partial class RebalanceCluster : IAsyncDisposable
     private readonly NodeProcess?[] _nodes = new NodeProcess?[4];
     private readonly string _journal;
     private readonly string _config;
+    private readonly string _mode;
     private readonly PostgresScratch? _postgres;
     private NodeClient? _client;
 
@@ -38,11 +40,11 @@ internal sealed partial class RebalanceCluster : IAsyncDisposable
         if (Environment.GetEnvironmentVariable("CLUSTER_PG_URL") is { Length: > 0 } pg)
             _postgres = new PostgresScratch(pg);
         _journal = _postgres is not null ? $"postgres:{_postgres.ConnectionString}" : $"sqlite:{Path.Combine(_data, "journal.db")}";
+        _mode = mode;
         _config = Path.Combine(_data, "test.conf");
         File.WriteAllText(_config,
             $$"""
             cluster-hypervisor.rebalancer {
-              mode = {{mode}}
               interval = {{Interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)}}s
               hold = 2s
               retry-backoff = 2s
@@ -65,7 +67,7 @@ internal sealed partial class RebalanceCluster : IAsyncDisposable
     {
         _nodes[i] = await NodeProcess.StartAsync(_ports[i], Path.Combine(_data, $"n{i}"),
             "--seed", Host(0), "--journal", _journal, "--vcpus", "2", "--memory", "32M", "--label", $"zone=z{i}",
-            "--run-log", RunLog(i), "--config", _config);
+            "--run-log", RunLog(i), "--config", _config, "--rebalance", _mode);
         _client ??= await NodeClient.ConnectAsync(Host(0), TimeSpan.FromSeconds(20));
         await ClusterVmctl.Eventually(async () => (await AskAsync<HostList>(ListHosts.Instance)).Hosts.Any(h => h.Host == Host(i)),
             $"host {i} in the cluster");
