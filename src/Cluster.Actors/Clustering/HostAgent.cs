@@ -61,6 +61,9 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
         });
         Receive<GuestBooted>(g =>
         {
+            // A guest that arrived by migration is told twice: when it arrives and when its VM actor adopts it.
+            if (_guests.TryGetValue(g.VmId, out var known) && ReferenceEquals(known, g.Guest))
+                return;
             _guests[g.VmId] = g.Guest;
             _lastVmCpu[g.VmId] = (g.Guest.GuestTime, DateTime.UtcNow);
         });
