@@ -40,19 +40,26 @@ var ports = Enumerable.Range(0, finalHosts).Select(_ => FreePort()).ToArray();
 string Host(int i) => $"127.0.0.1:{ports[i]}";
 var nodes = new List<Process>();
 
-Process StartNode(int i)
+async Task<Process> StartNode(int i)
 {
     var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
     foreach (var a in (string[])["exec", nodeDll, "run", "--port", $"{ports[i]}", "--data", Path.Combine(data, $"n{i}"), "--backend", "emulated",
                  "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "256M"])
         info.ArgumentList.Add(a);
+    // Each node's output goes to DATA/nodeN.log (the run script removes DATA unless BENCH_KEEP is set).
+    var log = TextWriter.Synchronized(new StreamWriter(Path.Combine(data, $"node{i}.log")) { AutoFlush = true });
+    var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     var p = Process.Start(info)!;
-    p.ErrorDataReceived += (_, _) => { };
-    p.BeginErrorReadLine();
-    while (p.StandardOutput.ReadLine() is { } line && !line.StartsWith("node ready", StringComparison.Ordinal))
+    p.ErrorDataReceived += (_, e) => log.WriteLine(e.Data);
+    p.OutputDataReceived += (_, e) =>
     {
-    }
-    _ = p.StandardOutput.ReadToEndAsync();
+        log.WriteLine(e.Data);
+        if (e.Data?.StartsWith("node ready", StringComparison.Ordinal) == true)
+            ready.TrySetResult();
+    };
+    p.BeginErrorReadLine();
+    p.BeginOutputReadLine();
+    await ready.Task.WaitAsync(TimeSpan.FromSeconds(120));
     return p;
 }
 
@@ -69,8 +76,8 @@ ActorSystem? system = null;
 
 try
 {
-    nodes.Add(StartNode(0));
-    nodes.Add(StartNode(1));
+    nodes.Add(await StartNode(0));
+    nodes.Add(await StartNode(1));
     system = ActorSystem.Create("bench", config);
     var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(
         [.. ports.Take(2).Select(p => ActorPath.Parse($"akka.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
@@ -117,7 +124,7 @@ try
         var loadPerVm = before.Hosts.Sum(h => h.Load) / vmCount;
         var needed = MinimalMoves.Count(counts, loadPerVm, before.Threshold);
 
-        nodes.Add(StartNode(joining));
+        nodes.Add(await StartNode(joining));
         var host = Host(joining);
         await WaitFor(async () => (await AskFor<HostList>(ListHosts.Instance)).Hosts.Any(h => h.Host == host), $"{host} to join", TimeSpan.FromSeconds(60));
         var joinedAt = DateTime.UtcNow;
@@ -151,7 +158,7 @@ try
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"balance_s={balanceSeconds.Max():0.0} moves_ratio={ratio:0.00} total_downtime_ms={downtimeMs:0}"));
 }
-catch (Exception e) when (e is InvalidOperationException or AskTimeoutException)
+catch (Exception e) when (e is InvalidOperationException or AskTimeoutException or TimeoutException)
 {
     Console.Error.WriteLine($"bench failed: {e.Message}");
     Environment.ExitCode = 1;
