@@ -40,7 +40,7 @@ var ports = Enumerable.Range(0, finalHosts).Select(_ => FreePort()).ToArray();
 string Host(int i) => $"127.0.0.1:{ports[i]}";
 var nodes = new List<Process>();
 
-async Task<Process> StartNode(int i)
+async Task StartNode(int i)
 {
     var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
     foreach (var a in (string[])["exec", nodeDll, "run", "--port", $"{ports[i]}", "--data", Path.Combine(data, $"n{i}"), "--backend", "emulated",
@@ -50,6 +50,7 @@ async Task<Process> StartNode(int i)
     var log = TextWriter.Synchronized(new StreamWriter(Path.Combine(data, $"node{i}.log")) { AutoFlush = true });
     var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     var p = Process.Start(info)!;
+    nodes.Add(p);
     p.ErrorDataReceived += (_, e) => log.WriteLine(e.Data);
     p.OutputDataReceived += (_, e) =>
     {
@@ -60,7 +61,6 @@ async Task<Process> StartNode(int i)
     p.BeginErrorReadLine();
     p.BeginOutputReadLine();
     await ready.Task.WaitAsync(TimeSpan.FromSeconds(120));
-    return p;
 }
 
 var config = ConfigurationFactory.ParseString(
@@ -76,8 +76,8 @@ ActorSystem? system = null;
 
 try
 {
-    nodes.Add(await StartNode(0));
-    nodes.Add(await StartNode(1));
+    await StartNode(0);
+    await StartNode(1);
     system = ActorSystem.Create("bench", config);
     var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(
         [.. ports.Take(2).Select(p => ActorPath.Parse($"akka.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
@@ -124,7 +124,7 @@ try
         var loadPerVm = before.Hosts.Sum(h => h.Load) / vmCount;
         var needed = MinimalMoves.Count(counts, loadPerVm, before.Threshold);
 
-        nodes.Add(await StartNode(joining));
+        await StartNode(joining);
         var host = Host(joining);
         await WaitFor(async () => (await AskFor<HostList>(ListHosts.Instance)).Hosts.Any(h => h.Host == host), $"{host} to join", TimeSpan.FromSeconds(60));
         var joinedAt = DateTime.UtcNow;
