@@ -35,11 +35,10 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private readonly Dictionary<string, (Contracts.Vms.VmSpec Spec, IActorRef Actor)> _vms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IGuestRuntime> _guests = new(StringComparer.Ordinal);
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
-    private readonly Dictionary<string, TimeSpan> _lastVmCpu = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (TimeSpan Cpu, DateTime At)> _lastVmCpu = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Contracts.Vms.VmSpec> _incoming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MigrationInfo> _migrations = new(StringComparer.Ordinal);
     private readonly TimeSpan _keepFinished;
-    private DateTime _lastAt = DateTime.UtcNow;
     private bool _fenced;
 
     public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null)
@@ -60,7 +59,14 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
             if (_vms.TryGetValue(u.VmId, out var v) && Equals(v.Actor, u.Actor))
                 _vms.Remove(u.VmId);
         });
-        Receive<GuestBooted>(g => _guests[g.VmId] = g.Guest);
+        Receive<GuestBooted>(g =>
+        {
+            // A guest that arrived by migration is told twice: when it arrives and when its VM actor adopts it.
+            if (_guests.TryGetValue(g.VmId, out var known) && ReferenceEquals(known, g.Guest))
+                return;
+            _guests[g.VmId] = g.Guest;
+            _lastVmCpu[g.VmId] = (g.Guest.GuestTime, DateTime.UtcNow);
+        });
         Receive<GuestEnded>(g =>
         {
             if (_guests.TryGetValue(g.VmId, out var guest) && ReferenceEquals(guest, g.Guest))
@@ -109,15 +115,15 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private void PublishStatus()
     {
         var now = DateTime.UtcNow;
-        var seconds = (now - _lastAt).TotalSeconds;
-        _lastAt = now;
         var loads = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (id, guest) in _guests)
         {
             var cpu = guest.GuestTime;
-            // A guest seen for the first time (or booted again, so its time restarted) counts from now.
-            var before = _lastVmCpu.TryGetValue(id, out var b) && b <= cpu ? b : cpu;
-            _lastVmCpu[id] = cpu;
+            // A guest counts from when it booted or arrived here, so its first report already shows its load (a zero
+            // there made a VM that had just moved look absent to the rebalancer); one whose time restarted counts from now.
+            var (before, since) = _lastVmCpu.TryGetValue(id, out var b) && b.Cpu <= cpu ? b : (cpu, now);
+            _lastVmCpu[id] = (cpu, now);
+            var seconds = (now - since).TotalSeconds;
             loads[id] = seconds > 0 ? (cpu - before).TotalSeconds / seconds : 0;
         }
         foreach (var gone in _lastVmCpu.Keys.Where(id => !_guests.ContainsKey(id)).ToList())

@@ -10,10 +10,13 @@ public sealed record VmHosted(VmSpec Spec, IActorRef Actor);
 /// <summary>From a VM actor to its host's agent: this VM no longer lives here.</summary>
 public sealed record VmUnhosted(string VmId, IActorRef Actor);
 
-/// <summary>From a vCPU supervisor to its host's agent: a guest was booted (its CPU time counts as load).</summary>
+/// <summary>
+/// From a vCPU supervisor to its host's agent: a guest was booted or adopted (its CPU time counts as load); also
+/// from the migration receiver when a migrated guest starts running here, before its VM actor adopts it.
+/// </summary>
 public sealed record GuestBooted(string VmId, IGuestRuntime Guest);
 
-/// <summary>From a vCPU supervisor to its host's agent: the guest ended.</summary>
+/// <summary>From a vCPU supervisor (or the migration receiver, for a migrated guest nobody adopted) to its host's agent: the guest ended.</summary>
 public sealed record GuestEnded(string VmId, IGuestRuntime Guest);
 
 /// <summary>

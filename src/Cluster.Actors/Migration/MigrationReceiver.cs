@@ -91,6 +91,7 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
                 guest.Guest.Stop();
                 _runLog?.End(p.Incoming.VmId);
                 guest.Guest.Dispose();
+                _agent.Tell(new GuestEnded(p.Incoming.VmId, guest.Guest));
             }
             _agent.Tell(new IncomingVmEnded(p.Incoming.VmId));
         });
@@ -200,6 +201,8 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         if (f.Result.Succeeded && f.Guest is not null)
         {
             _log.Info("VM {0}: migration {1} arrived ({2} bytes); the machine runs here", r.Incoming.VmId, f.MigrationId, f.Result.BytesReceived);
+            // It runs here from now on: the host's load counts it before its VM actor adopts it.
+            _agent.Tell(new GuestBooted(r.Incoming.VmId, f.Guest.Guest));
             Timers.StartSingleTimer("parked-" + f.MigrationId, new ParkedExpired(r.Incoming), _settings.ParkedFor);
             return;
         }

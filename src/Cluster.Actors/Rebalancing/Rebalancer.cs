@@ -88,14 +88,18 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
     {
         var now = DateTime.UtcNow;
         var views = _board.Views(_placement.PendingFor);
-        bool IsOn(string vm, string host) => views.Any(h => h.Host == host && h.Vms.Any(v => v.VmId == vm));
+        // On a host for the move tracker: running there with its load measured (a host lists an arriving VM before it runs there).
+        bool IsOn(string vm, string host) => views.Any(h => h.Host == host && h.Vms.Any(v => v.VmId == vm && v.CpuLoad > 0));
         foreach (var late in _moves.Tick(now, IsOn))
             _log.Warning("Rebalancer: move of {0} from {1} to {2} timed out; it will be retried later", late.VmId, late.From, late.To);
         var hosts = _hosts = RebalanceView.PlannerHosts(views, _state.Drained, _board.DecisionFor, _moves.DirtyRate);
         var held = _moves.HeldReasons(now);
         var (_, imbalance) = RebalancePlanner.Measure(hosts, _moves.Pending);
         _aboveSince = imbalance > _settings.Threshold ? _aboveSince ?? now : null;
-        var rebalance = _state.Mode != RebalanceMode.Off && _aboveSince is { } since && now - since >= _settings.Hold;
+        // No rebalance move while a completed one settles: until its target reports the VM running, that host looks
+        // lighter than it is and the plan would move a second VM there.
+        var settling = _moves.Pending.Any(p => !p.Active);
+        var rebalance = _state.Mode != RebalanceMode.Off && !settling && _aboveSince is { } since && now - since >= _settings.Hold;
         _plan = RebalancePlanner.Plan(new RebalanceInput(hosts, _moves.Pending, _moves.History, held.Keys.ToHashSet(StringComparer.Ordinal), now),
             _settings, _placement, rebalance);
         ShowStuck(held);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
@@ -49,7 +48,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     private bool _shadow;
     private volatile bool _kicked;
     private long _retired;
-    private long _guestTicks;
+    private readonly GuestClock _guestClock = new();
     private int _pollCountdown = 1;
     private int _memGeneration = -1;
     /// <summary>Changes on every TLB flush and mode change; block links are valid only within one epoch.</summary>
@@ -74,7 +73,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Instructions retired since creation (for benchmarks and load accounting).</summary>
     public long RetiredInstructions => Interlocked.Read(ref _retired);
 
-    public TimeSpan GuestTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _guestTicks));
+    public TimeSpan GuestTime => _guestClock.Elapsed;
 
     /// <summary>Power-on state: real mode at F000:FFF0, as the architecture defines it.</summary>
     private void Reset()
@@ -121,7 +120,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     {
         if (_vm.Memory.Missing is { Failure: { } lost })
             return VcpuExit.InternalError(lost, _rip, null);
-        long start = Stopwatch.GetTimestamp();
+        _guestClock.Enter();
         try
         {
             return RunLoop();
@@ -136,7 +135,7 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         }
         finally
         {
-            Interlocked.Add(ref _guestTicks, Stopwatch.GetTimestamp() - start);
+            _guestClock.Leave();
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Kvm.Interop;
@@ -22,7 +21,7 @@ public sealed unsafe partial class KvmVcpu : IVcpu
     private readonly int _runSize;
     private readonly object _kickGate = new();
     private nuint _runningThread;
-    private long _guestTicks;
+    private readonly GuestClock _guestClock = new();
     private bool _disposed;
 
     // The exit being served: its kind, and for string I/O the next item and the item count.
@@ -61,7 +60,7 @@ public sealed unsafe partial class KvmVcpu : IVcpu
 
     public int Id { get; }
     public IReadOnlyList<uint> SupportedMsrs { get; }
-    public TimeSpan GuestTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _guestTicks));
+    public TimeSpan GuestTime => _guestClock.Elapsed;
 
     private void SetCpuid()
     {
@@ -106,9 +105,9 @@ public sealed unsafe partial class KvmVcpu : IVcpu
         // A post-copy arrival that lost its source: stop on it (memory is inaccessible by then, see MissingPages.Fail).
         if (_vm.Memory.Missing is { Failure: { } lost }) return Served(VcpuExit.InternalError(lost, 0, null));
         lock (_kickGate) _runningThread = KvmNative.pthread_self();
-        long start = Stopwatch.GetTimestamp();
+        _guestClock.Enter();
         int r = _fd.TryIoctl(KvmIoctls.KVM_RUN, 0, out int errno);
-        Interlocked.Add(ref _guestTicks, Stopwatch.GetTimestamp() - start);
+        _guestClock.Leave();
         lock (_kickGate) _runningThread = 0;
 
         if (r < 0)
