@@ -121,7 +121,15 @@ try
         var before = await AskFor<RebalanceStatus>(GetRebalanceStatus.Instance);
         var vms = (await AskFor<VmList>(ListVms.Instance)).Vms;
         var counts = Enumerable.Range(0, joining + 1).Select(h => vms.Count(v => v.Node == Host(h))).ToList();
-        var loadPerVm = before.Hosts.Sum(h => h.Load) / vmCount;
+        // The load of one VM (in host-load units), as the median of a few of the rebalancer's evaluations: one alone
+        // may catch a host between two reports, and a low figure would make a one-VM difference look balanced.
+        var perVm = new List<double>();
+        for (var sample = 0; sample < 5; sample++)
+        {
+            perVm.Add((await AskFor<RebalanceStatus>(GetRebalanceStatus.Instance)).Hosts.Sum(h => h.Load) / vmCount);
+            await Task.Delay(1000);
+        }
+        var loadPerVm = perVm.Order().ElementAt(perVm.Count / 2);
         var needed = MinimalMoves.Count(counts, loadPerVm, before.Threshold);
 
         await StartNode(joining);
@@ -140,9 +148,11 @@ try
         var migrations = (await AskFor<MigrationList>(ListMigrations.Instance)).Migrations.Where(m => m.StartedAt >= joinedAt).ToList();
         var completed = migrations.Where(m => m.State == MigrationState.Completed).ToList();
         var downtime = completed.Sum(m => m.DowntimeMs ?? 0);
+        // A VM whose entity is being handed over to its new host is listed by no host for a moment.
+        await WaitFor(async () => (await AskFor<VmList>(ListVms.Instance)).Vms.Count == vmCount, "every VM listed", TimeSpan.FromSeconds(60));
         var after = (await AskFor<VmList>(ListVms.Instance)).Vms;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"join of host {joining + 1}: VMs per host {string.Join("/", counts)} -> "
+            $"join of host {joining + 1}: VMs per host {string.Join("/", counts)} (load {loadPerVm:0.00} each) -> "
             + $"{string.Join("/", Enumerable.Range(0, joining + 1).Select(h => after.Count(v => v.Node == Host(h))))}; balanced after {seconds:0.0} s; "
             + $"{completed.Count} moves ({migrations.Count - completed.Count} failed), least needed {needed}; "
             + $"downtime {downtime:0} ms in all ({string.Join(", ", completed.Select(m => $"{m.DowntimeMs:0}"))} ms)"));
