@@ -21,23 +21,4 @@ internal static partial class Libc
     // SAFETY: advice on a mapping the caller owns; MADV_DONTNEED on anonymous memory zero-fills the range.
     [LibraryImport("libc", SetLastError = true)]
     public static partial int madvise(IntPtr addr, nuint length, int advice);
-
-    public const int CLOCK_THREAD_CPUTIME_ID = 3;
-    public const long SYS_gettid = 186;
-
-    /// <summary>A <c>struct timespec</c>.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    // SAFETY: clock_gettime writes one timespec into the caller's struct, passed by reference for the call's duration.
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int clock_gettime(int clock, out Timespec time);
-
-    // SAFETY: syscall(SYS_gettid) takes no pointers and returns the calling thread's id.
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial long syscall(long number);
 }
