@@ -165,7 +165,10 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
                 if ((_flags & IF) != 0 && Id == 0 && _vm.InterruptPending) _halted = false;
                 else
                 {
+                    // A halted vCPU waits off the clock: an idle guest does not read as busy.
+                    _guestClock.Leave();
                     _vm.WaitForEvent(this);
+                    _guestClock.Enter();
                     continue;
                 }
             }

@@ -5,7 +5,9 @@ namespace Cluster.Vmm.Hypervisor;
 /// <summary>
 /// The guest CPU time of one vCPU: the time its <see cref="IVcpu.Run"/> calls took, the call in progress
 /// included, so that a guest that seldom exits (a busy loop between two console lines) shows its time at every
-/// reading rather than in bursts when it exits. The vCPU thread enters and leaves; any thread reads.
+/// reading rather than in bursts when it exits. The emulator leaves the clock while a halted vCPU waits for an
+/// interrupt inside Run, so an idle guest reads idle; KVM's in-kernel halt cannot be told apart from guest mode
+/// and counts. The vCPU thread enters and leaves; any thread reads.
 /// </summary>
 internal sealed class GuestClock
 {
@@ -25,7 +27,8 @@ internal sealed class GuestClock
     {
         lock (_gate)
         {
-            _ticks += Stopwatch.GetTimestamp() - _since;
+            if (_since != 0)
+                _ticks += Stopwatch.GetTimestamp() - _since;
             _since = 0;
         }
     }

@@ -27,4 +27,15 @@ public class GuestClockTests
         clock.Leave();
         Assert.True(clock.Elapsed >= after + TimeSpan.FromMilliseconds(9), "a second run adds to the first");
     }
+
+    [Fact]
+    public void A_second_leave_without_an_enter_adds_nothing()
+    {
+        var clock = new GuestClock();
+        clock.Enter();
+        clock.Leave();
+        var once = clock.Elapsed;
+        clock.Leave();
+        Assert.Equal(once, clock.Elapsed);
+    }
 }
