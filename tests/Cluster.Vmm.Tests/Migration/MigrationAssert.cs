@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Cluster.Vmm.Guests;
 using Cluster.Vmm.Loaders;
 using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
 using Cluster.Vmm.Tests.TestUtils;
 using Xunit;
 using VmMachine = Cluster.Vmm.Machine.Machine;
@@ -71,5 +72,42 @@ internal static class MigrationAssert
         using var scratch = new TestMemory(memoryBytes);
         var image = ElfLoader.LoadFile(BuiltInGuests.Find("abpages"), scratch.Memory, scratch.Size);
         return (image.End + 4095) & ~4095UL;
+    }
+
+    /// <summary>
+    /// Migrates <paramref name="h"/>'s source by post-copy at once and cuts the link as soon as post-copy begins;
+    /// asserts that ownership had moved, that the target stopped with the missing-page count as an internal
+    /// error, and returns the source's result for backend-specific checks.
+    /// </summary>
+    public static MigrationResult LosesTheSourceDuringPostCopy(MigrationHarness h)
+    {
+        using var cts = new CancellationTokenSource();
+        var progress = new CallbackProgress(p => { if (p.Phase == MigrationPhase.PostCopy) cts.Cancel(); });
+        var options = new MigrationOptions { Mode = MigrationMode.PostCopy, PostCopyAfterBulkRound = false, MaxBandwidth = 4L << 20 };
+
+        var (source, target) = h.Migrate(h.Source, options, ct: cts.Token, progress: progress);
+
+        Assert.False(source.Succeeded);
+        Assert.True(source.OwnershipMoved);
+        Assert.False(target.Succeeded);
+        Assert.Matches(@"^post-copy lost the source with [1-9]\d* pages missing$", target.FailureReason);
+        var machine = target.Machine!;
+        try
+        {
+            Assert.True(machine.WaitForExit(MigrationHarness.Timeout));
+            Assert.Equal(MachineExitKind.InternalError, machine.Exit!.Kind);
+            Assert.Contains(target.FailureReason!, machine.Exit.Reason);
+        }
+        finally
+        {
+            machine.Dispose();
+        }
+        return source;
+    }
+
+    /// <summary>Reports progress synchronously on the reporting thread (Progress&lt;T&gt; would post it).</summary>
+    private sealed class CallbackProgress(Action<MigrationProgress> report) : IProgress<MigrationProgress>
+    {
+        public void Report(MigrationProgress value) => report(value);
     }
 }

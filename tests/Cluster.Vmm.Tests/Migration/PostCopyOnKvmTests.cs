@@ -52,31 +52,6 @@ public class PostCopyOnKvmTests
     {
         using var h = new MigrationHarness(BackendKind.Kvm, BackendKind.Kvm, "abpages", Memory, "8");
         MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("abpages pass 2\n"), "the guest to write its pages");
-        using var cts = new CancellationTokenSource();
-        var progress = new SyncProgress(p => { if (p.Phase == MigrationPhase.PostCopy) cts.Cancel(); });
-        var options = new MigrationOptions { Mode = MigrationMode.PostCopy, PostCopyAfterBulkRound = false, MaxBandwidth = 4L << 20 };
-
-        var (source, target) = h.Migrate(h.Source, options, ct: cts.Token, progress: progress);
-
-        Assert.False(source.Succeeded);
-        Assert.True(source.OwnershipMoved);
-        Assert.False(target.Succeeded);
-        Assert.Matches(@"^post-copy lost the source with [1-9]\d* pages missing$", target.FailureReason);
-        var machine = target.Machine!;
-        try
-        {
-            Assert.True(machine.WaitForExit(MigrationHarness.Timeout));
-            Assert.Equal(MachineExitKind.InternalError, machine.Exit!.Kind);
-            Assert.Contains(target.FailureReason!, machine.Exit.Reason);
-        }
-        finally
-        {
-            machine.Dispose();
-        }
-    }
-
-    private sealed class SyncProgress(Action<MigrationProgress> report) : IProgress<MigrationProgress>
-    {
-        public void Report(MigrationProgress value) => report(value);
+        MigrationAssert.LosesTheSourceDuringPostCopy(h);
     }
 }
