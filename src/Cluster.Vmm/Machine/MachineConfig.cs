@@ -1,6 +1,6 @@
 namespace Cluster.Vmm.Machine;
 
-/// <summary>The shape of a machine: vCPUs, memory, the image it boots and the guest's arguments.</summary>
+/// <summary>The shape of a machine: vCPUs, memory, the image it boots, the guest's arguments and its disks.</summary>
 public sealed record MachineConfig
 {
     /// <summary>Number of vCPUs, all started at the image's entry.</summary>
@@ -14,4 +14,7 @@ public sealed record MachineConfig
 
     /// <summary>Arguments given to the guest (argc/argv, see Loaders/BootArguments.cs).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>Disks, each a virtio-blk device on the PCI bus, in the order the guest enumerates them.</summary>
+    public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 }
