@@ -71,14 +71,15 @@ public sealed class DeviceManager : IDisposable
     public IEnumerable<VirtioBlockDevice> Disks => _devices.OfType<VirtioPciTransport>().Select(t => t.Device).OfType<VirtioBlockDevice>();
 
     /// <summary>Adds one virtio-blk device per disk of <paramref name="disks"/>, with
-    /// <paramref name="queues"/> queues each; images are opened (and locked) here.</summary>
+    /// <paramref name="queues"/> queues each; images are opened (and locked) here, unless
+    /// <paramref name="inactive"/> (a migration target: see <see cref="HandoverDiskImage"/>).</summary>
     /// <exception cref="VmmException">an image that cannot be opened, or no room for the device.</exception>
-    public void AddDisks(IReadOnlyList<DiskConfig> disks, int queues)
+    public void AddDisks(IReadOnlyList<DiskConfig> disks, int queues, bool inactive = false)
     {
         for (int i = 0; i < disks.Count; i++)
         {
             var d = disks[i];
-            var image = DiskImage.Open(d.Path, d.Format, d.ReadOnly, d.Cache);
+            var image = new HandoverDiskImage(d.Path, d.Format, d.ReadOnly, d.Cache, active: !inactive);
             try
             {
                 var device = new VirtioBlockDevice($"virtio-blk{i}", image, queues, d.Serial ?? $"vd{(char)('a' + i)}");
@@ -123,6 +124,22 @@ public sealed class DeviceManager : IDisposable
         Pci.Attach(s, function);
         _devices.Add(function);
         return s;
+    }
+
+    /// <summary>Flushes and closes every disk image, releasing its lock: the migration source's step
+    /// once its guest is paused and drained, before the target takes the disks.</summary>
+    /// <exception cref="VmmException">a flush failed.</exception>
+    public void DeactivateDisks()
+    {
+        foreach (var d in Disks) ((HandoverDiskImage)d.Image).Deactivate();
+    }
+
+    /// <summary>Opens and locks every disk image (the target before its guest resumes; the source
+    /// again when a migration fails).</summary>
+    /// <exception cref="VmmException">an image cannot be opened or locked, or is not the source's disk.</exception>
+    public void ActivateDisks()
+    {
+        foreach (var d in Disks) ((HandoverDiskImage)d.Image).Activate();
     }
 
     /// <summary>Stops every device's own work and waits for requests in flight (for a pause or a snapshot).</summary>

@@ -102,7 +102,7 @@ public sealed class Machine : IDisposable
             vm.SetUserMemoryRegion(0, 0, hostMemory, MemoryRegionFlags.None);
 
             devices = new DeviceManager(vm, config.MemoryBytes);
-            devices.AddDisks(config.Disks, config.Vcpus);
+            devices.AddDisks(config.Disks, config.Vcpus, inactive: config.IncomingMigration);
 
             for (int id = 0; id < config.Vcpus; id++) created.Add(vm.CreateVcpu(id));
             Boot(config, vm, created, devices);

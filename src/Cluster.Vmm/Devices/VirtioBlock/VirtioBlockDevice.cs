@@ -235,8 +235,11 @@ public sealed class VirtioBlockDevice : VirtioDevice
         if (state.Length != 9) throw new VmmException($"{Name}: block state of {state.Length} bytes", "virtio-blk-restore");
         ulong size = BinaryPrimitives.ReadUInt64LittleEndian(state);
         bool ro = state[8] != 0;
-        if (size != _image.VirtualSize || ro != _image.ReadOnly)
-            throw new VmmException($"{Name}: the source's disk is {size} bytes{(ro ? " read-only" : "")}, {_image.Path} here is {_image.VirtualSize} bytes{(_image.ReadOnly ? " read-only" : "")}", "virtio-blk-restore");
+        if (ro != _image.ReadOnly)
+            throw new VmmException($"{Name}: the source's disk is {(ro ? "read-only" : "writable")}, {_image.Path} here is {(_image.ReadOnly ? "read-only" : "writable")}", "virtio-blk-restore");
+        if (_image is HandoverDiskImage { IsActive: false } handover) handover.ExpectedVirtualSize = size;
+        else if (size != _image.VirtualSize)
+            throw new VmmException($"{Name}: the source's disk is {size} bytes, {_image.Path} here is {_image.VirtualSize} bytes", "virtio-blk-restore");
     }
 
     /// <inheritdoc />
