@@ -90,7 +90,7 @@ public class RawDiskImageTests
     {
         using var dir = new ScratchDir();
         var file = new RecordingImageFile(PosixImageFile.Open(NewRaw(dir, 65536), false, DiskCacheMode.Writeback));
-        using var disk = DiskImage.Open(file, DiskFormat.Raw, readOnly: false);
+        using var disk = DiskImage.Open(file, DiskFormat.Raw, readOnly: false, DiskCacheMode.Writeback, BackingChain.Start(file));
         disk.Write(0, new byte[4096]);
         disk.Write(8192, new byte[512]);
         disk.Flush();

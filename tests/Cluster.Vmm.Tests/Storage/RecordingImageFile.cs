@@ -28,6 +28,8 @@ internal sealed class RecordingImageFile(IImageFile inner) : IImageFile
 
     public string Path => inner.Path;
     public long Length => inner.Length;
+    public FileIdentity Identity => inner.Identity;
+    public long AllocatedBytes => inner.AllocatedBytes;
     public void Read(long offset, Span<byte> destination) => inner.Read(offset, destination);
 
     public void Write(long offset, ReadOnlySpan<byte> source)

@@ -14,6 +14,12 @@ internal interface IImageFile : IDisposable
     /// <summary>The file's length in bytes.</summary>
     long Length { get; }
 
+    /// <summary>The file's device and inode: the same file opened twice has the same identity.</summary>
+    FileIdentity Identity { get; }
+
+    /// <summary>Bytes the file occupies on disk (st_blocks * 512).</summary>
+    long AllocatedBytes { get; }
+
     /// <summary>Reads <paramref name="destination"/> at <paramref name="offset"/>; bytes past the end
     /// of the file read as zeroes.</summary>
     void Read(long offset, Span<byte> destination);
@@ -35,3 +41,6 @@ internal interface IImageFile : IDisposable
     /// system cannot.</summary>
     bool ZeroRange(long offset, long length);
 }
+
+/// <summary>A file's device and inode numbers.</summary>
+internal readonly record struct FileIdentity(ulong Device, ulong Inode);

@@ -30,16 +30,48 @@ internal sealed class PosixImageFile : IImageFile
 
     public long Length => RandomAccess.GetLength(_handle);
 
+    public FileIdentity Identity
+    {
+        get
+        {
+            var st = Stat();
+            return new FileIdentity(BitConverter.ToUInt64(st, Libc.StatDevOffset), BitConverter.ToUInt64(st, Libc.StatInoOffset));
+        }
+    }
+
+    public long AllocatedBytes => BitConverter.ToInt64(Stat(), Libc.StatBlocksOffset) * 512;
+
+    private unsafe byte[] Stat()
+    {
+        var buffer = new byte[Libc.StatBufferSize];
+        int errno = WithFd(_handle, fd =>
+        {
+            // SAFETY: the buffer is pinned for the call and has the size fstat writes (see Libc.StatBufferSize).
+            fixed (byte* p = buffer)
+                return Libc.fstat(fd, p) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        });
+        if (errno != 0)
+            throw new VmmException($"{Path}: fstat failed (errno {errno})", "disk-io", errno);
+        return buffer;
+    }
+
     /// <summary>The open handle (for the image lock).</summary>
     public SafeFileHandle Handle => _handle;
 
     /// <summary>Opens an existing file; errors name the file.</summary>
-    public static PosixImageFile Open(string path, bool readOnly, DiskCacheMode cache)
+    public static PosixImageFile Open(string path, bool readOnly, DiskCacheMode cache) =>
+        Open(path, readOnly, cache, FileMode.Open);
+
+    /// <summary>Opens a file for writing, creating it if it does not exist (not truncated).</summary>
+    public static PosixImageFile OpenOrCreate(string path) =>
+        Open(path, readOnly: false, DiskCacheMode.Writeback, FileMode.OpenOrCreate);
+
+    private static PosixImageFile Open(string path, bool readOnly, DiskCacheMode cache, FileMode mode)
     {
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
+            handle = File.OpenHandle(path, mode, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
