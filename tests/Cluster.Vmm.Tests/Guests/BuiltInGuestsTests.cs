@@ -7,7 +7,7 @@ namespace Cluster.Vmm.Tests.Guests;
 
 public class BuiltInGuestsTests
 {
-    private static readonly string[] Names = ["hello", "counter", "dirtier", "compute", "abpages", "timer", "smp", "triple"];
+    private static readonly string[] Names = ["hello", "counter", "dirtier", "compute", "abpages", "timer", "smp", "triple", "blk"];
 
     public static TheoryData<string> AllGuests => new(Names);
 
@@ -43,5 +43,6 @@ public class BuiltInGuestsTests
         Assert.NotNull(BuiltInGuests.FindNative("smp"));
         Assert.Null(BuiltInGuests.FindNative("timer"));
         Assert.Null(BuiltInGuests.FindNative("triple"));
+        Assert.Null(BuiltInGuests.FindNative("blk"));
     }
 }
