@@ -133,7 +133,7 @@ public sealed class Machine : IDisposable
                 throw new VmmException("Linux direct boot is supported on the KVM backend only", "machine-create");
             var kernel = BzImage.Parse(ReadImage(linux.KernelPath));
             var initrd = linux.InitrdPath is null ? [] : ReadImage(linux.InitrdPath);
-            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine);
+            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine, vcpus.Count);
             return;
         }
         var image = config.Image switch
