@@ -14,8 +14,5 @@ public sealed record VmSpecLimits(int MaxVcpus, ulong MinMemoryBytes, ulong MaxM
     public int MaxListEntries { get; init; } = 64;
 
     /// <summary>The most disks a VM may have.</summary>
-    public int MaxDisks { get; init; } = 16;
-
-    /// <summary>The longest disk serial number, in ASCII bytes (virtio-blk's GET_ID answers 20 bytes).</summary>
-    public int MaxDiskSerialBytes { get; init; } = 20;
+    public int MaxDisks { get; init; } = VmSpecValidator.DefaultMaxDisks;
 }

@@ -15,6 +15,12 @@ public sealed partial class VmSpecValidator(VmSpecLimits limits)
 {
     private const ulong PageSize = 4096;
 
+    /// <summary>The most disks a VM may have unless the limits say otherwise.</summary>
+    public const int DefaultMaxDisks = 16;
+
+    /// <summary>The longest disk serial number, in ASCII bytes (virtio-blk's GET_ID answers 20 bytes).</summary>
+    public const int MaxDiskSerialBytes = 20;
+
     /// <summary>The limits this validator applies.</summary>
     public VmSpecLimits Limits { get; } = limits;
 
@@ -49,15 +55,20 @@ public sealed partial class VmSpecValidator(VmSpecLimits limits)
         if (spec.Restart is null || !Enum.IsDefined(spec.Restart.Mode)
             || spec.Restart.MaxRestarts < 0 || spec.Restart.MaxRestarts > Limits.MaxRestarts)
             return new ValidationFailed("restart", $"restart policy needs a known mode and 0..{Limits.MaxRestarts} restarts");
-        return ValidateImage(spec.Image) ?? ValidateDisks(spec.Disks);
+        return ValidateImage(spec.Image) ?? CheckDisks(spec.Disks, Limits.MaxDisks);
     }
 
-    private ValidationFailed? ValidateDisks(IReadOnlyList<DiskSpec>? disks)
+    /// <summary>
+    /// Checks a VM's disks alone (also for <c>cluster-node vmm run</c>, which has no spec): absolute paths, none twice,
+    /// at most <paramref name="maxDisks"/>, known formats and cache modes, serials of printable ASCII up to
+    /// <see cref="MaxDiskSerialBytes"/>.
+    /// </summary>
+    public static ValidationFailed? CheckDisks(IReadOnlyList<DiskSpec>? disks, int maxDisks = DefaultMaxDisks)
     {
         if (disks is null)
             return new ValidationFailed("disks", "disks must be a list (empty for none)");
-        if (disks.Count > Limits.MaxDisks)
-            return new ValidationFailed("disks", $"{disks.Count} disks is more than {Limits.MaxDisks}");
+        if (disks.Count > maxDisks)
+            return new ValidationFailed("disks", $"{disks.Count} disks is more than {maxDisks}");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var disk in disks)
         {
@@ -71,9 +82,9 @@ public sealed partial class VmSpecValidator(VmSpecLimits limits)
                 return new ValidationFailed("disks", $"disk '{disk.Path}': unknown format {(int)format} (raw or qcow2)");
             if (!Enum.IsDefined(disk.Cache))
                 return new ValidationFailed("disks", $"disk '{disk.Path}': unknown cache mode {(int)disk.Cache} (none or writeback)");
-            if (disk.Serial is { } serial && (serial.Length > Limits.MaxDiskSerialBytes || serial.Any(ch => ch < 0x20 || ch > 0x7e)))
+            if (disk.Serial is { } serial && (serial.Length > MaxDiskSerialBytes || serial.Any(ch => ch < 0x20 || ch > 0x7e)))
                 return new ValidationFailed("disks",
-                    $"disk '{disk.Path}': serial '{serial}' must be at most {Limits.MaxDiskSerialBytes} printable ASCII bytes");
+                    $"disk '{disk.Path}': serial '{serial}' must be at most {MaxDiskSerialBytes} printable ASCII bytes");
             if (disk.Identity is { } identity && !Guid.TryParseExact(identity, "D", out _))
                 return new ValidationFailed("disks", $"disk '{disk.Path}': identity '{identity}' is not a UUID");
         }
