@@ -35,5 +35,6 @@ public sealed class MachineGuestRuntimeFactory(IHypervisor hypervisor) : IGuestR
             _ => throw new VmmException($"unknown image kind {spec.Image.GetType().Name}", "machine-create"),
         },
         Args = spec.Args,
+        Disks = DiskConfigs.Of(spec.Disks),
     }));
 }

@@ -12,4 +12,7 @@ public sealed record VmSpecLimits(int MaxVcpus, ulong MinMemoryBytes, ulong MaxM
 
     /// <summary>The most arguments and labels a spec may carry.</summary>
     public int MaxListEntries { get; init; } = 64;
+
+    /// <summary>The most disks a VM may have.</summary>
+    public int MaxDisks { get; init; } = VmSpecValidator.DefaultMaxDisks;
 }

@@ -6,12 +6,20 @@ namespace Cluster.Contracts.Validation;
 
 /// <summary>
 /// The one place where VM specs are checked. It rejects, naming the field, what no node could run:
-/// bad ids or names, zero or absurd memory, too many vCPUs, unknown built-in images, missing files.
+/// bad ids or names, zero or absurd memory, too many vCPUs, unknown built-in images, missing files, disks that are not
+/// absolute paths, repeated or too many disks, bad serial numbers. Whether a disk's image exists is placement's concern (a
+/// disk lives on shared storage that some hosts see and others not), not this node's.
 /// Duplicate ids are not its concern: the registry refuses those.
 /// </summary>
 public sealed partial class VmSpecValidator(VmSpecLimits limits)
 {
     private const ulong PageSize = 4096;
+
+    /// <summary>The most disks a VM may have unless the limits say otherwise.</summary>
+    public const int DefaultMaxDisks = 16;
+
+    /// <summary>The longest disk serial number, in ASCII bytes (virtio-blk's GET_ID answers 20 bytes).</summary>
+    public const int MaxDiskSerialBytes = 20;
 
     /// <summary>The limits this validator applies.</summary>
     public VmSpecLimits Limits { get; } = limits;
@@ -47,7 +55,40 @@ public sealed partial class VmSpecValidator(VmSpecLimits limits)
         if (spec.Restart is null || !Enum.IsDefined(spec.Restart.Mode)
             || spec.Restart.MaxRestarts < 0 || spec.Restart.MaxRestarts > Limits.MaxRestarts)
             return new ValidationFailed("restart", $"restart policy needs a known mode and 0..{Limits.MaxRestarts} restarts");
-        return ValidateImage(spec.Image);
+        return ValidateImage(spec.Image) ?? CheckDisks(spec.Disks, Limits.MaxDisks);
+    }
+
+    /// <summary>
+    /// Checks a VM's disks alone (also for <c>cluster-node vmm run</c>, which has no spec): absolute paths, none twice,
+    /// at most <paramref name="maxDisks"/>, known formats and cache modes, serials of printable ASCII up to
+    /// <see cref="MaxDiskSerialBytes"/>.
+    /// </summary>
+    public static ValidationFailed? CheckDisks(IReadOnlyList<DiskSpec>? disks, int maxDisks = DefaultMaxDisks)
+    {
+        if (disks is null)
+            return new ValidationFailed("disks", "disks must be a list (empty for none)");
+        if (disks.Count > maxDisks)
+            return new ValidationFailed("disks", $"{disks.Count} disks is more than {maxDisks}");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var disk in disks)
+        {
+            if (disk is null)
+                return new ValidationFailed("disks", "a disk is null");
+            if (string.IsNullOrEmpty(disk.Path) || !Path.IsPathFullyQualified(disk.Path))
+                return new ValidationFailed("disks", $"disk path '{disk.Path}' is not absolute (give the path every host sees the image at)");
+            if (!seen.Add(Path.GetFullPath(disk.Path)))
+                return new ValidationFailed("disks", $"disk path '{disk.Path}' is given twice");
+            if (disk.Format is { } format && !Enum.IsDefined(format))
+                return new ValidationFailed("disks", $"disk '{disk.Path}': unknown format {(int)format} (raw or qcow2)");
+            if (!Enum.IsDefined(disk.Cache))
+                return new ValidationFailed("disks", $"disk '{disk.Path}': unknown cache mode {(int)disk.Cache} (none or writeback)");
+            if (disk.Serial is { } serial && (serial.Length > MaxDiskSerialBytes || serial.Any(ch => ch < 0x20 || ch > 0x7e)))
+                return new ValidationFailed("disks",
+                    $"disk '{disk.Path}': serial '{serial}' must be at most {MaxDiskSerialBytes} printable ASCII bytes");
+            if (disk.Identity is { } identity && !Guid.TryParseExact(identity, "D", out _))
+                return new ValidationFailed("disks", $"disk '{disk.Path}': identity '{identity}' is not a UUID");
+        }
+        return null;
     }
 
     private ValidationFailed? ValidateImage(GuestImageSpec? image) => image switch

@@ -16,6 +16,10 @@ namespace Cluster.Contracts.Vms;
 /// <param name="AntiAffinityGroup">VMs of one group avoid sharing a host; null for none.</param>
 /// <param name="Restart">What to do when the guest crashes or exits.</param>
 /// <param name="Priority">HA restart priority: when a host fails, its VMs restart elsewhere highest first (default 0).</param>
+/// <remarks>
+/// Persisted in <c>VmDefined</c> and snapshots: a key added later must have a default, so journals written before it still
+/// read (<see cref="Disks"/>, key 10, is empty when absent).
+/// </remarks>
 [MessagePackObject]
 public sealed record VmSpec(
     [property: Key(0)] string Id,
@@ -27,4 +31,9 @@ public sealed record VmSpec(
     [property: Key(6)] IReadOnlyDictionary<string, string> Labels,
     [property: Key(7)] string? AntiAffinityGroup,
     [property: Key(8)] RestartPolicy Restart,
-    [property: Key(9)] int Priority = 0) : IClusterMessage;
+    [property: Key(9)] int Priority = 0) : IClusterMessage
+{
+    /// <summary>The VM's virtio-blk disks, in the order the guest sees them (vda, vdb, ...); empty when it has none.</summary>
+    [Key(10)]
+    public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+}

@@ -73,7 +73,9 @@ public static class Dashboard
               b && b.draining ? el("span", "DRAINING", "warn") : ""]));
             for (const v of h.vms) {
               const info = byId.get(v.vmId), m = moving.get(v.vmId), stuck = b && b.stuck[v.vmId];
-              const note = m ? bar(progress(m), "→ " + m.target + " " + Math.round(progress(m) * 100) + "%") : stuck ? el("span", "fits nowhere: " + stuck, "warn") : "";
+              const disks = info && info.spec.disks && info.spec.disks.length
+                ? "disks: " + info.spec.disks.map(d => d.path + (d.readOnly ? " (ro)" : "")).join(", ") : "";
+              const note = m ? bar(progress(m), "→ " + m.target + " " + Math.round(progress(m) * 100) + "%") : stuck ? el("span", "fits nowhere: " + stuck, "warn") : disks;
               rows.push(row([v.vmId, info ? info.status : "?", v.cpuLoad.toFixed(2), String(v.vcpus), bytes(v.memoryBytes), note], "vm"));
             }
           }

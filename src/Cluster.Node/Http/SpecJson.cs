@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cluster.Contracts.Validation;
 using Cluster.Contracts.Vms;
 using Cluster.Node.Hosting;
 
@@ -7,13 +8,16 @@ namespace Cluster.Node.Http;
 /// <summary>
 /// Reads a VM spec from the HTTP API's JSON: {"id", "name"?, "vcpus"?, "memory"? (bytes or "64M"), "image"
 /// (a built-in name), "args"?, "labels"?, "antiAffinity"?, "priority"?, "restart"? (never|on-failure|always),
-/// "maxRestarts"?, "start"?}. Unknown fields and wrong types are refused with a message naming the field;
+/// "maxRestarts"?, "disks"? ([{"path", "format"? (raw|qcow2, absent to probe), "readonly"?, "cache"? (none|writeback),
+/// "serial"?}]), "start"?}. Unknown fields and wrong types are refused with a message naming the field;
 /// the values themselves are checked by the spec validator behind the control entry point.
 /// </summary>
 public static class SpecJson
 {
     private static readonly HashSet<string> Known =
-        ["id", "name", "vcpus", "memory", "image", "args", "labels", "antiAffinity", "priority", "restart", "maxRestarts", "start"];
+        ["id", "name", "vcpus", "memory", "image", "args", "labels", "antiAffinity", "priority", "restart", "maxRestarts", "disks", "start"];
+
+    private static readonly HashSet<string> KnownDiskFields = ["path", "format", "readonly", "readOnly", "cache", "serial"];
 
     /// <summary>Parses a spec; null with <paramref name="error"/> set when the JSON is not a spec.</summary>
     public static VmSpec? Parse(JsonElement json, out bool start, out string? error)
@@ -43,7 +47,7 @@ public static class SpecJson
                 json.TryGetProperty("args", out var a) ? [.. a.EnumerateArray().Select(x => x.GetString()!)] : [],
                 json.TryGetProperty("labels", out var l) ? l.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!) : [],
                 Str(json, "antiAffinity"), new RestartPolicy(mode, Int(json, "maxRestarts") ?? (mode == RestartMode.Never ? 0 : 3)),
-                Int(json, "priority") ?? 0);
+                Int(json, "priority") ?? 0) { Disks = json.TryGetProperty("disks", out var d) ? Disks(d) : [] };
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException)
         {
@@ -52,8 +56,34 @@ public static class SpecJson
         }
     }
 
+    /// <summary>The disks of a spec; format and cache values go through the disk syntax's own value parsers.</summary>
+    private static List<DiskSpec> Disks(JsonElement json)
+    {
+        if (json.ValueKind != JsonValueKind.Array)
+            throw new FormatException("'disks' must be an array of {path, format?, readonly?, cache?, serial?}");
+        var disks = new List<DiskSpec>();
+        foreach (var disk in json.EnumerateArray())
+        {
+            if (disk.ValueKind != JsonValueKind.Object)
+                throw new FormatException("each of 'disks' must be an object {path, format?, readonly?, cache?, serial?}");
+            var unknown = disk.EnumerateObject().Select(p => p.Name).Where(n => !KnownDiskFields.Contains(n)).ToList();
+            if (unknown.Count > 0)
+                throw new FormatException($"unknown disk field{(unknown.Count == 1 ? "" : "s")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}"
+                                          + $" (known: path, format, readonly, cache, serial)");
+            var path = Str(disk, "path") ?? throw new FormatException("a disk needs 'path'");
+            if (!DiskSpecText.TryParseFormat(Str(disk, "format")?.ToLowerInvariant(), out var format, out var error)
+                || !DiskSpecText.TryParseCache(Str(disk, "cache")?.ToLowerInvariant(), out var cache, out error))
+                throw new FormatException($"disk '{path}': {error}");
+            // "readOnly" too: GET /api/vms/{id} writes the field so, and what it shows reads back.
+            var readOnly = (disk.TryGetProperty("readonly", out var ro) || disk.TryGetProperty("readOnly", out ro))
+                && (ro.ValueKind is JsonValueKind.True or JsonValueKind.False ? ro.GetBoolean() : throw new FormatException("'readonly' must be true or false"));
+            disks.Add(new DiskSpec(path, format, readOnly, cache, Str(disk, "serial")));
+        }
+        return disks;
+    }
+
     private static string? Str(JsonElement json, string name) =>
-        json.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw new FormatException($"'{name}' must be a string") : null;
+        json.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw new FormatException($"'{name}' must be a string") : null;
 
     private static int? Int(JsonElement json, string name) =>
         json.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw new FormatException($"'{name}' must be an integer") : null;

@@ -1,4 +1,7 @@
 using System.Globalization;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Validation;
+using Cluster.Contracts.Vms;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Machine;
 
@@ -10,8 +13,8 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
     /// <summary>The usage text.</summary>
     public const string Usage =
         """
-        usage: cluster-node vmm run [--backend auto|emulated|kvm] [--memory SIZE] [--vcpus N] [--arg VALUE]... IMAGE
-               cluster-node vmm run [--backend ...] [--memory SIZE] --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT]
+        usage: cluster-node vmm run [--backend auto|emulated|kvm] [--memory SIZE] [--vcpus N] [--disk SPEC]... [--arg VALUE]... IMAGE
+               cluster-node vmm run [--backend ...] [--memory SIZE] [--disk SPEC]... --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT]
           IMAGE           a static x86-64 ELF file, or builtin:NAME for a test guest (hello, counter, dirtier,
                           compute, abpages, timer, smp, triple)
           --kernel        a Linux bzImage, booted directly (KVM backend only); --cmdline defaults to console=ttyS0
@@ -19,6 +22,9 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
           --memory SIZE   guest memory, bytes or with a K, M or G suffix (default 64M)
           --vcpus N       vCPUs (default 1)
           --arg VALUE     an argument for the guest (repeatable; argv[0] is the first one)
+          --disk SPEC     a virtio-blk disk (repeatable, in the order the guest sees them: vda, vdb, ...):
+                          path=IMG[,format=raw|qcow2][,readonly][,cache=none|writeback][,serial=S], or IMG[,...];
+                          the format is probed when left out, cache defaults to writeback, a comma in a value is written ,,
         The guest's serial console goes to stdout, input on stdin goes to it. The exit code is the guest's
         exit status; 124 after a shutdown (triple fault), 125 after an unsupported instruction or another
         backend error, 130 when stopped by SIGINT or SIGTERM, 1 when the machine cannot be created, 2 for bad arguments.
@@ -31,12 +37,13 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
         ulong memory = 64UL << 20;
         int vcpus = 1;
         var guestArgs = new List<string>();
+        var disks = new List<DiskSpec>();
         string? image = null, kernel = null, initrd = null, cmdline = null;
         error = null;
         for (int i = 0; i < args.Count; i++)
         {
             string a = args[i];
-            if (a is "--backend" or "--memory" or "--vcpus" or "--arg" or "--kernel" or "--initrd" or "--cmdline")
+            if (a is "--backend" or "--memory" or "--vcpus" or "--arg" or "--kernel" or "--initrd" or "--cmdline" or "--disk")
             {
                 if (i + 1 >= args.Count) { error = $"{a} needs a value"; return null; }
                 string v = args[++i];
@@ -61,6 +68,10 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
                         break;
                     case "--cmdline":
                         cmdline = v;
+                        break;
+                    case "--disk":
+                        if (DiskSpecText.Parse(v, out var diskError) is not { } disk) { error = diskError; return null; }
+                        disks.Add(disk with { Path = Path.GetFullPath(disk.Path) });
                         break;
                     default:
                         guestArgs.Add(v);
@@ -98,7 +109,11 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
             : image!.StartsWith("builtin:", StringComparison.Ordinal)
                 ? new BuiltInGuestImage(image["builtin:".Length..])
                 : new ElfGuestImage(image);
-        return new VmmRunOptions(backend, new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = guest, Args = guestArgs });
+        if (VmSpecValidator.CheckDisks(disks) is { } diskProblem) { error = diskProblem.Message; return null; }
+        return new VmmRunOptions(backend, new MachineConfig
+        {
+            Vcpus = vcpus, MemoryBytes = memory, Image = guest, Args = guestArgs, Disks = DiskConfigs.Of(disks),
+        });
     }
 
     private static bool TryParseSize(string text, out ulong bytes)

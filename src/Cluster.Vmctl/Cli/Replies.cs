@@ -107,6 +107,7 @@ public static class Replies
             ["vcpus", $"{v.Vcpus}"], ["memory", Printer.Size(v.MemoryBytes)], ["image", v.Image], ["args", string.Join(' ', v.Args)],
             ["labels", string.Join(',', v.Labels.Select(l => $"{l.Key}={l.Value}"))], ["anti-affinity", v.AntiAffinityGroup ?? ""],
             ["restart", $"{v.RestartPolicy} (max {v.MaxRestarts}, done {v.Restarts})"], ["node", v.Node],
+            .. v.Disks.Select((d, i) => (IReadOnlyList<string>)[$"disk{i}", d.Identity is null ? d.Text : $"{d.Text} (identity {d.Identity})"]),
         ]);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cluster.Contracts.Validation;
 using Cluster.Contracts.Vms;
 
 namespace Cluster.Vmctl.Cli;
@@ -10,7 +11,7 @@ public static class SpecOptions
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "--name", "--vcpus", "--memory", "--image", "--elf", "--kernel", "--initrd", "--cmdline", "--arg", "--label",
-        "--anti-affinity", "--restart", "--max-restarts", "--priority", "--start",
+        "--anti-affinity", "--restart", "--max-restarts", "--priority", "--disk", "--start",
     };
 
     /// <summary>The spec, or null with <paramref name="error"/> naming the bad option.</summary>
@@ -75,8 +76,18 @@ public static class SpecOptions
             error = $"bad --priority '{p}'";
             return null;
         }
+        var disks = new List<DiskSpec>();
+        foreach (var text in line.All("--disk"))
+        {
+            if (DiskSpecText.Parse(text, out var diskError) is not { } disk)
+            {
+                error = $"bad --disk: {diskError}";
+                return null;
+            }
+            disks.Add(disk);
+        }
         return new VmSpec(id, line.Get("--name") ?? id, vcpus, memory, image, [.. line.All("--arg")], labels,
-            line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts), priority);
+            line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts), priority) { Disks = disks };
     }
 
     /// <summary>Parses a size in bytes with an optional K, M or G suffix (powers of 1024).</summary>

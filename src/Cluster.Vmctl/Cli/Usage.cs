@@ -10,7 +10,11 @@ public static class Usage
           create ID [--image NAME | --elf PATH | --kernel PATH [--initrd PATH] [--cmdline TEXT]]
                     [--name NAME] [--vcpus N] [--memory SIZE] [--arg VALUE]... [--label KEY=VALUE]...
                     [--anti-affinity GROUP] [--restart never|on-failure|always] [--max-restarts N]
-                    [--priority N] [--start]     (a label require.KEY=VALUE places on hosts labelled KEY=VALUE)
+                    [--priority N] [--disk SPEC]... [--start]
+                                    (a label require.KEY=VALUE places on hosts labelled KEY=VALUE)
+                                    SPEC: path=IMG[,format=raw|qcow2][,readonly][,cache=none|writeback][,serial=S]
+                                    or IMG[,...]; IMG an absolute path that the hosts see (shared storage): the
+                                    VM runs only on hosts that see the same file there
           start ID | pause ID | resume ID | stop ID [--force] | delete ID
           list                      all VMs of the node (of the whole cluster on a cluster node)
           nodes                     the cluster's hosts with capacity, allocations and load

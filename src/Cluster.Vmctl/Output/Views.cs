@@ -1,7 +1,10 @@
+using System.Text.Json.Serialization;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Replies;
+using Cluster.Contracts.Validation;
+using Cluster.Contracts.Vms;
 
 namespace Cluster.Vmctl.Output;
 
@@ -9,12 +12,23 @@ namespace Cluster.Vmctl.Output;
 public sealed record VmView(
     string Id, string Name, string Status, int Vcpus, ulong MemoryBytes, string Image, IReadOnlyList<string> Args,
     IReadOnlyDictionary<string, string> Labels, string? AntiAffinityGroup, string RestartPolicy, int MaxRestarts,
-    int Restarts, DateTime Since, string Reason, string Node)
+    int Restarts, DateTime Since, string Reason, string Node, IReadOnlyList<DiskView> Disks)
 {
     public static VmView Of(VmInfo info) => new(
         info.Spec.Id, info.Spec.Name, info.Status.ToString(), info.Spec.Vcpus, info.Spec.MemoryBytes, info.Spec.Image.Describe(),
         info.Spec.Args, info.Spec.Labels, info.Spec.AntiAffinityGroup, info.Spec.Restart.Mode.ToString(), info.Spec.Restart.MaxRestarts,
-        info.Restarts, info.Since, info.Reason, info.Node);
+        info.Restarts, info.Since, info.Reason, info.Node, [.. info.Spec.Disks.Select(DiskView.Of)]);
+}
+
+/// <summary>A VM's disk as vmctl prints it: format auto when probed, identity null until the VM first started.</summary>
+public sealed record DiskView(string Path, string Format, bool ReadOnly, string Cache, string? Serial, string? Identity)
+{
+    public static DiskView Of(DiskSpec d) =>
+        new(d.Path, DiskSpecText.Name(d.Format), d.ReadOnly, DiskSpecText.Name(d.Cache), d.Serial, d.Identity) { Text = d.Describe() };
+
+    /// <summary>The disk in the command-line syntax (for tables; --json has the fields).</summary>
+    [JsonIgnore]
+    public string Text { get; init; } = "";
 }
 
 /// <summary>A lifecycle event as vmctl prints it; migration events carry their figures in <see cref="Migration"/>.</summary>

@@ -67,6 +67,28 @@ public sealed class IoBus
         }
     }
 
+    /// <summary>Releases every MMIO range claimed by <paramref name="device"/> (a PCI BAR that the guest
+    /// moves or disables); true when one was claimed.</summary>
+    public bool UnregisterMmio(IMmioDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        lock (_gate)
+        {
+            var kept = _mmio.Where(r => !ReferenceEquals(r.Device, device)).ToArray();
+            if (kept.Length == _mmio.Length) return false;
+            _mmio = kept;
+            return true;
+        }
+    }
+
+    /// <summary>Whether guest-physical [first, first+length) overlaps a claimed MMIO range.</summary>
+    public bool MmioOverlaps(ulong first, ulong length)
+    {
+        foreach (var r in _mmio)
+            if (first < r.End && r.First < first + length) return true;
+        return false;
+    }
+
     /// <summary>Dispatches an IN; all ones of the access width where no device claims the port.</summary>
     public ulong PortRead(ushort port, int size)
     {

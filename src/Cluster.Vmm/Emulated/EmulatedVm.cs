@@ -69,6 +69,16 @@ public sealed class EmulatedVm : IVm, IGuestWriteObserver
         WakeAll();
     }
 
+    /// <inheritdoc />
+    public int InterruptLines => 16;
+
+    /// <inheritdoc />
+    public bool SupportsMsi => false;
+
+    /// <inheritdoc />
+    public void SignalMsi(ulong address, uint data) =>
+        throw new VmmException("the emulated backend has no local APIC: message-signalled interrupts are not delivered", "KVM_SIGNAL_MSI");
+
     internal PhysRegion? FindRegion(ulong gpa)
     {
         foreach (var r in _regions)

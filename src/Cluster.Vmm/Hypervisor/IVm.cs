@@ -26,8 +26,21 @@ public interface IVm : IDisposable
 
     IReadOnlyList<IVcpu> Vcpus { get; }
 
-    /// <summary>KVM_IRQ_LINE: drives ISA interrupt line <paramref name="irq"/> (0-15) of the PIC.</summary>
+    /// <summary>KVM_IRQ_LINE: drives interrupt line (GSI) <paramref name="irq"/>: 0-15 reach the PIC
+    /// (and the I/O APIC where there is one), 16 up to <see cref="InterruptLines"/> - 1 the I/O APIC only.</summary>
     void SetIrqLine(int irq, bool level);
+
+    /// <summary>How many interrupt lines <see cref="SetIrqLine"/> accepts: 16 with PICs only, 24 with
+    /// an I/O APIC (KVM's in-kernel irqchip).</summary>
+    int InterruptLines { get; }
+
+    /// <summary>Whether <see cref="SignalMsi"/> delivers message-signalled interrupts (it needs local APICs).</summary>
+    bool SupportsMsi { get; }
+
+    /// <summary>KVM_SIGNAL_MSI: delivers the message a PCI device writes for an MSI or MSI-X vector
+    /// (an address in the 0xFEExxxxx window and its data). Callable from any thread.</summary>
+    /// <exception cref="VmmException">the VM has no local APICs (<see cref="SupportsMsi"/> is false).</exception>
+    void SignalMsi(ulong address, uint data);
 
     /// <summary>Captures VM-wide state (interrupt controllers, timer, clock) of a paused VM.</summary>
     VmState SaveState();

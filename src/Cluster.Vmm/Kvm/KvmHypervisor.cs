@@ -38,11 +38,15 @@ public sealed unsafe class KvmHypervisor : IHypervisor
         MaxMemorySlots = slots > 0 ? slots : 32;
         HasXsave = CheckExtension(KVM_CAP_XSAVE) > 0;
         HasXcrs = CheckExtension(KVM_CAP_XCRS) > 0;
+        HasSignalMsi = CheckExtension(KVM_CAP_SIGNAL_MSI) > 0;
         HasManualDirtyLogProtect = (CheckExtension(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0;
         SupportedCpuid = ReadSupportedCpuid();
         CpuModel = CpuidNames.Describe(SupportedCpuid);
         MsrIndexList = ReadMsrIndexList();
     }
+
+    /// <summary>KVM_CAP_SIGNAL_MSI: message-signalled interrupts can be injected with KVM_SIGNAL_MSI.</summary>
+    public bool HasSignalMsi { get; }
 
     /// <summary>Opens /dev/kvm; false with the reason (device missing, wrong API version, a capability missing) otherwise.</summary>
     public static bool TryOpen(out KvmHypervisor? kvm, out string reason, string devicePath = "/dev/kvm")

@@ -1,4 +1,6 @@
 using Cluster.Vmm.Devices;
+using Cluster.Vmm.Devices.Exit;
+using Cluster.Vmm.Devices.Serial;
 using Cluster.Vmm.Guests;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Loaders;
@@ -10,8 +12,8 @@ namespace Cluster.Vmm.Machine;
 
 /// <summary>
 /// One virtual machine without actors: a VM of some backend, its memory (slot 0 at guest-physical
-/// 0), the I/O bus with COM1 (<see cref="Serial"/>) and the exit device, the guest image loaded
-/// with the VMM's long-mode setup, and one <see cref="VcpuThread"/> per vCPU. <see cref="Exited"/>
+/// 0), its devices (<see cref="DeviceManager"/>: COM1, the exit device, PCI with a virtio-blk device
+/// per disk), the guest image loaded with the VMM's long-mode setup, and one <see cref="VcpuThread"/> per vCPU. <see cref="Exited"/>
 /// fires once, after every vCPU has finished, with the first reason that ended the machine.
 /// Start, Pause, Resume, Stop and the state calls are for the owner (not the vCPU threads).
 /// </summary>
@@ -30,17 +32,15 @@ public sealed class Machine : IDisposable
     private Timer? _throttleTimer;
     private bool _disposed;
 
-    private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, IoBus bus, Uart16550 serial, ExitDevice exitDevice, VcpuThread[] vcpus)
+    private Machine(MachineConfig config, IVm vm, HostMemory hostMemory, DeviceManager devices, VcpuThread[] vcpus)
     {
         Config = config;
         Vm = vm;
         _hostMemory = hostMemory;
-        Bus = bus;
-        Serial = serial;
-        ExitDevice = exitDevice;
+        Devices = devices;
         _vcpus = vcpus;
         foreach (var v in vcpus) v.Finished += OnVcpuFinished;
-        exitDevice.ExitRequested += OnGuestExit;
+        devices.ExitDevice.ExitRequested += OnGuestExit;
     }
 
     /// <summary>The configuration the machine was created with.</summary>
@@ -52,14 +52,17 @@ public sealed class Machine : IDisposable
     /// <summary>Guest-physical memory.</summary>
     public GuestMemory Memory => Vm.Memory;
 
+    /// <summary>The devices.</summary>
+    public DeviceManager Devices { get; }
+
     /// <summary>The port-I/O and MMIO bus.</summary>
-    public IoBus Bus { get; }
+    public IoBus Bus => Devices.Bus;
 
     /// <summary>COM1 at 0x3f8, IRQ 4: subscribe to <see cref="Uart16550.Output"/> for the console.</summary>
-    public Uart16550 Serial { get; }
+    public Uart16550 Serial => Devices.Serial;
 
     /// <summary>The exit device at port 0xf4.</summary>
-    public ExitDevice ExitDevice { get; }
+    public ExitDevice ExitDevice => Devices.ExitDevice;
 
     /// <summary>The vCPU threads, by id.</summary>
     public IReadOnlyList<VcpuThread> Vcpus => _vcpus;
@@ -91,25 +94,24 @@ public sealed class Machine : IDisposable
 
         var vm = hypervisor.CreateVm();
         HostMemory? hostMemory = null;
+        DeviceManager? devices = null;
         var created = new List<IVcpu>();
         try
         {
             hostMemory = HostMemory.Allocate(config.MemoryBytes);
             vm.SetUserMemoryRegion(0, 0, hostMemory, MemoryRegionFlags.None);
 
-            var bus = new IoBus();
-            var serial = new Uart16550(level => vm.SetIrqLine(Uart16550.Com1Irq, level));
-            var exitDevice = new ExitDevice();
-            bus.RegisterPorts(Uart16550.Com1Port, Uart16550.PortCount, serial);
-            bus.RegisterPorts(ExitDevice.DefaultPort, 1, exitDevice);
+            devices = new DeviceManager(vm, config.MemoryBytes);
+            devices.AddDisks(config.Disks, config.Vcpus, inactive: config.IncomingMigration);
 
             for (int id = 0; id < config.Vcpus; id++) created.Add(vm.CreateVcpu(id));
-            Boot(config, vm, created);
-            var threads = created.Select(vcpu => new VcpuThread(vcpu, bus)).ToArray();
-            return new Machine(config, vm, hostMemory, bus, serial, exitDevice, threads);
+            Boot(config, vm, created, devices);
+            var threads = created.Select(vcpu => new VcpuThread(vcpu, devices.Bus)).ToArray();
+            return new Machine(config, vm, hostMemory, devices, threads);
         }
         catch
         {
+            devices?.Dispose();
             foreach (var v in created) v.Dispose();
             vm.Dispose();
             hostMemory?.Dispose();
@@ -123,7 +125,7 @@ public sealed class Machine : IDisposable
     /// (see <see cref="GuestLayout"/>); a Linux bzImage gets the Linux boot protocol on vCPU 0 (the
     /// others wait in their reset state for the kernel to start them, which needs KVM's local APICs).
     /// </summary>
-    private static void Boot(MachineConfig config, IVm vm, IReadOnlyList<IVcpu> vcpus)
+    private static void Boot(MachineConfig config, IVm vm, IReadOnlyList<IVcpu> vcpus, DeviceManager devices)
     {
         if (config.Image is LinuxGuestImage linux)
         {
@@ -131,7 +133,7 @@ public sealed class Machine : IDisposable
                 throw new VmmException("Linux direct boot is supported on the KVM backend only", "machine-create");
             var kernel = BzImage.Parse(ReadImage(linux.KernelPath));
             var initrd = linux.InitrdPath is null ? [] : ReadImage(linux.InitrdPath);
-            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine);
+            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine, vcpus.Count);
             return;
         }
         var image = config.Image switch
@@ -185,6 +187,7 @@ public sealed class Machine : IDisposable
             _state = MachineRunState.Paused;
         }
         foreach (var v in _vcpus) v.Pause();
+        Devices.Pause();
         Serial.Flush();
     }
 
@@ -204,7 +207,11 @@ public sealed class Machine : IDisposable
             }
         }
         if (neverStarted) Start();
-        else foreach (var v in _vcpus) v.Resume();
+        else
+        {
+            Devices.Resume();
+            foreach (var v in _vcpus) v.Resume();
+        }
     }
 
     /// <summary>Ends every vCPU and returns once all have finished and <see cref="Exited"/> has been raised
@@ -283,12 +290,7 @@ public sealed class Machine : IDisposable
             if (_state != MachineRunState.Paused && _state != MachineRunState.Created)
                 throw new VmmException($"cannot save the state of a machine that is {_state}: pause it first", "machine-save");
             var vcpus = _vcpus.Select(v => v.Vcpu.SaveState()).ToList();
-            var devices = new Dictionary<string, byte[]>
-            {
-                [Serial.StateKey] = Serial.SaveState(),
-                [ExitDevice.StateKey] = ExitDevice.SaveState(),
-            };
-            return new MachineSnapshot(Vm.Hypervisor.Kind, _vcpus.Length, Config.MemoryBytes, vcpus, Vm.SaveState(), devices);
+            return new MachineSnapshot(Vm.Hypervisor.Kind, _vcpus.Length, Config.MemoryBytes, vcpus, Vm.SaveState(), Devices.SaveState());
         }
     }
 
@@ -314,12 +316,7 @@ public sealed class Machine : IDisposable
                     throw new VmmException($"snapshot holds vCPU {state.Id}, the machine has {_vcpus.Length}", "machine-restore");
                 _vcpus[state.Id].Vcpu.RestoreState(state);
             }
-            foreach (IStatefulDevice device in new IStatefulDevice[] { Serial, ExitDevice })
-            {
-                if (!snapshot.Devices.TryGetValue(device.StateKey, out var blob))
-                    throw new VmmException($"snapshot has no state for device '{device.StateKey}'", "machine-restore");
-                device.RestoreState(blob);
-            }
+            Devices.RestoreState(snapshot.Devices);
         }
     }
 
@@ -379,6 +376,7 @@ public sealed class Machine : IDisposable
         if (_disposed) return;
         _disposed = true;
         Stop();
+        Devices.Dispose();
         foreach (var v in _vcpus) v.Vcpu.Dispose();
         Vm.Dispose();
         _hostMemory.Dispose();

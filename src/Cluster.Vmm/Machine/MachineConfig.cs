@@ -17,4 +17,8 @@ public sealed record MachineConfig
 
     /// <summary>Disks, each a virtio-blk device on the PCI bus, in the order the guest enumerates them.</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
+
+    /// <summary>The machine is the target of an incoming migration: its disks are only checked to
+    /// exist, and opened when the migration hands them over (<see cref="Devices.DeviceManager.ActivateDisks"/>).</summary>
+    public bool IncomingMigration { get; init; }
 }

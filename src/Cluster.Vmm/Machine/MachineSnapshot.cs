@@ -1,10 +1,11 @@
+using Cluster.Vmm.Devices;
 using Cluster.Vmm.Hypervisor;
 
 namespace Cluster.Vmm.Machine;
 
 /// <summary>
 /// Everything of a paused machine except its memory: the state of every vCPU, the VM-wide state
-/// (interrupt controllers, timer, clock) and the devices' blobs, with the shape it needs
+/// (interrupt controllers, timer, clock) and one named, versioned section per device, with the shape it needs
 /// (vCPU count, memory size, backend). <see cref="ToBytes"/> and <see cref="FromBytes"/> give it a
 /// versioned binary form for migration (see <see cref="MachineSnapshotCodec"/>).
 /// </summary>
@@ -14,7 +15,7 @@ public sealed record MachineSnapshot(
     ulong MemoryBytes,
     IReadOnlyList<VcpuState> Vcpus,
     VmState Vm,
-    IReadOnlyDictionary<string, byte[]> Devices)
+    IReadOnlyList<DeviceSection> Devices)
 {
     /// <summary>The snapshot as bytes.</summary>
     public byte[] ToBytes() => MachineSnapshotCodec.Encode(this);

@@ -1,20 +1,23 @@
 using System.Text;
+using Cluster.Vmm.Devices;
 using Cluster.Vmm.Hypervisor;
 
 namespace Cluster.Vmm.Machine;
 
 /// <summary>
-/// The binary form of a <see cref="MachineSnapshot"/>: the magic "CVMS", a format version (1), then
+/// The binary form of a <see cref="MachineSnapshot"/>: the magic "CVMS", a format version (2), then
 /// little-endian fields in declaration order; registers as 18 u64, each segment as base, limit,
 /// selector and its flag bytes, MSRs as (u32 index, u64 value) pairs, blob dictionaries as
-/// count then (UTF-8 name, length, bytes), sorted by name so that equal snapshots encode equally.
+/// count then (UTF-8 name, length, bytes), sorted by name so that equal snapshots encode equally;
+/// device state as count then sections (UTF-8 name, i32 version, length, bytes) in device order.
+/// Version 1 (devices as unversioned blobs) is refused with both versions named.
 /// </summary>
 public static class MachineSnapshotCodec
 {
     private static readonly byte[] Magic = "CVMS"u8.ToArray();
 
     /// <summary>The format version written and the only one read.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     private const int MaxCount = 1 << 20;
 
@@ -32,7 +35,14 @@ public static class MachineSnapshotCodec
         foreach (var v in s.Vcpus) WriteVcpu(w, v);
         w.Write((int)s.Vm.Backend);
         WriteBlobs(w, s.Vm.Blobs);
-        WriteBlobs(w, s.Devices);
+        w.Write(s.Devices.Count);
+        foreach (var d in s.Devices)
+        {
+            w.Write(d.Name);
+            w.Write(d.Version);
+            w.Write(d.Data.Length);
+            w.Write(d.Data);
+        }
         w.Flush();
         return ms.ToArray();
     }
@@ -49,7 +59,9 @@ public static class MachineSnapshotCodec
                 throw new VmmException("not a machine snapshot (bad magic)", "snapshot-decode");
             int version = r.ReadInt32();
             if (version != Version)
-                throw new VmmException($"machine snapshot version {version} is not supported (expected {Version})", "snapshot-decode");
+                throw new VmmException(version < Version
+                    ? $"machine snapshot version {version} was written by an older VMM; this VMM reads version {Version}"
+                    : $"machine snapshot version {version} is newer than this VMM, which reads version {Version}", "snapshot-decode");
             var backend = (BackendKind)r.ReadInt32();
             int vcpuCount = r.ReadInt32();
             ulong memoryBytes = r.ReadUInt64();
@@ -57,7 +69,7 @@ public static class MachineSnapshotCodec
             var vcpus = new List<VcpuState>(n);
             for (int i = 0; i < n; i++) vcpus.Add(ReadVcpu(r));
             var vm = new VmState { Backend = (BackendKind)r.ReadInt32(), Blobs = ReadBlobs(r) };
-            var devices = ReadBlobs(r);
+            var devices = ReadSections(r);
             if (ms.Position != ms.Length)
                 throw new VmmException($"machine snapshot has {ms.Length - ms.Position} trailing bytes", "snapshot-decode");
             return new MachineSnapshot(backend, vcpuCount, memoryBytes, vcpus, vm, devices);
@@ -141,6 +153,22 @@ public static class MachineSnapshotCodec
             w.Write(blob.Length);
             w.Write(blob);
         }
+    }
+
+    private static List<DeviceSection> ReadSections(BinaryReader r)
+    {
+        int n = ReadCount(r, "device sections");
+        var sections = new List<DeviceSection>(n);
+        for (int i = 0; i < n; i++)
+        {
+            string name = r.ReadString();
+            int version = r.ReadInt32();
+            int length = r.ReadInt32();
+            if (length < 0 || length > r.BaseStream.Length - r.BaseStream.Position)
+                throw new VmmException($"machine snapshot section '{name}' claims {length} bytes", "snapshot-decode");
+            sections.Add(new DeviceSection(name, version, r.ReadBytes(length)));
+        }
+        return sections;
     }
 
     private static Dictionary<string, byte[]> ReadBlobs(BinaryReader r)

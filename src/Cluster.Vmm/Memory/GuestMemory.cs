@@ -71,6 +71,21 @@ public sealed unsafe class GuestMemory
     public MemorySlot GetSlot(int slot) =>
         _slots.FirstOrDefault(s => s.Slot == slot) ?? throw new VmmException($"no memory slot {slot}", "slot");
 
+    /// <summary>Whether every byte of [gpa, gpa+length) is backed by a slot (false when the range wraps).</summary>
+    public bool IsBacked(ulong gpa, ulong length)
+    {
+        if (length == 0) return true;
+        if (gpa + length < gpa) return false;
+        ulong end = gpa + length;
+        while (gpa < end)
+        {
+            var s = FindSlot(gpa);
+            if (s is null) return false;
+            gpa = s.End;
+        }
+        return true;
+    }
+
     /// <summary>Reads guest memory; the whole range must be backed by slots.</summary>
     public void Read(ulong gpa, Span<byte> destination)
     {
@@ -120,6 +135,37 @@ public sealed unsafe class GuestMemory
     private void NotifyWrite(ulong gpa, ulong length)
     {
         foreach (var o in _observers) o.OnGuestWrite(gpa, length);
+    }
+
+    /// <summary>An atomic, acquiring read of an aligned u16 that another CPU may be writing (a
+    /// virtqueue index): never torn, and later reads are not moved before it.</summary>
+    /// <exception cref="VmmException">the address is unaligned or not backed.</exception>
+    public ushort ReadU16Acquire(ulong gpa)
+    {
+        _missing?.EnsurePresent(gpa, 2);
+        var p = AlignedPointer(gpa, 2, "read");
+        // SAFETY: p points at 2 aligned bytes inside a mapped slot (checked above); the slot stays
+        // mapped while the VM exists, and a naturally aligned 16-bit load is atomic on x86-64.
+        return Volatile.Read(ref *(ushort*)p);
+    }
+
+    /// <summary>An atomic, releasing write of an aligned u16 (a virtqueue index): earlier writes are
+    /// visible before it. Marks the page dirty like <see cref="Write"/>.</summary>
+    /// <exception cref="VmmException">the address is unaligned or not backed.</exception>
+    public void WriteU16Release(ulong gpa, ushort value)
+    {
+        _missing?.EnsurePresent(gpa, 2);
+        var p = AlignedPointer(gpa, 2, "write");
+        // SAFETY: as in ReadU16Acquire; a naturally aligned 16-bit store is atomic on x86-64.
+        Volatile.Write(ref *(ushort*)p, value);
+        MarkWritten(gpa, 2);
+    }
+
+    private byte* AlignedPointer(ulong gpa, uint size, string operation)
+    {
+        if (gpa % size != 0) throw new VmmException($"guest address 0x{gpa:x} is not aligned to {size} bytes", operation);
+        var s = FindSlot(gpa) ?? throw new VmmException($"guest address 0x{gpa:x} is not backed by memory", operation);
+        return s.HostPointer(gpa);
     }
 
     public byte ReadU8(ulong gpa) { Span<byte> b = stackalloc byte[1]; Read(gpa, b); return b[0]; }

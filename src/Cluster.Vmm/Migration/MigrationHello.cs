@@ -1,13 +1,15 @@
 using System.Text;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Machine;
+using Cluster.Vmm.Storage;
 
 namespace Cluster.Vmm.Migration;
 
 /// <summary>
 /// The opening message of a migration: protocol version, a session id that the extra data
 /// connections repeat, how many connections the source opens, and the machine's spec (backend,
-/// CPU model, and the <see cref="MachineConfig"/> the target re-creates the machine from).
+/// CPU model, and the <see cref="MachineConfig"/> the target re-creates the machine from, disks
+/// included: both hosts must see them at the same paths).
 /// </summary>
 public sealed record MigrationHello(uint Version, ulong Session, int Connections, BackendKind Backend, CpuModel Cpu, MachineConfig Config)
 {
@@ -28,6 +30,15 @@ public sealed record MigrationHello(uint Version, ulong Session, int Connections
         w.Write(Config.MemoryBytes);
         WriteImage(w, Config.Image);
         WriteStrings(w, Config.Args);
+        w.Write(Config.Disks.Count);
+        foreach (var d in Config.Disks)
+        {
+            w.Write(d.Path);
+            w.Write((byte)(d.Format is null ? 0 : (int)d.Format + 1));
+            w.Write(d.ReadOnly);
+            w.Write((byte)d.Cache);
+            w.Write(d.Serial ?? "");
+        }
         w.Flush();
         return ms.ToArray();
     }
@@ -41,7 +52,8 @@ public sealed record MigrationHello(uint Version, ulong Session, int Connections
         {
             uint version = r.ReadUInt32();
             if (version != MigrationProtocol.Version)
-                throw new VmmException($"migration protocol version {version} is not supported (this side speaks {MigrationProtocol.Version})", "migration-hello");
+                throw new VmmException($"migration protocol version {version} is not supported: this side speaks version {MigrationProtocol.Version}"
+                    + (version < MigrationProtocol.Version ? " (the peer runs an older VMM)" : " (the peer runs a newer VMM)"), "migration-hello");
             ulong session = r.ReadUInt64();
             int connections = r.ReadInt32();
             var backend = (BackendKind)r.ReadInt32();
@@ -49,13 +61,33 @@ public sealed record MigrationHello(uint Version, ulong Session, int Connections
             int vcpus = r.ReadInt32();
             ulong memory = r.ReadUInt64();
             var image = ReadImage(r);
-            var config = new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = image, Args = ReadStrings(r) };
+            var args = ReadStrings(r);
+            var config = new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = image, Args = args, Disks = ReadDisks(r) };
             return new MigrationHello(version, session, connections, backend, cpu, config);
         }
         catch (EndOfStreamException e)
         {
             throw new VmmException("migration Hello is truncated", "migration-hello", inner: e);
         }
+    }
+
+    private static List<DiskConfig> ReadDisks(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0 || n > 64) throw new VmmException($"migration Hello has an absurd count of {n} disks", "migration-hello");
+        var disks = new List<DiskConfig>(n);
+        for (int i = 0; i < n; i++)
+        {
+            string path = r.ReadString();
+            byte format = r.ReadByte();
+            if (format > 2) throw new VmmException($"migration Hello has unknown disk format {format}", "migration-hello");
+            bool readOnly = r.ReadBoolean();
+            byte cache = r.ReadByte();
+            if (cache > 1) throw new VmmException($"migration Hello has unknown disk cache mode {cache}", "migration-hello");
+            string serial = r.ReadString();
+            disks.Add(new DiskConfig(path, format == 0 ? null : (DiskFormat)(format - 1), readOnly, (DiskCacheMode)cache, serial.Length == 0 ? null : serial));
+        }
+        return disks;
     }
 
     private static void WriteStrings(BinaryWriter w, IReadOnlyList<string> items)

@@ -56,8 +56,10 @@ namespace Cluster.Vmm.Migration;
 /// </summary>
 public static class MigrationProtocol
 {
-    /// <summary>The protocol version sent in Hello; a target refuses any other.</summary>
-    public const uint Version = 2;
+    /// <summary>The protocol version sent in Hello; a target refuses any other, naming both.
+    /// 3: the Hello carries the machine's disks, and the State is a version-2 machine snapshot
+    /// (device state in named, versioned sections).</summary>
+    public const uint Version = 3;
 
     /// <summary>The largest payload a frame may declare (guards the reader's allocation).</summary>
     public const int MaxPayload = 16 << 20;

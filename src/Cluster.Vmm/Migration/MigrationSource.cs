@@ -55,6 +55,7 @@ public sealed class MigrationSource
         private readonly TokenBucket _bucket;
         private byte[] _buffer = new byte[4096];
         private bool _paused;
+        private bool _disksHandedOver;
         private bool _committed;
         private int _throttle;
         private int _maxThrottle;
@@ -251,6 +252,7 @@ public sealed class MigrationSource
             _rounds++;
             foreach (var s in _senders) s.Stream.Write(MigrationCommand.Complete, ReadOnlySpan<byte>.Empty);
             foreach (var frame in _push.RunFrames()) Control.Write(MigrationCommand.PostCopy, frame);
+            HandOverDisks();
             Control.Write(MigrationCommand.State, _machine.SaveState().ToBytes());
             Report(MigrationPhase.StopAndCopy, _rounds, 0, 0, 0);
             var (cmd, len) = Control.Read(ref _buffer);
@@ -319,10 +321,39 @@ public sealed class MigrationSource
             _rounds++;
             SendRound(slots, final, cacheable: true);
             foreach (var s in _senders) s.Stream.Write(MigrationCommand.Complete, ReadOnlySpan<byte>.Empty);
+            HandOverDisks();
             Control.Write(MigrationCommand.State, _machine.SaveState().ToBytes());
             Report(MigrationPhase.StopAndCopy, _rounds, 0, 0, 0);
             var (cmd, len) = Control.Read(ref _buffer);
             Expect(cmd, MigrationCommand.Ready, len);
+        }
+
+        /// <summary>With the guest paused and its disk requests drained (Machine.Pause), flushes and
+        /// closes the disks so that the target can open and lock them before it resumes.</summary>
+        private void HandOverDisks()
+        {
+            _disksHandedOver = true;
+            _machine.Devices.DeactivateDisks();
+        }
+
+        /// <summary>Opens the disks again after a failed hand-over; the target may still hold them for
+        /// a moment (until it has processed the Abort), so a lock conflict is retried for a few seconds.</summary>
+        private void TakeDisksBack()
+        {
+            var deadline = _clock.Elapsed + TimeSpan.FromSeconds(5);
+            while (true)
+            {
+                try
+                {
+                    _machine.Devices.ActivateDisks();
+                    _disksHandedOver = false;
+                    return;
+                }
+                catch (VmmException e) when (e.Operation == "disk-lock" && _clock.Elapsed < deadline)
+                {
+                    Thread.Sleep(50);
+                }
+            }
         }
 
         private MigrationResult Finish()
@@ -359,6 +390,7 @@ public sealed class MigrationSource
             try
             {
                 if (_machine.State is MachineRunState.Running or MachineRunState.Paused) _machine.EnableDirtyLogging(false);
+                if (_disksHandedOver) TakeDisksBack();
                 if (_machine.State == MachineRunState.Paused) _machine.Resume();
             }
             catch (VmmException resumeError)

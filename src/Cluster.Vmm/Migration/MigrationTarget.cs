@@ -151,7 +151,8 @@ public sealed class MigrationTarget
                 try { hello = MigrationHello.FromBytes(buffer.AsSpan(0, len)); }
                 catch (VmmException e) { return Refuse(control, e.Message); }
                 if (_owner.CheckCompatibility(hello) is { } why) return Refuse(control, why);
-                try { _machine = Options.CreateMachine?.Invoke(hello.Config) ?? VmMachine.Create(_owner._hypervisor, hello.Config); }
+                var config = hello.Config with { IncomingMigration = true };
+                try { _machine = Options.CreateMachine?.Invoke(config) ?? VmMachine.Create(_owner._hypervisor, config); }
                 catch (VmmException e) { return Refuse(control, $"cannot create the machine: {e.Message}"); }
                 foreach (var slot in _machine.Memory.Slots) slot.Memory.AdviseHugePages();
                 Options.MachineCreated?.Invoke(_machine);
@@ -174,6 +175,8 @@ public sealed class MigrationTarget
 
                 var restoreClock = Stopwatch.StartNew();
                 _machine.RestoreState(MachineSnapshot.FromBytes(stateBytes));
+                // The source flushed and closed its disks before it sent the state: they are ours now.
+                _machine.Devices.ActivateDisks();
                 var arrival = _postCopy ? new PostCopyArrival(_machine, control, _writeGate, _missingRuns) : null;
                 control.Write(MigrationCommand.Ready, ReadOnlySpan<byte>.Empty);
                 (cmd, len) = control.Read(ref buffer);

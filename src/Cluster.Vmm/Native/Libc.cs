@@ -10,6 +10,25 @@ internal static partial class Libc
     public const int MADV_DONTNEED = 4, MADV_HUGEPAGE = 14;
     public static readonly IntPtr MAP_FAILED = new(-1);
 
+    public const int EINVAL = 22, EOPNOTSUPP = 95, EAGAIN = 11, EACCES = 13;
+    public const int F_GETFL = 3, F_SETFL = 4, F_OFD_GETLK = 36, F_OFD_SETLK = 37;
+    public const short F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
+    public const short SEEK_SET = 0;
+    /// <summary>O_DIRECT on x86-64 (asm-generic; arm64 uses 0x10000).</summary>
+    public static int O_DIRECT => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x10000 : 0x4000;
+    public const int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02, FALLOC_FL_ZERO_RANGE = 0x10;
+
+    /// <summary>struct flock as the kernel lays it out on 64-bit Linux.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Flock
+    {
+        public short l_type;
+        public short l_whence;
+        public long l_start;
+        public long l_len;
+        public int l_pid;
+    }
+
     // SAFETY: plain libc mmap; callers check for MAP_FAILED and own the returned mapping.
     [LibraryImport("libc", SetLastError = true)]
     public static partial IntPtr mmap(IntPtr addr, nuint length, int prot, int flags, int fd, long offset);
@@ -21,4 +40,33 @@ internal static partial class Libc
     // SAFETY: advice on a mapping the caller owns; MADV_DONTNEED on anonymous memory zero-fills the range.
     [LibraryImport("libc", SetLastError = true)]
     public static partial int madvise(IntPtr addr, nuint length, int advice);
+
+    // SAFETY: fcntl with an integer argument (F_GETFL/F_SETFL) on an fd the caller keeps open (a
+    // SafeFileHandle with a reference held); the variadic third argument is passed in a register on
+    // the 64-bit Linux ABIs, as an int.
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int fcntl_int(int fd, int cmd, int arg);
+
+    // SAFETY: fcntl with a pointer to a struct flock (F_OFD_GETLK/F_OFD_SETLK) the marshaller pins
+    // for the call; the kernel reads it and, for GETLK, writes it back; the fd is kept open by the caller.
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int fcntl_lock(int fd, int cmd, ref Flock lk);
+
+    // SAFETY: fdatasync on an fd the caller keeps open; no memory is passed.
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fdatasync(int fd);
+
+    // SAFETY: fallocate on an fd the caller keeps open; no memory is passed.
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fallocate(int fd, int mode, long offset, long len);
+
+    // SAFETY: fstat into a caller-owned buffer of 144 bytes (sizeof(struct stat) on x86-64 and
+    // arm64, the largest of the two); the fd is kept open by the caller.
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int fstat(int fd, byte* buf);
+
+    /// <summary>The size of the buffer <see cref="fstat"/> is given.</summary>
+    public const int StatBufferSize = 144;
+    /// <summary>Offsets in struct stat shared by x86-64 and arm64: st_dev, st_ino, st_blocks.</summary>
+    public const int StatDevOffset = 0, StatInoOffset = 8, StatBlocksOffset = 64;
 }

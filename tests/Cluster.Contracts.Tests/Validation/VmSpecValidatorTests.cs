@@ -88,4 +88,50 @@ public class VmSpecValidatorTests
 
     [Fact]
     public void Rejects_a_null_spec() => Assert.Equal("spec", _validator.Validate(null)?.Field);
+
+    [Fact]
+    public void Accepts_disks_on_absolute_paths_that_do_not_exist_on_this_node() =>
+        Assert.Null(_validator.Validate(WithDisks(new DiskSpec("/nowhere/a.qcow2", DiskImageFormat.Qcow2, true, DiskCache.None, "serial-1"))));
+
+    [Fact]
+    public void Rejects_a_relative_disk_path_naming_it()
+    {
+        var failure = _validator.Validate(WithDisks(new DiskSpec("images/a.img")));
+        Assert.Equal("disks", failure?.Field);
+        Assert.Contains("'images/a.img'", failure?.Message);
+    }
+
+    [Fact]
+    public void Rejects_the_same_disk_path_twice() =>
+        Assert.Contains("twice", _validator.Validate(WithDisks(new DiskSpec("/srv/a.img"), new DiskSpec("/srv/./a.img")))?.Message);
+
+    [Fact]
+    public void Rejects_more_than_16_disks() =>
+        Assert.Equal("disks", _validator.Validate(WithDisks([.. Enumerable.Range(0, 17).Select(i => new DiskSpec($"/srv/{i}.img"))]))?.Field);
+
+    [Fact]
+    public void Accepts_16_disks() =>
+        Assert.Null(_validator.Validate(WithDisks([.. Enumerable.Range(0, 16).Select(i => new DiskSpec($"/srv/{i}.img"))])));
+
+    [Theory]
+    [InlineData("123456789012345678901")]
+    [InlineData("caf\u00e9")]
+    [InlineData("tab\there")]
+    public void Rejects_a_serial_over_20_bytes_or_not_printable_ascii(string serial) =>
+        Assert.Contains("serial", _validator.Validate(WithDisks(new DiskSpec("/srv/a.img", Serial: System.Text.RegularExpressions.Regex.Unescape(serial))))?.Message);
+
+    [Fact]
+    public void Accepts_a_serial_of_exactly_20_bytes() =>
+        Assert.Null(_validator.Validate(WithDisks(new DiskSpec("/srv/a.img", Serial: "12345678901234567890"))));
+
+    [Fact]
+    public void Rejects_an_undefined_cache_mode_or_format() =>
+        Assert.All([new DiskSpec("/srv/a.img", Cache: (DiskCache)7), new DiskSpec("/srv/a.img", (DiskImageFormat)9)],
+            d => Assert.Equal("disks", _validator.Validate(WithDisks(d))?.Field));
+
+    [Fact]
+    public void Rejects_a_disk_identity_that_is_not_a_uuid() =>
+        Assert.Equal("disks", _validator.Validate(WithDisks(new DiskSpec("/srv/a.img", Identity: "not-a-uuid")))?.Field);
+
+    private static VmSpec WithDisks(params DiskSpec[] disks) => Specs.Hello() with { Disks = disks };
 }

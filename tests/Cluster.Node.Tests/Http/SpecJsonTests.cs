@@ -35,4 +35,38 @@ public class SpecJsonTests
         Assert.Null(Parse(json, out _, out var error));
         Assert.Contains(message, error);
     }
+
+    [Fact]
+    public void Reads_disks()
+    {
+        var spec = Parse("""
+            {"id":"a","image":"counter","disks":[{"path":"/srv/a.qcow2","format":"qcow2","readonly":true,"cache":"none","serial":"S1"},
+             {"path":"/srv/b.img"}]}
+            """, out _, out var error);
+        Assert.Null(error);
+        Assert.Equal([new DiskSpec("/srv/a.qcow2", DiskImageFormat.Qcow2, true, DiskCache.None, "S1"), new DiskSpec("/srv/b.img")], spec!.Disks);
+    }
+
+    [Fact]
+    public void Reads_back_a_disk_as_the_api_shows_it()
+    {
+        var shown = JsonSerializer.Serialize(new DiskSpec("/srv/a.img", DiskImageFormat.Raw, true),
+            new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } });
+        shown = shown.Replace(",\"identity\":null", "");
+        var spec = Parse($$"""{"id":"a","image":"counter","disks":[{{shown}}]}""", out _, out var error);
+        Assert.Null(error);
+        Assert.Equal(new DiskSpec("/srv/a.img", DiskImageFormat.Raw, true), Assert.Single(spec!.Disks));
+    }
+
+    [Theory]
+    [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","bus":"ide"}]}""", "unknown disk field 'bus'")]
+    [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","format":"vmdk"}]}""", "'vmdk'")]
+    [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","cache":"unsafe"}]}""", "'unsafe'")]
+    [InlineData("""{"id":"a","image":"counter","disks":[{"format":"raw"}]}""", "a disk needs 'path'")]
+    [InlineData("""{"id":"a","image":"counter","disks":{"path":"/a"}}""", "'disks' must be an array")]
+    public void Refuses_bad_disks_naming_the_field_or_value(string json, string message)
+    {
+        Assert.Null(Parse(json, out _, out var error));
+        Assert.Contains(message, error);
+    }
 }

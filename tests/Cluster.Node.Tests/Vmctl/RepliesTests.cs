@@ -129,4 +129,30 @@ public class RepliesTests
         Assert.Matches(@"  outcome +cancelled: cancelled by an operator", text);
         Assert.Contains("bandwidth unlimited", text);
     }
+
+    [Fact]
+    public void Shows_a_vms_disks_in_the_table_and_in_json()
+    {
+        var spec = new Cluster.Contracts.Vms.VmSpec("a", "a", 1, 16 << 20, new Cluster.Contracts.Vms.BuiltInImage("counter"), [],
+            new Dictionary<string, string>(), null, Cluster.Contracts.Vms.RestartPolicy.Never)
+        {
+            Disks =
+            [
+                new("/srv/a.qcow2", Cluster.Contracts.Vms.DiskImageFormat.Qcow2, true, Cluster.Contracts.Vms.DiskCache.None, "S1",
+                    "5f0c7d9e-2b1a-4c3d-9e8f-0a1b2c3d4e5f"),
+                new("/srv/b.img"),
+            ],
+        };
+        var info = new VmInfo(spec, Cluster.Contracts.Vms.VmStatus.Running, 0, At, "started", "h1:1");
+
+        var table = Print(info).Out;
+        Assert.Matches(@"\ndisk0 +path=/srv/a.qcow2,format=qcow2,readonly,cache=none,serial=S1 \(identity 5f0c7d9e-2b1a-4c3d-9e8f-0a1b2c3d4e5f\)\n", table);
+        Assert.Matches(@"\ndisk1 +path=/srv/b.img\n", table);
+
+        var disks = JsonDocument.Parse(Print(info, json: true).Out).RootElement.GetProperty("disks");
+        Assert.Equal(2, disks.GetArrayLength());
+        Assert.Equal(("/srv/a.qcow2", "qcow2", true, "none", "S1"), (disks[0].GetProperty("path").GetString(), disks[0].GetProperty("format").GetString(),
+            disks[0].GetProperty("readOnly").GetBoolean(), disks[0].GetProperty("cache").GetString(), disks[0].GetProperty("serial").GetString()));
+        Assert.Equal("auto", disks[1].GetProperty("format").GetString());
+    }
 }

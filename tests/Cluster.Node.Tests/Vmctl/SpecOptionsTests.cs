@@ -61,4 +61,24 @@ public class SpecOptionsTests
         Assert.True(SpecOptions.TryParseSize(text, out var bytes));
         Assert.Equal(expected, bytes);
     }
+
+    [Fact]
+    public void Reads_repeated_disks_in_order()
+    {
+        var spec = Parse(out var error, "--image", "counter", "--disk", "path=/srv/a.qcow2,format=qcow2,cache=none", "--disk", "/srv/b.img,readonly,serial=B1");
+        Assert.Null(error);
+        Assert.Equal([new DiskSpec("/srv/a.qcow2", DiskImageFormat.Qcow2, Cache: DiskCache.None), new DiskSpec("/srv/b.img", ReadOnly: true, Serial: "B1")],
+            spec!.Disks);
+    }
+
+    [Fact]
+    public void Refuses_a_disk_with_an_unknown_key_naming_the_option_and_the_key()
+    {
+        Assert.Null(Parse(out var error, "--image", "counter", "--disk", "path=/srv/a.img,bus=ide"));
+        Assert.Contains("--disk", error);
+        Assert.Contains("'bus'", error);
+    }
+
+    [Fact]
+    public void Gives_a_spec_without_disks_no_disks() => Assert.Empty(Parse(out _, "--image", "counter")!.Disks);
 }

@@ -53,7 +53,7 @@ public sealed class KvmLinuxBootTests(ITestOutputHelper output)
 
     /// <summary>CMOS at 0x70-0x71 that reads 0 ("no update in progress"), so the kernel's RTC read does not spin
     /// on the all-ones of an empty port; there is no real-time clock behind it.</summary>
-    private sealed class CmosWithoutClock : IPortDevice
+    internal sealed class CmosWithoutClock : IPortDevice
     {
         public const ushort Port = 0x70;
 

@@ -1,3 +1,4 @@
+using Cluster.Vmm.Devices;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Machine;
 using Xunit;
@@ -23,7 +24,7 @@ public class MachineSnapshotCodecTests
             Msrs = [new MsrEntry(Msr.Lstar, 0xffff_8000_0000_1000)], Blobs = { ["xsave"] = [1, 2, 3], ["lapic"] = [] },
         };
         var vm = new VmState { Backend = BackendKind.Kvm, Blobs = { ["pit"] = [9] } };
-        return new MachineSnapshot(BackendKind.Kvm, 1, 64UL << 20, [vcpu], vm, new Dictionary<string, byte[]> { ["uart0"] = [4, 5] });
+        return new MachineSnapshot(BackendKind.Kvm, 1, 64UL << 20, [vcpu], vm, [new DeviceSection("uart0", 1, [4, 5]), new DeviceSection("virtio-blk0", 3, [6])]);
     }
 
     [Fact]
@@ -39,7 +40,7 @@ public class MachineSnapshotCodecTests
         Assert.Equal(s.Vcpus[0].Blobs, v.Blobs);
         Assert.Equal((1, BackendKind.Kvm), (v.Id, v.Backend));
         Assert.Equal(s.Vm.Blobs, back.Vm.Blobs);
-        Assert.Equal(s.Devices, back.Devices);
+        Assert.Equal(s.Devices.Select(d => (d.Name, d.Version, Convert.ToHexString(d.Data))), back.Devices.Select(d => (d.Name, d.Version, Convert.ToHexString(d.Data))));
         Assert.Equal(s.ToBytes(), back.ToBytes());
     }
 
@@ -57,10 +58,23 @@ public class MachineSnapshotCodecTests
     }
 
     [Fact]
-    public void Refuses_another_version()
+    public void Refuses_a_snapshot_of_an_older_vmm_naming_both_versions()
     {
         var bytes = Sample().ToBytes();
-        bytes[4] = 2;
-        Assert.Contains("version 2", Assert.Throws<VmmException>(() => MachineSnapshot.FromBytes(bytes)).Message);
+        bytes[4] = 1;
+        var message = Assert.Throws<VmmException>(() => MachineSnapshot.FromBytes(bytes)).Message;
+        Assert.Contains("version 1", message);
+        Assert.Contains($"version {MachineSnapshotCodec.Version}", message);
+        Assert.Contains("older", message);
+    }
+
+    [Fact]
+    public void Refuses_a_snapshot_of_a_newer_vmm_naming_both_versions()
+    {
+        var bytes = Sample().ToBytes();
+        bytes[4] = 9;
+        var message = Assert.Throws<VmmException>(() => MachineSnapshot.FromBytes(bytes)).Message;
+        Assert.Contains("version 9", message);
+        Assert.Contains($"version {MachineSnapshotCodec.Version}", message);
     }
 }

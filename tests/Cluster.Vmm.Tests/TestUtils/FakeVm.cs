@@ -33,6 +33,19 @@ internal sealed class FakeVm(FakeHypervisor hypervisor) : IVm
         lock (IrqChanges) IrqChanges.Add((irq, level));
     }
 
+    public int InterruptLines => 16;
+
+    public bool SupportsMsi => Msis is not null;
+
+    /// <summary>Set to a list to make the VM deliver MSIs (recorded here).</summary>
+    public List<(ulong Address, uint Data)>? Msis { get; set; }
+
+    public void SignalMsi(ulong address, uint data)
+    {
+        if (Msis is null) throw new VmmException("no MSIs on this fake", "KVM_SIGNAL_MSI");
+        lock (Msis) Msis.Add((address, data));
+    }
+
     public VmState SaveState() => new() { Backend = BackendKind.Emulated, Blobs = { ["pic"] = [1, 2, 3] } };
 
     public void RestoreState(VmState state) => Restored = state;

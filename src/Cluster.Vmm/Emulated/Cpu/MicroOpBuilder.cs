@@ -92,6 +92,9 @@ internal static class MicroOpBuilder
         prev.Imm2 = jcc.Imm;
         prev.Size2 = jcc.Size;
         prev.Len += jcc.Len;
+        // The fused op runs with RIP past the jcc, so a RIP-relative operand of the compare (stored
+        // relative to the compare's next instruction) moves back by the jcc's length.
+        if (prev.MemBase == MicroOp.RipBase) prev.Disp -= jcc.Len;
         return true;
     }
 

@@ -38,6 +38,7 @@ internal static unsafe class KvmIoctls
     public static readonly nuint KVM_CREATE_PIT2 = IOW<kvm_pit_config>(0x77);
     public static readonly nuint KVM_GET_PIT2 = IOR<kvm_pit_state2>(0x9f);
     public static readonly nuint KVM_SET_PIT2 = IOW<kvm_pit_state2>(0xa0);
+    public static readonly nuint KVM_SIGNAL_MSI = IOW<kvm_msi>(0xa5);
     public static readonly nuint KVM_ENABLE_CAP = IOW<kvm_enable_cap>(0xa3);
     public static readonly nuint KVM_CLEAR_DIRTY_LOG = IOWR<kvm_clear_dirty_log>(0xc0);
 

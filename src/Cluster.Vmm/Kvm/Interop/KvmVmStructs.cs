@@ -52,6 +52,18 @@ internal struct kvm_irq_level
     public uint level;
 }
 
+/// <summary>KVM_SIGNAL_MSI: one message-signalled interrupt (flags 0, no device id).</summary>
+[KernelStruct("struct kvm_msi"), StructLayout(LayoutKind.Sequential)]
+internal unsafe struct kvm_msi
+{
+    public uint address_lo;
+    public uint address_hi;
+    public uint data;
+    public uint flags;
+    public uint devid;
+    public fixed byte pad[12];
+}
+
 /// <summary>KVM_GET_IRQCHIP / KVM_SET_IRQCHIP: one PIC or the IOAPIC, the chip state opaque.</summary>
 [KernelStruct("struct kvm_irqchip"), StructLayout(LayoutKind.Sequential)]
 internal unsafe struct kvm_irqchip

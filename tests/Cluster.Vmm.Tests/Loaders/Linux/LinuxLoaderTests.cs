@@ -11,7 +11,7 @@ public sealed class LinuxLoaderTests
     private const int SetupSects = 2, KernelBytes = 8192;
 
     /// <summary>A bzImage with a valid setup header (protocol 2.15, 64-bit entry) and a recognisable kernel body.</summary>
-    private static byte[] SyntheticBzImage(ushort version = 0x020f, byte loadFlags = 1, ushort xloadFlags = 3)
+    internal static byte[] SyntheticBzImage(ushort version = 0x020f, byte loadFlags = 1, ushort xloadFlags = 3)
     {
         var image = new byte[(SetupSects + 1) * 512 + KernelBytes];
         image[0x1f1] = SetupSects;

@@ -1,4 +1,4 @@
-namespace Cluster.Vmm.Devices;
+namespace Cluster.Vmm.Devices.Serial;
 
 /// <summary>
 /// A 16550A UART (COM1 lives at ports 0x3f8-0x3ff, IRQ 4). Registers: RBR/THR, IER, IIR/FCR, LCR
@@ -12,7 +12,7 @@ namespace Cluster.Vmm.Devices;
 /// timeout). The interrupt line is driven through the callback given at construction, and only
 /// when its level changes.
 /// </summary>
-public sealed class Uart16550 : IPortDevice, IStatefulDevice
+public sealed class Uart16550 : IPortDevice, ISnapshottable
 {
     /// <summary>COM1's first port.</summary>
     public const ushort Com1Port = 0x3f8;
@@ -61,7 +61,10 @@ public sealed class Uart16550 : IPortDevice, IStatefulDevice
     public event SerialOutputHandler? Output;
 
     /// <inheritdoc />
-    public string StateKey => "uart0";
+    public string Name => "uart0";
+
+    /// <inheritdoc />
+    int ISnapshottable.StateVersion => StateVersion;
 
     /// <summary>Bytes waiting in the receive FIFO.</summary>
     public int PendingInput { get { lock (_gate) return _rxCount; } }

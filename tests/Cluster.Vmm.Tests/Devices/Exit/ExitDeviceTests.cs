@@ -1,7 +1,8 @@
 using Xunit;
 using Cluster.Vmm.Devices;
+using Cluster.Vmm.Devices.Exit;
 
-namespace Cluster.Vmm.Tests.Devices;
+namespace Cluster.Vmm.Tests.Devices.Exit;
 
 public class ExitDeviceTests
 {

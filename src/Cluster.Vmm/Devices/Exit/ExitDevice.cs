@@ -1,13 +1,13 @@
 using System.Buffers.Binary;
 
-namespace Cluster.Vmm.Devices;
+namespace Cluster.Vmm.Devices.Exit;
 
 /// <summary>
 /// The guest's way out with a status code, at port <see cref="DefaultPort"/> (0xf4, where QEMU puts
 /// isa-debug-exit). An OUT of any width ends the machine with the written value as the exit status
 /// (unlike QEMU, which reports (value &lt;&lt; 1) | 1). Only the first write counts. Reads return all ones.
 /// </summary>
-public sealed class ExitDevice : IPortDevice, IStatefulDevice
+public sealed class ExitDevice : IPortDevice, ISnapshottable
 {
     /// <summary>The port the machine puts the device at.</summary>
     public const ushort DefaultPort = 0xf4;
@@ -24,7 +24,10 @@ public sealed class ExitDevice : IPortDevice, IStatefulDevice
     public int? Status { get { lock (_gate) return _requested ? _status : null; } }
 
     /// <inheritdoc />
-    public string StateKey => "exit";
+    public string Name => "exit";
+
+    /// <inheritdoc />
+    int ISnapshottable.StateVersion => StateVersion;
 
     /// <inheritdoc />
     public ulong Read(ushort offset, int size) => IoBus.AllOnes(size);

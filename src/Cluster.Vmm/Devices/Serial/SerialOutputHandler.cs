@@ -1,4 +1,4 @@
-namespace Cluster.Vmm.Devices;
+namespace Cluster.Vmm.Devices.Serial;
 
 /// <summary>
 /// Receives bytes that the guest wrote to a serial port. The span is only valid during the call

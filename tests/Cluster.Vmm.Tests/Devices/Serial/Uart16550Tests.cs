@@ -1,8 +1,9 @@
 using Xunit;
 using System.Text;
 using Cluster.Vmm.Devices;
+using Cluster.Vmm.Devices.Serial;
 
-namespace Cluster.Vmm.Tests.Devices;
+namespace Cluster.Vmm.Tests.Devices.Serial;
 
 public class Uart16550Tests
 {

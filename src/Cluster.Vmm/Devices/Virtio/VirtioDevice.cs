@@ -1,0 +1,292 @@
+using Cluster.Vmm.Memory;
+
+namespace Cluster.Vmm.Devices.Virtio;
+
+/// <summary>
+/// The device-type half of a virtio device (block, net, ...), under a transport
+/// (<see cref="VirtioPciTransport"/>). It offers features, a configuration area and queues; once the
+/// driver sets DRIVER_OK it serves every queue on a dedicated I/O thread of its own ("NAME-qN"):
+/// a notification from a vCPU exit only wakes that thread and returns, and the thread pops chains,
+/// hands each to <see cref="Process"/>, returns it to the used ring and raises the queue's interrupt
+/// where the driver wants one. Pausing drains: it returns once no chain is being processed.
+/// A driver that breaks the ring rules, or a device bug, stops the queue and asks for a reset
+/// (DEVICE_NEEDS_RESET); the host process never crashes for it.
+/// </summary>
+public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDisposable
+{
+    private readonly object _gate = new();
+    private QueueWorker[] _workers = [];
+    private bool _paused;
+    private long _dmaBytes, _chains, _notifications, _interrupts, _queueErrors;
+
+    /// <summary>A device named <paramref name="name"/> ("virtio-blk0").</summary>
+    protected VirtioDevice(string name) => Name = name;
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>The virtio device type (2 for block).</summary>
+    public abstract int DeviceType { get; }
+
+    /// <summary>Every feature the device offers (transport features included: VERSION_1 and the ring features).</summary>
+    public abstract ulong DeviceFeatures { get; }
+
+    /// <summary>How many queues the device has.</summary>
+    public abstract int QueueCount { get; }
+
+    /// <summary>The largest queue size offered.</summary>
+    public virtual ushort MaxQueueSize => 256;
+
+    /// <summary>Bytes of the device-specific configuration area.</summary>
+    public abstract int ConfigSize { get; }
+
+    /// <summary>The features the driver accepted, once it has.</summary>
+    public ulong NegotiatedFeatures { get; private set; }
+
+    /// <summary>Guest memory, once the transport attached it.</summary>
+    protected GuestMemory Memory { get; private set; } = null!;
+
+    /// <inheritdoc />
+    public long DmaBytesWritten => Interlocked.Read(ref _dmaBytes);
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, long> Counters
+    {
+        get
+        {
+            var c = new Dictionary<string, long>
+            {
+                ["chains"] = Interlocked.Read(ref _chains),
+                ["notifications"] = Interlocked.Read(ref _notifications),
+                ["interrupts"] = Interlocked.Read(ref _interrupts),
+                ["queue_errors"] = Interlocked.Read(ref _queueErrors),
+                ["dma_bytes"] = DmaBytesWritten,
+            };
+            foreach (var (k, v) in DeviceCounters()) c[k] = v;
+            return c;
+        }
+    }
+
+    /// <summary>Reads the configuration area (the transport bounds the range).</summary>
+    public abstract void ReadConfig(int offset, Span<byte> data);
+
+    /// <summary>A driver write to the configuration area; ignored unless a device has writable fields.</summary>
+    public virtual void WriteConfig(int offset, ReadOnlySpan<byte> data) { }
+
+    /// <summary>Serves one chain on the queue's I/O thread; returns the bytes written into its
+    /// writable buffers. May throw <see cref="VirtioQueueException"/> for a chain that breaks the
+    /// device's own rules (for block: no room for the status byte).</summary>
+    protected abstract uint Process(int queue, DescriptorChain chain);
+
+    /// <summary>The device's own state, carried inside its transport's section (empty by default).</summary>
+    protected internal virtual byte[] SaveDeviceState() => [];
+
+    /// <summary>Loads what <see cref="SaveDeviceState"/> captured on the source, before the queues restart.</summary>
+    /// <exception cref="VmmException">the state does not fit this device.</exception>
+    protected internal virtual void RestoreDeviceState(ReadOnlySpan<byte> state)
+    {
+        if (state.Length != 0) throw new VmmException($"{Name}: {state.Length} bytes of device state where none is kept", "virtio-restore");
+    }
+
+    /// <summary>The device's own counters.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, long>> DeviceCounters() => [];
+
+    /// <summary>Counts bytes the device wrote into guest memory (for <see cref="DmaBytesWritten"/>).</summary>
+    protected void CountDma(long bytes) => Interlocked.Add(ref _dmaBytes, bytes);
+
+    internal Action<int>? InterruptQueue { get; set; }
+    internal Action<string>? NeedsReset { get; set; }
+
+    internal void Attach(GuestMemory memory) => Memory = memory;
+
+    /// <summary>DRIVER_OK: starts one I/O thread per enabled queue (paused ones wait for Resume).</summary>
+    internal void Activate(ulong features, IReadOnlyList<Virtqueue> queues)
+    {
+        NegotiatedFeatures = features;
+        OnActivate(features);
+        lock (_gate)
+        {
+            _workers = queues.Where(q => q.Enabled).Select(q => new QueueWorker(this, q)).ToArray();
+            foreach (var w in _workers) w.Start(_paused);
+        }
+    }
+
+    /// <summary>Called at DRIVER_OK with the negotiated features, before the queues run.</summary>
+    protected virtual void OnActivate(ulong features) { }
+
+    /// <summary>A device reset: stops the I/O threads (after the chain in progress) and forgets the queues.</summary>
+    internal void Reset()
+    {
+        QueueWorker[] workers;
+        lock (_gate)
+        {
+            workers = _workers;
+            _workers = [];
+        }
+        foreach (var w in workers) w.Stop();
+        NegotiatedFeatures = 0;
+        OnReset();
+    }
+
+    /// <summary>Called at a device reset, after the queues stopped.</summary>
+    protected virtual void OnReset() { }
+
+    /// <summary>The driver notified queue <paramref name="queue"/>: wakes its I/O thread (vCPU thread; never blocks).</summary>
+    internal void Notify(int queue)
+    {
+        Interlocked.Increment(ref _notifications);
+        var workers = _workers;
+        foreach (var w in workers)
+            if (w.Queue.Index == queue) w.Wake();
+    }
+
+    /// <inheritdoc />
+    public void Pause()
+    {
+        QueueWorker[] workers;
+        lock (_gate)
+        {
+            _paused = true;
+            workers = _workers;
+        }
+        foreach (var w in workers) w.Pause();
+    }
+
+    /// <inheritdoc />
+    public void Resume()
+    {
+        QueueWorker[] workers;
+        lock (_gate)
+        {
+            _paused = false;
+            workers = _workers;
+        }
+        foreach (var w in workers) w.Resume();
+    }
+
+    /// <summary>Stops the I/O threads.</summary>
+    public virtual void Dispose()
+    {
+        Reset();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The I/O thread of one queue.</summary>
+    private sealed class QueueWorker(VirtioDevice device, Virtqueue queue)
+    {
+        private readonly object _gate = new();
+        private Thread? _thread;
+        private bool _wake, _paused, _stopping, _busy, _broken;
+
+        public Virtqueue Queue { get; } = queue;
+
+        public void Start(bool paused)
+        {
+            _paused = paused;
+            _wake = true; // serve whatever was queued before DRIVER_OK or before a restore
+            _thread = new Thread(Run) { IsBackground = true, Name = $"{device.Name}-q{Queue.Index}" };
+            _thread.Start();
+        }
+
+        public void Wake()
+        {
+            lock (_gate)
+            {
+                _wake = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void Pause()
+        {
+            lock (_gate)
+            {
+                _paused = true;
+                while (_busy) Monitor.Wait(_gate);
+            }
+        }
+
+        public void Resume()
+        {
+            lock (_gate)
+            {
+                _paused = false;
+                _wake = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void Stop()
+        {
+            lock (_gate)
+            {
+                _stopping = true;
+                Monitor.PulseAll(_gate);
+            }
+            if (_thread is not null && _thread != Thread.CurrentThread) _thread.Join();
+        }
+
+        private void Run()
+        {
+            while (true)
+            {
+                lock (_gate)
+                {
+                    while (!_stopping && (_paused || !_wake || _broken)) Monitor.Wait(_gate);
+                    if (_stopping) return;
+                    _wake = false;
+                    _busy = true;
+                }
+                try
+                {
+                    Drain();
+                }
+                catch (Exception e)
+                {
+                    // A ring that breaks the rules, or a fault in the device: the queue stops, the driver must reset.
+                    _broken = true;
+                    Interlocked.Increment(ref device._queueErrors);
+                    device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
+                }
+                finally
+                {
+                    lock (_gate)
+                    {
+                        _busy = false;
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+            }
+        }
+
+        private void Drain()
+        {
+            while (true)
+            {
+                int served = 0;
+                while (!PauseRequested() && Queue.TryPop(out var chain))
+                {
+                    uint written = device.Process(Queue.Index, chain!);
+                    Queue.Push(chain!.Head, written);
+                    Interlocked.Increment(ref device._chains);
+                    served++;
+                    if (served % 32 == 0) Signal();
+                }
+                Signal();
+                if (PauseRequested() || !Queue.ArmNotification()) return;
+            }
+        }
+
+        private bool PauseRequested()
+        {
+            lock (_gate) return _paused || _stopping;
+        }
+
+        private void Signal()
+        {
+            if (!Queue.NeedsInterrupt()) return;
+            Interlocked.Increment(ref device._interrupts);
+            device.InterruptQueue?.Invoke(Queue.Index);
+        }
+    }
+}

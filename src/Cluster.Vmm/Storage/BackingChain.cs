@@ -1,0 +1,53 @@
+using Cluster.Vmm.Storage.Files;
+
+namespace Cluster.Vmm.Storage;
+
+/// <summary>
+/// The files opened so far along a backing chain, to open the next backing file and refuse a
+/// chain that loops (the same file, by device and inode, twice). Backing files are opened
+/// read-only and locked as a reader, relative names resolved against the directory of the image
+/// that names them, as QEMU does.
+/// </summary>
+internal sealed class BackingChain
+{
+    private readonly IReadOnlyList<(FileIdentity Id, string Path)> _files;
+
+    private BackingChain(IReadOnlyList<(FileIdentity, string)> files) => _files = files;
+
+    /// <summary>A chain whose top is <paramref name="top"/>.</summary>
+    public static BackingChain Start(IImageFile top) => new([(top.Identity, top.Path)]);
+
+    /// <summary>Opens the backing file <paramref name="name"/> named by <paramref name="ownerPath"/>.</summary>
+    public IDiskImage OpenBacking(string ownerPath, string name, string? format, DiskCacheMode cache)
+    {
+        string resolved = System.IO.Path.IsPathRooted(name)
+            ? name
+            : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(ownerPath)) ?? "/", name);
+        DiskFormat? backingFormat = format switch
+        {
+            null or "" => null,
+            "raw" => DiskFormat.Raw,
+            "qcow2" => DiskFormat.Qcow2,
+            _ => throw new VmmException($"{ownerPath}: backing file '{name}' has format '{format}', which is not supported (raw and qcow2 are)", "disk-open"),
+        };
+        if (!File.Exists(resolved))
+            throw new VmmException($"{ownerPath}: backing file '{name}' (resolved to {resolved}) does not exist", "disk-open");
+        var file = DiskImage.OpenFile(resolved, readOnly: true, cache);
+        try
+        {
+            var id = file.Identity;
+            if (_files.Any(f => f.Id == id))
+            {
+                string loop = string.Join(" -> ", _files.Select(f => f.Path).Append(resolved));
+                throw new VmmException($"{ownerPath}: the backing chain loops: {loop}", "disk-open");
+            }
+            var next = new BackingChain([.. _files, (id, resolved)]);
+            return DiskImage.Open(file, backingFormat, readOnly: true, cache, next);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+}

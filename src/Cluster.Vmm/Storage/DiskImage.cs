@@ -1,0 +1,115 @@
+using Cluster.Vmm.Storage.Files;
+using Cluster.Vmm.Storage.Qcow2;
+
+namespace Cluster.Vmm.Storage;
+
+/// <summary>Opens disk images: the one entry point the block device uses.</summary>
+public static class DiskImage
+{
+    /// <summary>
+    /// Opens <paramref name="path"/> as a disk. <paramref name="format"/> null probes the header (the
+    /// qcow2 magic, else raw); naming a format forces it (a qcow2 file opened as raw on purpose is
+    /// allowed). The file, and a qcow2 image's backing files, are locked the way QEMU locks them:
+    /// for writing unless <paramref name="readOnly"/>, backing files for reading.
+    /// </summary>
+    /// <exception cref="VmmException">The file cannot be opened, is locked by another user, or is
+    /// not a valid image of its format; the message names the file and the problem.</exception>
+    public static IDiskImage Open(string path, DiskFormat? format, bool readOnly, DiskCacheMode cache)
+    {
+        var file = OpenFile(path, readOnly, cache);
+        try
+        {
+            return Open(file, format, readOnly, cache, BackingChain.Start(file));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates (or overwrites) an empty image of <paramref name="size"/> bytes: a sparse raw file, or a
+    /// qcow2 version 3 image, optionally over a backing file (then <paramref name="size"/> null takes
+    /// the backing file's size). The file is locked for writing while it is written.
+    /// </summary>
+    /// <exception cref="VmmException">Bad options, a backing file that cannot be opened, or a file
+    /// that cannot be written or is in use.</exception>
+    public static void Create(string path, DiskFormat format, ulong? size, DiskCreateOptions? options = null)
+    {
+        options ??= new DiskCreateOptions();
+        int cs = options.ClusterSize;
+        if (format == DiskFormat.Qcow2 && (cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0))
+            throw new VmmException($"cluster size {cs} is not a power of two from 512 to 2097152", "disk-create");
+        if (format == DiskFormat.Raw && options.BackingFile is not null)
+            throw new VmmException("a raw image cannot have a backing file (use qcow2)", "disk-create");
+        DiskFormat? backingFormat = options.BackingFormat;
+        if (options.BackingFile is { } backing)
+        {
+            string resolved = System.IO.Path.IsPathRooted(backing)
+                ? backing
+                : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? "/", backing);
+            using var image = Open(resolved, backingFormat, readOnly: true, DiskCacheMode.Writeback);
+            backingFormat = image.Format;
+            size ??= image.VirtualSize;
+        }
+        if (size is not { } bytes)
+            throw new VmmException("no size given (and no backing file to take it from)", "disk-create");
+        bytes = (bytes + 511) & ~511UL;
+        using var file = PosixImageFile.OpenOrCreate(path);
+        ImageLock.Acquire(file.Handle, path, write: true);
+        if (format == DiskFormat.Raw)
+        {
+            file.SetLength(0);
+            file.SetLength((long)bytes);
+            file.Sync();
+        }
+        else
+        {
+            Qcow2Creator.Write(file, bytes, System.Numerics.BitOperations.Log2((uint)cs), options.BackingFile, backingFormat);
+        }
+    }
+
+    /// <summary>Probes the format of an image file from its first bytes.</summary>
+    /// <exception cref="VmmException">The file cannot be opened.</exception>
+    public static DiskFormat Probe(string path)
+    {
+        using var file = PosixImageFile.Open(path, readOnly: true, DiskCacheMode.Writeback);
+        return Probe(file);
+    }
+
+    internal static DiskFormat Probe(IImageFile file)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        file.Read(0, magic);
+        return file.Length >= 4 && Qcow2Header.HasMagic(magic) ? DiskFormat.Qcow2 : DiskFormat.Raw;
+    }
+
+    /// <summary>Opens and locks a host file.</summary>
+    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache)
+    {
+        var file = PosixImageFile.Open(path, readOnly, cache);
+        try
+        {
+            ImageLock.Acquire(file.Handle, path, write: !readOnly);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens an image over an already open file (the file is owned by the image once this returns).</summary>
+    internal static IDiskImage Open(IImageFile file, DiskFormat? format, bool readOnly, DiskCacheMode cache, BackingChain chain)
+    {
+        var actual = format ?? Probe(file);
+        return actual switch
+        {
+            DiskFormat.Raw => new RawDiskImage(file, readOnly),
+            DiskFormat.Qcow2 => Qcow2Image.Open(file, readOnly, cache, chain),
+            _ => throw new VmmException($"{file.Path}: unknown format {actual}", "disk-open"),
+        };
+    }
+}
