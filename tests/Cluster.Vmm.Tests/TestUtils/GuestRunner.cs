@@ -22,12 +22,13 @@ internal static class GuestRunner
 
         private readonly IHypervisor _hypervisor;
 
-        public Session(string guest, IReadOnlyList<string> args, int vcpus = 1, ulong memoryBytes = 32UL << 20, BackendKind backend = BackendKind.Emulated)
+        public Session(string guest, IReadOnlyList<string> args, int vcpus = 1, ulong memoryBytes = 32UL << 20, BackendKind backend = BackendKind.Emulated,
+            IReadOnlyList<DiskConfig>? disks = null)
         {
             _hypervisor = backend == BackendKind.Kvm ? KvmHypervisor.Open() : new EmulatedHypervisor();
             Machine = VmMachine.Create(_hypervisor, new MachineConfig
             {
-                Vcpus = vcpus, MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args,
+                Vcpus = vcpus, MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args, Disks = disks ?? [],
             });
             Machine.Serial.Output += bytes => { lock (_console) _console.Append(Encoding.ASCII.GetString(bytes)); };
         }
