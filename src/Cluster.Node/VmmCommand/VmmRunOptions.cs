@@ -16,7 +16,7 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
         usage: cluster-node vmm run [--backend auto|emulated|kvm] [--memory SIZE] [--vcpus N] [--disk SPEC]... [--arg VALUE]... IMAGE
                cluster-node vmm run [--backend ...] [--memory SIZE] [--disk SPEC]... --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT]
           IMAGE           a static x86-64 ELF file, or builtin:NAME for a test guest (hello, counter, dirtier,
-                          compute, abpages, timer, smp, triple)
+                          compute, abpages, timer, smp, triple, blk)
           --kernel        a Linux bzImage, booted directly (KVM backend only); --cmdline defaults to console=ttyS0
           --backend       emulated (default: the software CPU), kvm, or auto (KVM when /dev/kvm works, else the emulator)
           --memory SIZE   guest memory, bytes or with a K, M or G suffix (default 64M)

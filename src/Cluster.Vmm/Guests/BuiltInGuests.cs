@@ -2,7 +2,7 @@ namespace Cluster.Vmm.Guests;
 
 /// <summary>
 /// The test guests built from guests/ (hello, counter, dirtier, compute, abpages, timer, smp,
-/// triple), found as guests/NAME.elf next to the running program, and their native builds as
+/// triple, blk), found as guests/NAME.elf next to the running program, and their native builds as
 /// guests/host/NAME.
 /// </summary>
 public static class BuiltInGuests
