@@ -229,6 +229,7 @@ void virtio_driver_ok(struct virtio_dev *d)
 
 void virtq_push(struct virtq *q, u16 head)
 {
+    virtio_cb();   /* the descriptors and request the caller wrote (plain stores) come first */
     q->avail[2 + (q->avail_idx & (q->size - 1))] = head;
     virtio_cb();
     q->avail[1] = ++q->avail_idx;
