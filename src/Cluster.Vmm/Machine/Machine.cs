@@ -6,6 +6,7 @@ using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Loaders;
 using BzImage = Cluster.Vmm.Loaders.Linux.BzImage;
 using LinuxLoader = Cluster.Vmm.Loaders.Linux.LinuxLoader;
+using PciInterruptRoute = Cluster.Vmm.Loaders.Linux.PciInterruptRoute;
 using Cluster.Vmm.Memory;
 
 namespace Cluster.Vmm.Machine;
@@ -133,7 +134,9 @@ public sealed class Machine : IDisposable
                 throw new VmmException("Linux direct boot is supported on the KVM backend only", "machine-create");
             var kernel = BzImage.Parse(ReadImage(linux.KernelPath));
             var initrd = linux.InitrdPath is null ? [] : ReadImage(linux.InitrdPath);
-            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine, vcpus.Count);
+            // The MP table numbers pins from 0 (INTA#), the PCI interrupt pin register from 1.
+            var routes = devices.Intx.Routes.Select(r => new PciInterruptRoute(r.Slot, r.Pin - 1, r.Gsi)).ToList();
+            LinuxLoader.Load(vm.Memory, vcpus[0], kernel, initrd, linux.CommandLine, vcpus.Count, routes);
             return;
         }
         var image = config.Image switch
