@@ -15,7 +15,9 @@
  *   bench KIND QD LIMIT       KIND randread|randwrite (4 KiB at random aligned offsets in span=),
  *                             seqread|seqwrite (1 MiB in order, wrapping), flush (a 4 KiB write, then
  *                             a timed FLUSH); QD requests in flight; LIMIT a count, or Ns / Nms
- * Options: disk=I (the I-th virtio-blk, slot order, default 0); feat=LIST of indirect, event_idx,
+ * Options (key=value words) apply to the commands after them; those that open the device (disk,
+ * feat, queues, tsc_khz, timeout_ms, fresh_bars) take their last value anywhere. disk=I (the I-th
+ * virtio-blk, slot order, default 0); feat=LIST of indirect, event_idx,
  * flush, mq, discard, write_zeroes, or all / none (default flush; VERSION_1, and the informational
  * SIZE_MAX, SEG_MAX, BLK_SIZE, RO are always accepted when offered); queues=N (with mq, default 1);
  * qd=N (pattern, check, crc, zero; default 1); chunk=SECTORS per request there (default 128);
@@ -43,6 +45,8 @@ static u64 g_tsc_khz;
 
 static int g_argc;
 static char **g_argv;
+/* Options are looked up in argv[0..g_opt_end): those before the command that runs. */
+static int g_opt_end;
 
 /* ---- arguments ---- */
 
@@ -61,11 +65,11 @@ static int has_eq(const char *a)
     return 0;
 }
 
-/* The value of option name=VALUE (the last one given), or 0. */
+/* The value of option name=VALUE (the last one given before the running command), or 0. */
 static const char *opt(const char *name)
 {
     const char *found = 0;
-    for (int i = 0; i < g_argc; i++) {
+    for (int i = 0; i < g_opt_end; i++) {
         const char *a = g_argv[i], *n = name;
         while (*n && *a == *n)
             a++, n++;
@@ -336,7 +340,7 @@ struct stream {
 static int stream_run(struct stream *st)
 {
     struct blk_dev *b = &g_blk;
-    int qd = b->nslots;
+    int qd = (int)opt_u64("qd", 1);
     u64 nchunks = (st->sectors + st->chunk - 1) / st->chunk;
     u8 done[BLK_MAX_SLOTS];
     u64 next_submit = 0, next_consume = 0;
@@ -399,9 +403,10 @@ static int range_ok(const char *cmd, u64 start, u64 sectors, u64 chunk)
         put_char('\n');
         return 0;
     }
-    if (chunk == 0 || chunk * 512 * (u64)g_blk.nslots > ARENA_BYTES) {
+    u64 qd = opt_u64("qd", 1);
+    if (chunk == 0 || qd == 0 || qd > (u64)g_blk.nslots || chunk * 512 * qd > ARENA_BYTES) {
         put_str(cmd);
-        put_str(" FAIL chunk times qd exceeds the 16 MiB buffer arena\n");
+        put_str(" FAIL chunk or qd is 0, or chunk times qd exceeds the 16 MiB buffer arena\n");
         return 0;
     }
     return 1;
@@ -620,13 +625,16 @@ static int arity(const char *c)
 
 int guest_main(int argc, char **argv)
 {
-    g_argc = argc;
+    g_argc = g_opt_end = argc;
     g_argv = argv;
     char *cmds[64];
+    int at[64];   /* each word's index in argv */
     int ncmds = 0;
     for (int i = 0; i < argc && ncmds < 64; i++)
-        if (!has_eq(argv[i]))
+        if (!has_eq(argv[i])) {
+            at[ncmds] = i;
             cmds[ncmds++] = argv[i];
+        }
     for (int i = 0; i < ncmds;) {
         int n = arity(cmds[i]);
         if (n < 0 || i + n >= ncmds) {
@@ -654,8 +662,15 @@ int guest_main(int argc, char **argv)
         return usage();
     if (g_tsc_khz == 0)
         g_tsc_khz = tsc_per_ms();
-    /* The slots opened are the most any command asks for: qd=, or a bench's QD. */
+    /* The slots opened are the most any command asks for: any qd=, or a bench's QD. */
     u64 slots = qd;
+    for (int i = 0; i < argc; i++) {
+        g_opt_end = i + 1;
+        u64 q = opt_u64("qd", 1);
+        if (q > slots)
+            slots = q;
+    }
+    g_opt_end = argc;
     for (int i = 0; i < ncmds; i++)
         if (str_eq(cmds[i], "bench")) {
             u64 q;
@@ -674,6 +689,7 @@ int guest_main(int argc, char **argv)
     for (int i = 0; i < ncmds;) {
         const char *c = cmds[i];
         u64 a = 0, b2 = 0;
+        g_opt_end = at[i];
         int n = arity(c), rc;
         if (n >= 1 && !str_eq(c, "bench") && !parse_u64(cmds[i + 1], &a)) {
             bad("number", cmds[i + 1]);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.RegularExpressions;
+using Cluster.Vmm.Guests;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Machine;
 using Cluster.Vmm.Storage;
@@ -162,6 +163,23 @@ public sealed class BlkGuestTests : IDisposable
         Assert.True(File.ReadAllBytes(image).AsSpan(0, 32 * SectorSize).SequenceEqual(Pattern(8, 0, 32)));
     }
 
+    /// <summary>The peer: the same ELF under QEMU's virtio-blk-pci (PVH boot) reads what ours wrote, and ours what it wrote.</summary>
+    [QemuSystemFact]
+    public void What_the_guest_writes_through_qemus_device_reads_back_through_ours_and_the_other_way()
+    {
+        string image = NewImage(4);
+        var (ours, oursConsole) = Run(image, "feat=all qd=8 chunk=16 pattern 21 1024");
+        var (qemu, qemuConsole) = RunQemu(image, "feat=all qd=32 chunk=8 info check 21 1024 start=1024 pattern 22 1024");
+        var (back, backConsole) = Run(image, "start=1024 check 22 1024");
+
+        Assert.True(ours == 0, oursConsole);
+        Assert.True(qemu == 0, qemuConsole);
+        Assert.Contains("check seed=21 start=0 sectors=1024", qemuConsole);
+        Assert.Contains("serial=peer", qemuConsole);
+        Assert.True(back == 0, backConsole);
+        Assert.True(File.ReadAllBytes(image).AsSpan(1024 * SectorSize, 1024 * SectorSize).SequenceEqual(Pattern(22, 1024, 1024)));
+    }
+
     private string NewImage(int mib, string name = "a.img")
     {
         string path = Path.Combine(_dir, name);
@@ -179,6 +197,18 @@ public sealed class BlkGuestTests : IDisposable
             disks: [new DiskConfig(image, DiskFormat.Raw, ReadOnly: readOnly, Serial: serial)]);
         var exit = session.RunToExit();
         return (exit.ExitStatus ?? -1, session.Console);
+    }
+
+    /// <summary>Runs the guest under qemu-system-x86_64 -accel tcg; isa-debug-exit makes the process exit (status &lt;&lt; 1) | 1.</summary>
+    private static (int Exit, string Console) RunQemu(string image, string args)
+    {
+        var (exit, stdout, stderr) = Storage.QemuTools.Run("qemu-system-x86_64",
+        [
+            "-accel", "tcg", "-M", "q35", "-m", "64", "-display", "none", "-nodefaults", "-no-user-config", "-serial", "stdio",
+            "-no-reboot", "-kernel", BuiltInGuests.Find("blk"), "-append", args, "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+            "-drive", $"if=none,id=d0,file={image},format=raw", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on,serial=peer",
+        ]);
+        return ((exit & 1) == 1 ? exit >> 1 : -exit, stdout + stderr);
     }
 
     private static string Field(string console, string key)
@@ -215,4 +245,14 @@ public sealed class BlkGuestTests : IDisposable
     }
 
     private static string Hex(uint v) => $"0x{v:x16}";
+}
+
+/// <summary>A fact that needs qemu-system-x86_64 (the peer device); skipped where it is not installed.</summary>
+public sealed class QemuSystemFactAttribute : FactAttribute
+{
+    public QemuSystemFactAttribute()
+    {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "qemu-system-x86_64"))))
+            Skip = "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)";
+    }
 }
