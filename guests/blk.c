@@ -12,6 +12,7 @@
  *   zero SECTORS              WRITE_ZEROES over the range, then reads it back as zeroes
  *   discard SECTORS           DISCARD of the range (status only)
  *   flush                     one FLUSH
+ *   echo WORD                 prints WORD (a marker between phases for a script reading the console)
  *   bench KIND QD LIMIT       KIND randread|randwrite (4 KiB at random aligned offsets in span=),
  *                             seqread|seqwrite (1 MiB in order, wrapping), flush (a 4 KiB write, then
  *                             a timed FLUSH); QD requests in flight; LIMIT a count, or Ns / Nms
@@ -604,7 +605,7 @@ static int cmd_bench(const char *kind, u64 qd, const char *limit)
 static int usage(void)
 {
     put_str("usage: blk [OPTION=VALUE...] COMMAND ARGS...; commands: info, pattern SEED SECTORS, check SEED SECTORS,\n"
-            "  crc SECTORS, seq N, zero SECTORS, discard SECTORS, flush, bench randread|randwrite|seqread|seqwrite|flush QD LIMIT\n"
+            "  crc SECTORS, seq N, zero SECTORS, discard SECTORS, flush, echo WORD, bench randread|randwrite|seqread|seqwrite|flush QD LIMIT\n"
             "  options: disk= feat= queues= qd= chunk= start= span= bs= seed= tsc_khz= timeout_ms= fresh_bars= (see guests/blk.c)\n");
     return 4;
 }
@@ -614,7 +615,7 @@ static int arity(const char *c)
 {
     if (str_eq(c, "info") || str_eq(c, "flush"))
         return 0;
-    if (str_eq(c, "crc") || str_eq(c, "seq") || str_eq(c, "zero") || str_eq(c, "discard"))
+    if (str_eq(c, "crc") || str_eq(c, "seq") || str_eq(c, "zero") || str_eq(c, "discard") || str_eq(c, "echo"))
         return 1;
     if (str_eq(c, "pattern") || str_eq(c, "check"))
         return 2;
@@ -691,7 +692,7 @@ int guest_main(int argc, char **argv)
         u64 a = 0, b2 = 0;
         g_opt_end = at[i];
         int n = arity(c), rc;
-        if (n >= 1 && !str_eq(c, "bench") && !parse_u64(cmds[i + 1], &a)) {
+        if (n >= 1 && !str_eq(c, "bench") && !str_eq(c, "echo") && !parse_u64(cmds[i + 1], &a)) {
             bad("number", cmds[i + 1]);
             return 4;
         }
@@ -701,6 +702,11 @@ int guest_main(int argc, char **argv)
         }
         if (str_eq(c, "info"))
             rc = cmd_info();
+        else if (str_eq(c, "echo")) {
+            put_str(cmds[i + 1]);
+            put_char('\n');
+            rc = 0;
+        }
         else if (str_eq(c, "pattern"))
             rc = cmd_range(c, 'p', a, b2);
         else if (str_eq(c, "check"))
