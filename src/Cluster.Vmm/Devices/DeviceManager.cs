@@ -158,13 +158,17 @@ public sealed class DeviceManager : IDisposable
     public IReadOnlyList<DeviceSection> SaveState() =>
         _devices.OfType<ISnapshottable>().Select(d => new DeviceSection(d.Name, d.StateVersion, d.SaveState())).ToList();
 
-    /// <summary>Loads the sections of a snapshot into these devices, which must be the same set.</summary>
+    /// <summary>Loads the sections of a snapshot into these devices, which must be the same set. The
+    /// devices stay paused until <see cref="Resume"/> (the machine's start): a restored queue must not
+    /// run before the guest's memory is complete and the machine runs (post-copy installs its map of
+    /// missing pages after the restore).</summary>
     /// <exception cref="VmmException">a device without a section, a section without a device, a section of another version.</exception>
     public void RestoreState(IReadOnlyList<DeviceSection> sections)
     {
         var byName = new Dictionary<string, DeviceSection>();
         foreach (var s in sections)
             if (!byName.TryAdd(s.Name, s)) throw new VmmException($"the snapshot holds device '{s.Name}' twice", "machine-restore");
+        Pause();
         var devices = _devices.OfType<ISnapshottable>().ToList();
         foreach (var name in byName.Keys.Except(devices.Select(d => d.Name)))
             throw new VmmException($"the snapshot holds state for device '{name}', which this machine does not have", "machine-restore");

@@ -177,6 +177,7 @@ public sealed class Machine : IDisposable
             _running = _vcpus.Length;
             _flushTimer = new Timer(_ => Serial.Flush(), null, SerialFlushPeriod, SerialFlushPeriod);
         }
+        Devices.Resume(); // devices of a restored machine wait for this
         foreach (var v in _vcpus) v.Start();
     }
 
