@@ -196,14 +196,14 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
                     int shift = (int)(32 * _driverFeatureSelect);
                     _driverFeatures = (_driverFeatures & ~(0xffff_ffffUL << shift)) | ((value & 0xffff_ffff) << shift);
                     break;
-                case 0x10: _configMsixVector = (ushort)value; break;
+                case 0x10: _configMsixVector = Vector(value); break;
                 case 0x14:
                     if ((byte)value == 0) reset = true;
                     else activate = SetStatus((byte)value);
                     break;
                 case 0x16: _queueSelect = (ushort)value; break;
                 case 0x18 when queueWritable: q!.Size = (ushort)value; break;
-                case 0x1a when q is not null: q.MsixVector = (ushort)value; break;
+                case 0x1a when q is not null: q.MsixVector = Vector(value); break;
                 case 0x1c when queueWritable: q!.Enabled = (value & 1) != 0; break;
                 case 0x20 or 0x24 when queueWritable: q!.DescTable = Merge(q.DescTable, offset - 0x20, size, value); break;
                 case 0x28 or 0x2c when queueWritable: q!.AvailRing = Merge(q.AvailRing, offset - 0x28, size, value); break;
@@ -213,6 +213,10 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         if (reset) Reset();
         if (activate) Activate();
     }
+
+    /// <summary>A vector the driver maps, or NO_VECTOR where the table has no such entry (virtio 4.1.5.1.2:
+    /// the driver reads the register back to learn that the mapping failed).</summary>
+    private ushort Vector(ulong value) => _msix is not null && value < (ulong)_msix.Vectors ? (ushort)value : NoVector;
 
     private static ulong Merge(ulong old, int at, int size, ulong value)
     {
