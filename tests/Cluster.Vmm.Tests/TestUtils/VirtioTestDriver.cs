@@ -304,6 +304,9 @@ internal sealed class TestQueue
     public ushort AvailIdx { get; private set; }
     public ushort LastUsed { get; private set; }
     public int FreeDescriptors => _free.Count;
+
+    /// <summary>Whether taking a used element moves used_event past it (Linux's behaviour); off to test suppression.</summary>
+    public bool AutoUsedEvent { get; set; } = true;
     private GuestMemory Memory => _driver.Memory;
 
     public void WriteDescriptor(ushort i, ulong address, uint length, ushort flags, ushort next) =>
@@ -387,6 +390,8 @@ internal sealed class TestQueue
         ulong e = Used + 4 + 8UL * (ulong)(LastUsed % Size);
         element = new UsedElement((ushort)Memory.ReadU32(e), Memory.ReadU32(e + 4));
         LastUsed++;
+        // As Linux does with VIRTIO_RING_F_EVENT_IDX: interrupt me for the next entry (ignored without it).
+        if (AutoUsedEvent) SetUsedEvent(LastUsed);
         if (_chains.Remove(element.Id, out var ids))
             foreach (var id in ids) _free.Push(id);
         return true;

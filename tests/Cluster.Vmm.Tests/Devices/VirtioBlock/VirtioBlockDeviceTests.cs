@@ -334,6 +334,7 @@ public class VirtioBlockDeviceTests
         using var rig = DeviceRig.WithRawDisk(msi: true);
         rig.Driver.Initialize(All, msix: true);
         var q = rig.Driver.Queues[0];
+        q.AutoUsedEvent = false;
         q.SetUsedEvent(2);
         for (int i = 1; i <= 3; i++)
         {
