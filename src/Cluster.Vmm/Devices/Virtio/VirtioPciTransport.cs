@@ -375,6 +375,7 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         try
         {
             var config = r.ReadBytes(PciConfigSpace.Size);
+            if (config.Length != PciConfigSpace.Size) throw new EndOfStreamException();
             if (BinaryPrimitives.ReadUInt32LittleEndian(config) != BinaryPrimitives.ReadUInt32LittleEndian(Config.Snapshot()))
                 throw new VmmException($"{Name}: the state is of another PCI device", "virtio-restore");
             Config.Restore(config);
@@ -399,15 +400,11 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
                 }
                 live = (_status & StatusDriverOk) != 0 && (_status & StatusNeedsReset) == 0;
             }
-            int msixLength = r.ReadInt32();
-            var msix = r.ReadBytes(msixLength);
-            if (msix.Length != msixLength || (msixLength > 0) != (_msix is not null))
-                throw new VmmException($"{Name}: the state's MSI-X part ({msixLength} bytes) does not fit this VM", "virtio-restore");
+            var msix = ReadPart(r, "MSI-X");
+            if ((msix.Length > 0) != (_msix is not null))
+                throw new VmmException($"{Name}: the state's MSI-X part ({msix.Length} bytes) does not fit this VM", "virtio-restore");
             _msix?.RestoreState(msix);
-            int ownLength = r.ReadInt32();
-            var own = r.ReadBytes(ownLength);
-            if (own.Length != ownLength) throw new EndOfStreamException();
-            _device.RestoreDeviceState(own);
+            _device.RestoreDeviceState(ReadPart(r, "device"));
             if (ms.Position != ms.Length) throw new VmmException($"{Name}: {ms.Length - ms.Position} trailing bytes of state", "virtio-restore");
             if (live) Activate();
             bool intx;
@@ -418,6 +415,16 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         {
             throw new VmmException($"{Name}: the state is truncated", "virtio-restore", inner: e);
         }
+    }
+
+    /// <summary>A length-prefixed part of the state; a length that is negative or runs past the end is refused.</summary>
+    private byte[] ReadPart(BinaryReader r, string what)
+    {
+        int length = r.ReadInt32();
+        long left = r.BaseStream.Length - r.BaseStream.Position;
+        if (length < 0 || length > left)
+            throw new VmmException($"{Name}: the state's {what} part claims {length} bytes where {left} remain", "virtio-restore");
+        return r.ReadBytes(length);
     }
 
     /// <summary>Stops the device's I/O threads.</summary>
