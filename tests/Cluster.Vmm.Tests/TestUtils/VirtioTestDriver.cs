@@ -48,18 +48,24 @@ internal sealed class GuestAllocator(GuestMemory memory, ulong start, ulong end)
 {
     private ulong _next = start;
 
+    private readonly object _gate = new();
+
     public ulong Allocate(ulong bytes, ulong alignment = 16)
     {
-        ulong a = (_next + alignment - 1) & ~(alignment - 1);
-        if (a + bytes > end) throw new InvalidOperationException($"test guest memory exhausted (0x{bytes:x} bytes wanted at 0x{a:x}, end 0x{end:x})");
-        _next = a + bytes;
+        ulong a;
+        lock (_gate)
+        {
+            a = (_next + alignment - 1) & ~(alignment - 1);
+            if (a + bytes > end) throw new InvalidOperationException($"test guest memory exhausted (0x{bytes:x} bytes wanted at 0x{a:x}, end 0x{end:x})");
+            _next = a + bytes;
+        }
         memory.Write(a, new byte[bytes]);
         return a;
     }
 
-    public ulong Mark => _next;
+    public ulong Mark { get { lock (_gate) return _next; } }
 
-    public void Release(ulong mark) => _next = mark;
+    public void Release(ulong mark) { lock (_gate) _next = mark; }
 }
 
 /// <summary>
@@ -377,6 +383,15 @@ internal sealed class TestQueue
     }
 
     public void Kick() => _driver.Kick(this);
+
+    /// <summary>Kicks only where the device asked for it (VIRTIO_RING_F_EVENT_IDX), given the available
+    /// index before the chains just published, as Linux's virtqueue_kick_prepare does.</summary>
+    public void KickIfNeeded(ushort before)
+    {
+        Interlocked.MemoryBarrier();
+        ushort ev = AvailEvent;
+        if ((ushort)(AvailIdx - ev - 1) < (ushort)(AvailIdx - before)) Kick();
+    }
 
     public ushort DeviceUsedIdx => Memory.ReadU16Acquire(Used + 2);
     public ushort AvailEvent => Memory.ReadU16(Used + 4 + 8UL * Size);
