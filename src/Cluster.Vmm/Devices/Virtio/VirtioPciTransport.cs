@@ -56,6 +56,8 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         AddVirtioCap(CfgIsr, IsrOffset, 4);
         if (device.ConfigSize > 0) AddVirtioCap(CfgDevice, DeviceConfigOffset, (uint)device.ConfigSize);
         if (vm.SupportsMsi) _msix = new MsixTable(vm, Config, _queues.Length + 1, 0, MsixTableOffset, MsixPbaOffset);
+        // INTx disable (command bit 10) and MSI-X enable take the pin away from a pending ISR, and give it back.
+        Config.Written += (_, _) => SyncIntx();
     }
 
     private static uint ClassOf(int type) => type switch
@@ -271,20 +273,19 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
             _configMsixVector = NoVector;
             _isr = 0;
             _resetReason = null;
+            SyncIntxLocked();
         }
-        _intx?.Set(false);
     }
 
     private ulong ReadIsr()
     {
-        byte isr;
         lock (_gate)
         {
-            isr = _isr;
+            byte isr = _isr;
             _isr = 0;
+            SyncIntxLocked();
+            return isr;
         }
-        _intx?.Set(false);
-        return isr;
     }
 
     private void RaiseQueueInterrupt(int queue)
@@ -312,9 +313,23 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
 
     private void RaiseIntx(byte bit)
     {
-        lock (_gate) _isr |= bit;
-        if (!Config.IntxDisabled) _intx?.Set(true);
+        lock (_gate)
+        {
+            _isr |= bit;
+            SyncIntxLocked();
+        }
     }
+
+    private void SyncIntx()
+    {
+        lock (_gate) SyncIntxLocked();
+    }
+
+    /// <summary>Drives the INTx pin from the ISR: asserted while a bit is set, unless the driver disabled
+    /// INTx in the command register or enabled MSI-X (PCI 3.0 6.8.3: the function then must not use INTx).
+    /// Called under the lock, so that the pin always follows the last change of the ISR: an I/O thread
+    /// setting a bit while a vCPU reads (and clears) the ISR cannot leave the pin low over a set bit.</summary>
+    private void SyncIntxLocked() => _intx?.Set(_isr != 0 && !Config.IntxDisabled && !(_msix?.Enabled ?? false));
 
     private void OnNeedsReset(string reason)
     {
@@ -407,9 +422,7 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
             _device.RestoreDeviceState(ReadPart(r, "device"));
             if (ms.Position != ms.Length) throw new VmmException($"{Name}: {ms.Length - ms.Position} trailing bytes of state", "virtio-restore");
             if (live) Activate();
-            bool intx;
-            lock (_gate) intx = _isr != 0 && !(_msix?.Enabled ?? false);
-            if (intx && !Config.IntxDisabled) _intx?.Set(true);
+            SyncIntx();
         }
         catch (EndOfStreamException e)
         {
