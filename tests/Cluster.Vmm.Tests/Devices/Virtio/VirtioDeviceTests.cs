@@ -165,4 +165,41 @@ public class VirtioDeviceTests
         d.Queues[0].WaitOne();
         Assert.Equal(BlockRequest.Ok, r.Status(rig.Memory));
     }
+
+    [Fact]
+    public void An_intx_driver_that_waits_for_the_line_never_misses_a_completion()
+    {
+        const int total = 3000, depth = 3;
+        using var rig = DeviceRig.WithImage(new MemoryDiskImage(1 << 20));
+        int gsi = rig.Devices.Intx.GsiFor(rig.Driver.Slot);
+        rig.Driver.Initialize(Basic, queueSize: 16);
+        var q = rig.Driver.Queues[0];
+        int submitted = 0, completed = 0;
+        while (completed < total)
+        {
+            while (submitted < total && submitted - completed < depth)
+            {
+                BlockRequest.Submit(q, BlockRequest.In, (ulong)(submitted % 64), inLength: 512, kick: true);
+                submitted++;
+            }
+            var sw = Stopwatch.StartNew();
+            while (!LineLevel(rig, gsi))
+            {
+                if (sw.Elapsed > TimeSpan.FromSeconds(5))
+                    Assert.Fail($"the line stayed low with {submitted - completed} requests in flight, used idx {q.DeviceUsedIdx}, {completed} taken");
+                Thread.Yield();
+            }
+            // The interrupt handler: read (and so acknowledge) the ISR, then take what was used.
+            rig.Driver.ReadIsr();
+            while (q.TryTakeUsed(out _)) completed++;
+        }
+    }
+
+    private static bool LineLevel(DeviceRig rig, int gsi)
+    {
+        lock (rig.Vm.IrqChanges)
+            for (int i = rig.Vm.IrqChanges.Count - 1; i >= 0; i--)
+                if (rig.Vm.IrqChanges[i].Irq == gsi) return rig.Vm.IrqChanges[i].Level;
+        return false;
+    }
 }

@@ -273,6 +273,92 @@ public class VirtioBlockDeviceTests
     }
 
     [Fact]
+    public void Disabling_intx_or_enabling_msix_takes_the_pin_from_a_pending_isr_and_gives_it_back()
+    {
+        using var rig = DeviceRig.WithRawDisk(msi: true);
+        int gsi = rig.Devices.Intx.GsiFor(1);
+        var d = rig.Driver;
+        d.Initialize(Basic);
+        Do(d.Queues[0], BlockRequest.In, 0, inLength: 512);
+        WaitFor(() => Changes(rig).Contains((gsi, true)), "the INTx line was not raised");
+        uint command = d.Pci.Read(d.Slot, 0x04, 2);
+
+        d.Pci.Write(d.Slot, 0x04, 2, command | 0x400);
+        Assert.Equal((gsi, false), Changes(rig)[^1]);
+        d.Pci.Write(d.Slot, 0x04, 2, command);
+        Assert.Equal((gsi, true), Changes(rig)[^1]);
+
+        d.EnableMsix();
+        Assert.Equal((gsi, false), Changes(rig)[^1]);
+        d.Pci.Write(d.Slot, d.MsixCapability + 2, 2, 0);
+        Assert.Equal((gsi, true), Changes(rig)[^1]);
+        Assert.Equal(1, d.ReadIsr());
+        Assert.Equal((gsi, false), Changes(rig)[^1]);
+    }
+
+    [Fact]
+    public void Without_the_flush_feature_every_write_is_synced_before_it_completes()
+    {
+        var image = new MemoryDiskImage(1 << 20);
+        using var rig = DeviceRig.WithImage(image);
+        rig.Driver.Initialize(Basic & ~Bit(FlushBit));
+        var q = rig.Driver.Queues[0];
+        Assert.Equal(BlockRequest.Ok, Do(q, BlockRequest.Out, 0, new byte[1024]).Status(rig.Memory));
+        Assert.Equal(1, image.Flushes);
+        Do(q, BlockRequest.In, 0, inLength: 512);
+        Assert.Equal(1, image.Flushes);
+
+        rig.Driver.Initialize(Basic);
+        Do(rig.Driver.Queues[0], BlockRequest.Out, 0, new byte[1024]);
+        Assert.Equal(1, image.Flushes);
+    }
+
+    [Fact]
+    public void A_request_larger_than_guest_memory_moves_every_byte()
+    {
+        const int chunk = 4 << 20, repeats = 10;
+        var image = new MemoryDiskImage((ulong)chunk * (repeats + 2));
+        using var rig = DeviceRig.WithImage(image);
+        rig.Driver.Initialize(All);
+        var q = rig.Driver.Queues[0];
+        ulong buffer = rig.Allocator.Allocate(chunk, 4096);
+        var pattern = RandomBytes(chunk, 11);
+        rig.Memory.Write(buffer, pattern);
+        ulong header = rig.Allocator.Allocate(16, 8), status = rig.Allocator.Allocate(1, 1);
+        rig.Memory.WriteU32(header, BlockRequest.Out);
+        rig.Memory.WriteU64(header + 8, 8);
+        var chain = new List<GuestBuffer> { new(header, 16, false) };
+        chain.AddRange(Enumerable.Repeat(new GuestBuffer(buffer, chunk, false), repeats));
+        chain.Add(new GuestBuffer(status, 1, true));
+        q.Add(chain, indirect: true);
+        q.Kick();
+        q.WaitOne(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(BlockRequest.Ok, rig.Memory.ReadU8(status));
+        for (int i = 0; i < repeats; i++)
+            Assert.True(image.Bytes.AsSpan(4096 + i * chunk, chunk).SequenceEqual(pattern), $"copy {i} differs");
+    }
+
+    [Fact]
+    public void The_header_and_the_data_may_share_one_buffer()
+    {
+        var image = new MemoryDiskImage(1 << 20);
+        using var rig = DeviceRig.WithImage(image);
+        rig.Driver.Initialize(Basic);
+        var q = rig.Driver.Queues[0];
+        var data = RandomBytes(1024, 12);
+        ulong request = rig.Allocator.Allocate(16 + 1024 + 1, 8);
+        rig.Memory.WriteU32(request, BlockRequest.Out);
+        rig.Memory.WriteU64(request + 8, 3);
+        rig.Memory.Write(request + 16, data);
+        q.Add([new GuestBuffer(request, 16 + 1024, false), new GuestBuffer(request + 16 + 1024, 1, true)]);
+        q.Kick();
+        q.WaitOne();
+        Assert.Equal(BlockRequest.Ok, rig.Memory.ReadU8(request + 16 + 1024));
+        Assert.Equal(data, image.Bytes.AsSpan(3 * 512, 1024).ToArray());
+    }
+
+    [Fact]
     public void Msix_delivers_the_programmed_message_of_the_queues_vector()
     {
         using var rig = DeviceRig.WithRawDisk(msi: true, queues: 2);
