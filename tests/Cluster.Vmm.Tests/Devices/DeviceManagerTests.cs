@@ -126,6 +126,73 @@ public class DeviceManagerTests
     }
 
     [Fact]
+    public void Restored_state_keeps_a_moved_bar_a_pending_intx_and_a_device_that_needs_a_reset()
+    {
+        using var dir = new ScratchDir();
+        IReadOnlyList<DeviceSection> sections;
+        var memory = new byte[DeviceRig.MemoryBytes];
+        VirtioTestDriver driver;
+        ulong mark;
+        const ulong moved = 0xe000_0000;
+        using (var a = DeviceRig.WithRawDisk(dir: dir))
+        {
+            driver = a.Driver;
+            driver.Initialize(All, queueSize: 8);
+            driver.Pci.Write(driver.Slot, 0x10, 4, (uint)moved);
+            driver.Queues[0].PushAvail(99);
+            driver.Bus.MmioWrite(moved + driver.Notify, 2, 0);
+            WaitFor(() => (a.Transport.Status & VirtioTestDriver.NeedsReset) != 0, "no DEVICE_NEEDS_RESET");
+            a.Devices.Pause();
+            sections = a.Devices.SaveState();
+            a.Memory.Read(0, memory);
+            mark = a.Allocator.Mark;
+        }
+
+        using var b = DeviceRig.WithRawDisk(dir: dir);
+        b.Memory.Write(0, memory);
+        b.Allocator.Release(mark);
+        b.Devices.RestoreState(sections);
+        int gsi = b.Devices.Intx.GsiFor(driver.Slot);
+        Assert.Equal((gsi, true), Changes(b)[^1]);
+        Assert.False(b.Bus.MmioOverlaps(0xc000_0000, 0x8000));
+        Assert.Equal(0x44, (int)b.Bus.MmioRead(moved + 0x14, 1) & 0x44);
+
+        var fresh = VirtioTestDriver.Find(b.Bus, b.Memory, b.Allocator);
+        Assert.Equal(moved, fresh.Bar);
+        Assert.Equal(2, fresh.ReadIsr());
+        Assert.Equal((gsi, false), Changes(b)[^1]);
+        fresh.Initialize(All);
+        var r = BlockRequest.Submit(fresh.Queues[0], BlockRequest.In, 0, inLength: 512);
+        fresh.Queues[0].WaitOne();
+        Assert.Equal(BlockRequest.Ok, r.Status(b.Memory));
+    }
+
+    [Fact]
+    public void Device_writes_into_guest_memory_are_in_the_dirty_log()
+    {
+        using var rig = DeviceRig.WithRawDisk(contents: Pattern(64, 1));
+        var d = rig.Driver;
+        d.Initialize(All);
+        var q = d.Queues[0];
+        q.AutoUsedEvent = false;
+        rig.Vm.SetUserMemoryRegion(0, 0, rig.Host, Cluster.Vmm.Memory.MemoryRegionFlags.LogDirtyPages);
+        rig.Devices.Pause();
+        var r = BlockRequest.Submit(q, BlockRequest.In, 0, inLength: 3 * 4096, segments: 3);
+        rig.Vm.GetDirtyLog(0);
+        long dma = rig.Transport.Device.DmaBytesWritten;
+        rig.Devices.Resume();
+        WaitFor(() => q.DeviceUsedIdx == 1, "the request did not complete");
+        rig.Quiesce();
+
+        var dirty = rig.Vm.GetDirtyLog(0).DirtyPages().ToHashSet();
+        var expected = new HashSet<ulong> { q.Used / 4096, r.StatusAddress / 4096 };
+        foreach (var b in r.Data)
+            for (ulong p = b.Address / 4096; p <= (b.Address + b.Length - 1) / 4096; p++) expected.Add(p);
+        Assert.Equal(expected.Order(), dirty.Order());
+        Assert.Equal(dma + 3 * 4096 + 1, rig.Transport.Device.DmaBytesWritten);
+    }
+
+    [Fact]
     public void A_section_of_another_version_is_refused_naming_both_versions()
     {
         using var dir = new ScratchDir();
