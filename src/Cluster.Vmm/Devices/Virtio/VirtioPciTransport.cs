@@ -56,6 +56,8 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         AddVirtioCap(CfgIsr, IsrOffset, 4);
         if (device.ConfigSize > 0) AddVirtioCap(CfgDevice, DeviceConfigOffset, (uint)device.ConfigSize);
         if (vm.SupportsMsi) _msix = new MsixTable(vm, Config, _queues.Length + 1, 0, MsixTableOffset, MsixPbaOffset);
+        // INTx disable (command bit 10) and MSI-X enable take the pin away from a pending ISR, and give it back.
+        Config.Written += (_, _) => SyncIntx();
     }
 
     private static uint ClassOf(int type) => type switch
@@ -196,14 +198,14 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
                     int shift = (int)(32 * _driverFeatureSelect);
                     _driverFeatures = (_driverFeatures & ~(0xffff_ffffUL << shift)) | ((value & 0xffff_ffff) << shift);
                     break;
-                case 0x10: _configMsixVector = (ushort)value; break;
+                case 0x10: _configMsixVector = Vector(value); break;
                 case 0x14:
                     if ((byte)value == 0) reset = true;
                     else activate = SetStatus((byte)value);
                     break;
                 case 0x16: _queueSelect = (ushort)value; break;
                 case 0x18 when queueWritable: q!.Size = (ushort)value; break;
-                case 0x1a when q is not null: q.MsixVector = (ushort)value; break;
+                case 0x1a when q is not null: q.MsixVector = Vector(value); break;
                 case 0x1c when queueWritable: q!.Enabled = (value & 1) != 0; break;
                 case 0x20 or 0x24 when queueWritable: q!.DescTable = Merge(q.DescTable, offset - 0x20, size, value); break;
                 case 0x28 or 0x2c when queueWritable: q!.AvailRing = Merge(q.AvailRing, offset - 0x28, size, value); break;
@@ -213,6 +215,10 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         if (reset) Reset();
         if (activate) Activate();
     }
+
+    /// <summary>A vector the driver maps, or NO_VECTOR where the table has no such entry (virtio 4.1.5.1.2:
+    /// the driver reads the register back to learn that the mapping failed).</summary>
+    private ushort Vector(ulong value) => _msix is not null && value < (ulong)_msix.Vectors ? (ushort)value : NoVector;
 
     private static ulong Merge(ulong old, int at, int size, ulong value)
     {
@@ -267,20 +273,19 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
             _configMsixVector = NoVector;
             _isr = 0;
             _resetReason = null;
+            SyncIntxLocked();
         }
-        _intx?.Set(false);
     }
 
     private ulong ReadIsr()
     {
-        byte isr;
         lock (_gate)
         {
-            isr = _isr;
+            byte isr = _isr;
             _isr = 0;
+            SyncIntxLocked();
+            return isr;
         }
-        _intx?.Set(false);
-        return isr;
     }
 
     private void RaiseQueueInterrupt(int queue)
@@ -308,9 +313,23 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
 
     private void RaiseIntx(byte bit)
     {
-        lock (_gate) _isr |= bit;
-        if (!Config.IntxDisabled) _intx?.Set(true);
+        lock (_gate)
+        {
+            _isr |= bit;
+            SyncIntxLocked();
+        }
     }
+
+    private void SyncIntx()
+    {
+        lock (_gate) SyncIntxLocked();
+    }
+
+    /// <summary>Drives the INTx pin from the ISR: asserted while a bit is set, unless the driver disabled
+    /// INTx in the command register or enabled MSI-X (PCI 3.0 6.8.3: the function then must not use INTx).
+    /// Called under the lock, so that the pin always follows the last change of the ISR: an I/O thread
+    /// setting a bit while a vCPU reads (and clears) the ISR cannot leave the pin low over a set bit.</summary>
+    private void SyncIntxLocked() => _intx?.Set(_isr != 0 && !Config.IntxDisabled && !(_msix?.Enabled ?? false));
 
     private void OnNeedsReset(string reason)
     {
@@ -371,6 +390,7 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         try
         {
             var config = r.ReadBytes(PciConfigSpace.Size);
+            if (config.Length != PciConfigSpace.Size) throw new EndOfStreamException();
             if (BinaryPrimitives.ReadUInt32LittleEndian(config) != BinaryPrimitives.ReadUInt32LittleEndian(Config.Snapshot()))
                 throw new VmmException($"{Name}: the state is of another PCI device", "virtio-restore");
             Config.Restore(config);
@@ -395,25 +415,29 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
                 }
                 live = (_status & StatusDriverOk) != 0 && (_status & StatusNeedsReset) == 0;
             }
-            int msixLength = r.ReadInt32();
-            var msix = r.ReadBytes(msixLength);
-            if (msix.Length != msixLength || (msixLength > 0) != (_msix is not null))
-                throw new VmmException($"{Name}: the state's MSI-X part ({msixLength} bytes) does not fit this VM", "virtio-restore");
+            var msix = ReadPart(r, "MSI-X");
+            if ((msix.Length > 0) != (_msix is not null))
+                throw new VmmException($"{Name}: the state's MSI-X part ({msix.Length} bytes) does not fit this VM", "virtio-restore");
             _msix?.RestoreState(msix);
-            int ownLength = r.ReadInt32();
-            var own = r.ReadBytes(ownLength);
-            if (own.Length != ownLength) throw new EndOfStreamException();
-            _device.RestoreDeviceState(own);
+            _device.RestoreDeviceState(ReadPart(r, "device"));
             if (ms.Position != ms.Length) throw new VmmException($"{Name}: {ms.Length - ms.Position} trailing bytes of state", "virtio-restore");
             if (live) Activate();
-            bool intx;
-            lock (_gate) intx = _isr != 0 && !(_msix?.Enabled ?? false);
-            if (intx && !Config.IntxDisabled) _intx?.Set(true);
+            SyncIntx();
         }
         catch (EndOfStreamException e)
         {
             throw new VmmException($"{Name}: the state is truncated", "virtio-restore", inner: e);
         }
+    }
+
+    /// <summary>A length-prefixed part of the state; a length that is negative or runs past the end is refused.</summary>
+    private byte[] ReadPart(BinaryReader r, string what)
+    {
+        int length = r.ReadInt32();
+        long left = r.BaseStream.Length - r.BaseStream.Position;
+        if (length < 0 || length > left)
+            throw new VmmException($"{Name}: the state's {what} part claims {length} bytes where {left} remain", "virtio-restore");
+        return r.ReadBytes(length);
     }
 
     /// <summary>Stops the device's I/O threads.</summary>

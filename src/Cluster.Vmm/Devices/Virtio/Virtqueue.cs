@@ -67,11 +67,13 @@ public sealed class Virtqueue(GuestMemory memory, int index, ushort maxSize)
     }
 
     /// <summary>Checks the rings the driver programmed before the queue is used.</summary>
-    /// <exception cref="VirtioQueueException">a size that is zero or over the maximum, a misaligned
+    /// <exception cref="VirtioQueueException">a size that is zero, over the maximum or not a power of two, a misaligned
     /// ring, a ring outside guest memory.</exception>
     public void Validate()
     {
         if (Size == 0 || Size > MaxSize) throw new VirtioQueueException($"queue {Index}: size {Size} is not in 1..{MaxSize}");
+        // Ring positions are the free-running 16-bit indices modulo the size: only a power of two divides 65536.
+        if ((Size & (Size - 1)) != 0) throw new VirtioQueueException($"queue {Index}: size {Size} is not a power of two");
         Check(DescTable, (ulong)Size * DescriptorSize, 16, "descriptor table");
         Check(AvailRing, 6 + 2UL * Size, 2, "available ring");
         Check(UsedRing, 6 + 8UL * Size, 4, "used ring");

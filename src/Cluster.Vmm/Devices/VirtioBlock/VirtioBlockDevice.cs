@@ -10,7 +10,7 @@ namespace Cluster.Vmm.Devices.VirtioBlock;
 
 /// <summary>
 /// A virtio-blk device over an <see cref="IDiskImage"/>: IN, OUT, FLUSH (returns once the image's
-/// fdatasync has), GET_ID (the serial), DISCARD and WRITE_ZEROES, a read-only mode, one queue per
+/// fdatasync has; a driver without the FLUSH feature gets every write synced), GET_ID (the serial), DISCARD and WRITE_ZEROES, a read-only mode, one queue per
 /// vCPU (VIRTIO_BLK_F_MQ), indirect descriptors and event index. Requests run on the queues' I/O
 /// threads, never on a vCPU thread. A request the image cannot serve (out of range, not a whole
 /// number of sectors, a write to a read-only disk, an I/O error) completes with IOERR; an unknown
@@ -19,8 +19,9 @@ namespace Cluster.Vmm.Devices.VirtioBlock;
 /// </summary>
 public sealed class VirtioBlockDevice : VirtioDevice
 {
-    /// <summary>The most data one request may carry (larger ones complete with IOERR).</summary>
-    public const int MaxRequestBytes = 32 << 20;
+    /// <summary>Bytes moved between the image and guest memory at a time: a request may be as large as
+    /// the disk (the device advertises no limit), its buffer is not.</summary>
+    private const int ChunkBytes = 1 << 20;
 
     /// <summary>Limits advertised for discard and write-zeroes.</summary>
     public const uint MaxDiscardSectors = 1u << 22, MaxDiscardSegments = 32;
@@ -31,6 +32,7 @@ public sealed class VirtioBlockDevice : VirtioDevice
     private readonly IDiskImage _image;
     private readonly byte[] _id;
     private readonly int _queues;
+    private volatile bool _writeThrough;
     private long _reads, _writes, _flushes, _bytesRead, _bytesWritten, _errors, _discards, _writeZeroes;
 
     /// <summary>A block device named <paramref name="name"/> over <paramref name="image"/> (owned by the
@@ -87,6 +89,11 @@ public sealed class VirtioBlockDevice : VirtioDevice
         data[n..].Clear();
     }
 
+    /// <summary>A driver that did not accept VIRTIO_BLK_F_FLUSH never sends one and takes a completed
+    /// write as durable (virtio 1.x 5.2.6.2; Linux then turns its write cache off): such a device writes
+    /// through, syncing the image before it completes each write.</summary>
+    protected override void OnActivate(ulong features) => _writeThrough = (features & Bit(VirtioBlockFeatures.Flush)) == 0;
+
     /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, long>> DeviceCounters() =>
     [
@@ -138,13 +145,17 @@ public sealed class VirtioBlockDevice : VirtioDevice
 
     private byte Read(DescriptorChain chain, ulong sector, ulong length)
     {
-        if (length > MaxRequestBytes || !InRange(sector, length)) return StatusIoErr;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        if (!InRange(sector, length)) return StatusIoErr;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, ChunkBytes));
         try
         {
-            var span = buffer.AsSpan(0, (int)length);
-            _image.Read(sector * SectorSize, span);
-            chain.Write(Memory, 0, span);
+            for (ulong done = 0; done < length;)
+            {
+                var span = buffer.AsSpan(0, (int)Math.Min(length - done, ChunkBytes));
+                _image.Read(sector * SectorSize + done, span);
+                chain.Write(Memory, done, span);
+                done += (ulong)span.Length;
+            }
         }
         finally { ArrayPool<byte>.Shared.Return(buffer); }
         Interlocked.Increment(ref _reads);
@@ -154,13 +165,18 @@ public sealed class VirtioBlockDevice : VirtioDevice
 
     private byte Write(DescriptorChain chain, ulong sector, ulong length)
     {
-        if (_image.ReadOnly || length > MaxRequestBytes || !InRange(sector, length)) return StatusIoErr;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        if (_image.ReadOnly || !InRange(sector, length)) return StatusIoErr;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, ChunkBytes));
         try
         {
-            var span = buffer.AsSpan(0, (int)length);
-            chain.Read(Memory, HeaderSize, span);
-            _image.Write(sector * SectorSize, span);
+            for (ulong done = 0; done < length;)
+            {
+                var span = buffer.AsSpan(0, (int)Math.Min(length - done, ChunkBytes));
+                chain.Read(Memory, HeaderSize + done, span);
+                _image.Write(sector * SectorSize + done, span);
+                done += (ulong)span.Length;
+            }
+            if (_writeThrough) _image.Flush();
         }
         finally { ArrayPool<byte>.Shared.Return(buffer); }
         Interlocked.Increment(ref _writes);
@@ -215,6 +231,7 @@ public sealed class VirtioBlockDevice : VirtioDevice
                 Interlocked.Increment(ref _writeZeroes);
             }
         }
+        if (_writeThrough && type == TypeWriteZeroes) _image.Flush();
         return StatusOk;
     }
 
