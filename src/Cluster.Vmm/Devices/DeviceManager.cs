@@ -72,9 +72,10 @@ public sealed class DeviceManager : IDisposable
 
     /// <summary>Adds one virtio-blk device per disk of <paramref name="disks"/>, with
     /// <paramref name="queues"/> queues each; images are opened (and locked) here, unless
-    /// <paramref name="inactive"/> (a migration target: see <see cref="HandoverDiskImage"/>).</summary>
+    /// <paramref name="inactive"/> (a migration target: see <see cref="HandoverDiskImage"/>), with
+    /// <paramref name="ioThreads"/> I/O threads per queue.</summary>
     /// <exception cref="VmmException">an image that cannot be opened, or no room for the device.</exception>
-    public void AddDisks(IReadOnlyList<DiskConfig> disks, int queues, bool inactive = false)
+    public void AddDisks(IReadOnlyList<DiskConfig> disks, int queues, bool inactive = false, int ioThreads = VirtioBlockDevice.DefaultIoThreads)
     {
         for (int i = 0; i < disks.Count; i++)
         {
@@ -82,7 +83,7 @@ public sealed class DeviceManager : IDisposable
             var image = new HandoverDiskImage(d.Path, d.Format, d.ReadOnly, d.Cache, active: !inactive);
             try
             {
-                var device = new VirtioBlockDevice($"virtio-blk{i}", image, queues, d.Serial ?? $"vd{(char)('a' + i)}");
+                var device = new VirtioBlockDevice($"virtio-blk{i}", image, queues, d.Serial ?? $"vd{(char)('a' + i)}", ioThreads);
                 AddPci(new VirtioPciTransport(_vm, device));
             }
             catch

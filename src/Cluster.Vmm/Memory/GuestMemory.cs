@@ -137,6 +137,27 @@ public sealed unsafe class GuestMemory
         foreach (var o in _observers) o.OnGuestWrite(gpa, length);
     }
 
+    /// <summary>
+    /// The host memory behind [gpa, gpa+length) as a span, for a device that moves data straight between
+    /// guest memory and a file (no copy). The range must lie in one slot; its pages are made present first
+    /// (post-copy). A caller that writes through the span must call <see cref="MarkWritten"/> for the range
+    /// afterwards, so that the dirty log and the emulator's decoded code see the write.
+    /// </summary>
+    /// <exception cref="VmmException">the range is not inside one slot.</exception>
+    public Span<byte> HostSpan(ulong gpa, int length)
+    {
+        _missing?.EnsurePresent(gpa, (ulong)length);
+        var s = FindSlot(gpa);
+        if (s is null || length < 0 || (ulong)length > s.End - gpa)
+            throw new VmmException($"guest range 0x{gpa:x}+0x{length:x} is not inside one memory slot", "host-span");
+        // SAFETY: the range lies inside the slot's mapping (checked above), which stays mapped while the
+        // VM exists; devices that hold such spans are stopped before the memory is released.
+        return new Span<byte>(s.HostPointer(gpa), length);
+    }
+
+    /// <summary>The end of the slot that holds <paramref name="gpa"/>, or 0 when none does.</summary>
+    public ulong SlotEnd(ulong gpa) => FindSlot(gpa)?.End ?? 0;
+
     /// <summary>An atomic, acquiring read of an aligned u16 that another CPU may be writing (a
     /// virtqueue index): never torn, and later reads are not moved before it.</summary>
     /// <exception cref="VmmException">the address is unaligned or not backed.</exception>

@@ -110,6 +110,7 @@ public class DeviceManagerTests
         b.Memory.Write(0, memory);
         b.Allocator.Release(mark);
         b.Devices.RestoreState(sections);
+        b.Devices.Resume(); // restored devices wait for the machine to start
         driver.Rebind(b.Bus, b.Memory, b.Allocator);
         var q2 = driver.Queues[0];
 
@@ -152,6 +153,7 @@ public class DeviceManagerTests
         b.Memory.Write(0, memory);
         b.Allocator.Release(mark);
         b.Devices.RestoreState(sections);
+        b.Devices.Resume();
         int gsi = b.Devices.Intx.GsiFor(driver.Slot);
         Assert.Equal((gsi, true), Changes(b)[^1]);
         Assert.False(b.Bus.MmioOverlaps(0xc000_0000, 0x8000));

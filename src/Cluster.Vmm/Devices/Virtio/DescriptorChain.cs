@@ -34,6 +34,45 @@ public sealed class DescriptorChain(ushort head, IReadOnlyList<DescriptorSegment
     /// returns how many bytes fitted.</summary>
     public int Write(GuestMemory memory, ulong offset, ReadOnlySpan<byte> source) => Copy(memory, offset, source.Length, writable: true, default, source);
 
+    /// <summary>A piece of the chain as guest memory: its address, the host memory behind it, and its
+    /// offset inside the readable or writable part.</summary>
+    public delegate void PieceAction(ulong gpa, Span<byte> hostMemory, ulong offset);
+
+    /// <summary>
+    /// Hands [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) of the
+    /// writable (or readable) part to <paramref name="action"/> piece by piece, as host spans of guest
+    /// memory (split at buffer and memory-slot ends), for I/O without a copy. A caller that writes into
+    /// the spans marks them with <see cref="GuestMemory.MarkWritten"/>. Returns false, calling nothing,
+    /// when a piece would not start and end on a multiple of <paramref name="granule"/> (the caller then copies).
+    /// </summary>
+    public bool ForEachPiece(GuestMemory memory, bool writable, ulong offset, ulong length, int granule, PieceAction action)
+    {
+        var pieces = new List<(ulong Gpa, int Length, ulong Offset)>();
+        ulong at = 0;
+        foreach (var s in Segments)
+        {
+            if (s.Writable != writable || length == 0) continue;
+            if (offset >= s.Length) { offset -= s.Length; continue; }
+            ulong gpa = s.Address + offset, n = Math.Min(length, s.Length - offset);
+            offset = 0;
+            while (n > 0)
+            {
+                ulong end = memory.SlotEnd(gpa);
+                if (end <= gpa) return false;
+                int piece = (int)Math.Min(Math.Min(n, end - gpa), 1UL << 30);
+                if (piece % granule != 0) return false;
+                pieces.Add((gpa, piece, at));
+                gpa += (ulong)piece;
+                at += (ulong)piece;
+                n -= (ulong)piece;
+                length -= (ulong)piece;
+            }
+        }
+        if (length != 0) return false;
+        foreach (var (gpa, n, off) in pieces) action(gpa, memory.HostSpan(gpa, n), off);
+        return true;
+    }
+
     private int Copy(GuestMemory memory, ulong offset, int count, bool writable, Span<byte> into, ReadOnlySpan<byte> from)
     {
         int done = 0;

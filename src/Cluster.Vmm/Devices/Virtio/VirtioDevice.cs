@@ -171,12 +171,18 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>The I/O thread of one queue.</summary>
+    /// <summary>How many I/O threads serve one queue, so that a driver with several requests in flight
+    /// (queue depth) gets them served at once, as QEMU's thread pool does; 1 keeps a queue in order.</summary>
+    protected virtual int ThreadsPerQueue => 1;
+
+    /// <summary>The I/O threads of one queue: each takes the next chain under the queue's lock, serves it
+    /// outside the lock, and returns it under the lock (completions may overtake one another, as virtio allows).</summary>
     private sealed class QueueWorker(VirtioDevice device, Virtqueue queue)
     {
         private readonly object _gate = new();
-        private Thread? _thread;
-        private bool _wake, _paused, _stopping, _busy, _broken;
+        private Thread[] _threads = [];
+        private bool _wake, _paused, _stopping, _broken;
+        private int _busy;
 
         public Virtqueue Queue { get; } = queue;
 
@@ -184,8 +190,9 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
         {
             _paused = paused;
             _wake = true; // serve whatever was queued before DRIVER_OK or before a restore
-            _thread = new Thread(Run) { IsBackground = true, Name = $"{device.Name}-q{Queue.Index}" };
-            _thread.Start();
+            _threads = Enumerable.Range(0, Math.Max(1, device.ThreadsPerQueue))
+                .Select(i => new Thread(Run) { IsBackground = true, Name = $"{device.Name}-q{Queue.Index}-{i}" }).ToArray();
+            foreach (var t in _threads) t.Start();
         }
 
         public void Wake()
@@ -202,7 +209,7 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             lock (_gate)
             {
                 _paused = true;
-                while (_busy) Monitor.Wait(_gate);
+                while (_busy > 0) Monitor.Wait(_gate);
             }
         }
 
@@ -223,70 +230,88 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
                 _stopping = true;
                 Monitor.PulseAll(_gate);
             }
-            if (_thread is not null && _thread != Thread.CurrentThread) _thread.Join();
+            foreach (var t in _threads)
+                if (t != Thread.CurrentThread) t.Join();
         }
 
         private void Run()
         {
             while (true)
             {
+                DescriptorChain? chain;
                 lock (_gate)
                 {
-                    while (!_stopping && (_paused || !_wake || _broken)) Monitor.Wait(_gate);
-                    if (_stopping) return;
-                    _wake = false;
-                    _busy = true;
-                }
-                try
-                {
-                    Drain();
-                }
-                catch (Exception e)
-                {
-                    // A ring that breaks the rules, or a fault in the device: the queue stops, the driver must reset.
-                    _broken = true;
-                    Interlocked.Increment(ref device._queueErrors);
-                    device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
-                }
-                finally
-                {
-                    lock (_gate)
+                    while (true)
                     {
-                        _busy = false;
-                        Monitor.PulseAll(_gate);
+                        while (!_stopping && (_paused || !_wake || _broken)) Monitor.Wait(_gate);
+                        if (_stopping) return;
+                        if (TryPop(out chain)) break;
+                        // Nothing left: ask for the next notification, and look once more for a chain
+                        // that came in meanwhile (event index).
+                        _wake = Guard(Queue.ArmNotification) is true;
                     }
+                    _busy++;
+                    if (_threads.Length > 1) Monitor.PulseAll(_gate); // another thread may take the next chain
                 }
-            }
-        }
-
-        private void Drain()
-        {
-            while (true)
-            {
-                int served = 0;
-                while (!PauseRequested() && Queue.TryPop(out var chain))
+                uint written = 0;
+                Exception? failure = null;
+                try { written = device.Process(Queue.Index, chain!); }
+                catch (Exception e) { failure = e; }
+                bool signal = false;
+                lock (_gate)
                 {
-                    uint written = device.Process(Queue.Index, chain!);
-                    Queue.Push(chain!.Head, written);
-                    Interlocked.Increment(ref device._chains);
-                    served++;
-                    if (served % 32 == 0) Signal();
+                    _busy--;
+                    if (failure is null)
+                    {
+                        Guard(() =>
+                        {
+                            Queue.Push(chain!.Head, written);
+                            Interlocked.Increment(ref device._chains);
+                            signal = Queue.NeedsInterrupt();
+                            return true;
+                        });
+                    }
+                    Monitor.PulseAll(_gate);
                 }
-                Signal();
-                if (PauseRequested() || !Queue.ArmNotification()) return;
+                if (failure is not null) Break(failure);
+                if (signal)
+                {
+                    Interlocked.Increment(ref device._interrupts);
+                    device.InterruptQueue?.Invoke(Queue.Index);
+                }
             }
         }
 
-        private bool PauseRequested()
+        /// <summary>Takes the next chain (under the lock); a broken ring stops the queue.</summary>
+        private bool TryPop(out DescriptorChain? chain)
         {
-            lock (_gate) return _paused || _stopping;
+            chain = null;
+            try { return Queue.TryPop(out chain); }
+            catch (Exception e)
+            {
+                Break(e, locked: true);
+                return false;
+            }
         }
 
-        private void Signal()
+        /// <summary>Runs a ring access under the lock; a broken ring (or a fault) stops the queue. Null when it broke.</summary>
+        private bool? Guard(Func<bool> access)
         {
-            if (!Queue.NeedsInterrupt()) return;
-            Interlocked.Increment(ref device._interrupts);
-            device.InterruptQueue?.Invoke(Queue.Index);
+            try { return access(); }
+            catch (Exception e)
+            {
+                Break(e, locked: true);
+                return null;
+            }
+        }
+
+        private void Break(Exception e, bool locked = false)
+        {
+            // A ring that breaks the rules, or a fault in the device: the queue stops, the driver must reset.
+            if (locked) _broken = true;
+            else lock (_gate) _broken = true;
+            Interlocked.Increment(ref device._queueErrors);
+            device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
         }
     }
 }

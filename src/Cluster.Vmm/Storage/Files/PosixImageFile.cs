@@ -129,11 +129,25 @@ internal sealed class PosixImageFile : IImageFile
             ReadAll(offset, destination);
             return;
         }
+        if (CanGoDirect(offset, destination))
+        {
+            ReadAll(offset, destination);
+            return;
+        }
         long start = offset & ~(long)(DirectAlignment - 1);
         long end = (offset + destination.Length + DirectAlignment - 1) & ~(long)(DirectAlignment - 1);
         using var bounce = new AlignedBuffer(checked((int)(end - start)), BufferAlignment);
         ReadAll(start, bounce.Span);
         bounce.Span.Slice((int)(offset - start), destination.Length).CopyTo(destination);
+    }
+
+    /// <summary>O_DIRECT can use the caller's buffer as it is: the file range is in whole sectors and
+    /// the memory is aligned as the kernel wants (guest pages handed over by the block device are).</summary>
+    private static unsafe bool CanGoDirect(long offset, ReadOnlySpan<byte> buffer)
+    {
+        if ((offset | (long)buffer.Length) % DirectAlignment != 0) return false;
+        // SAFETY: the pointer is only inspected for its alignment, never dereferenced.
+        fixed (byte* p = buffer) return ((nuint)p & (nuint)(BufferAlignment - 1)) == 0;
     }
 
     private void ReadAll(long offset, Span<byte> destination)
@@ -168,6 +182,11 @@ internal sealed class PosixImageFile : IImageFile
         }
         if ((offset | (long)source.Length) % DirectAlignment != 0)
             throw new VmmException($"{Path}: a write of {source.Length} bytes at {offset} is not sector aligned (O_DIRECT)", "disk-io");
+        if (CanGoDirect(offset, source))
+        {
+            WriteAll(offset, source);
+            return;
+        }
         using var bounce = new AlignedBuffer(source.Length, BufferAlignment);
         source.CopyTo(bounce.Span);
         WriteAll(offset, bounce.Span);
