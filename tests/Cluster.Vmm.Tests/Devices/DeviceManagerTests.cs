@@ -282,6 +282,23 @@ public class DeviceManagerTests
     }
 
     [Fact]
+    public void Disks_added_later_are_numbered_after_the_first_ones_and_take_the_next_slots()
+    {
+        using var dir = new ScratchDir();
+        var vm = (FakeVm)new FakeHypervisor().CreateVm();
+        using var devices = new DeviceManager(vm, DeviceRig.MemoryBytes);
+        for (int i = 0; i < 28; i++)
+        {
+            string path = dir.File($"d{i}.raw");
+            using (var f = File.Create(path)) f.SetLength(4096);
+            devices.AddDisks([new DiskConfig(path)], 1);
+        }
+        var names = devices.Disks.Select(d => d.Name).ToList();
+        Assert.Equal(Enumerable.Range(0, 28).Select(i => $"virtio-blk{i}"), names);
+        Assert.Equal(Enumerable.Range(1, 28), devices.Devices.OfType<Cluster.Vmm.Devices.Pci.PciFunction>().Skip(1).Select(f => devices.Pci.Slots.ToList().IndexOf(f)));
+    }
+
+    [Fact]
     public void Disposing_the_device_manager_closes_the_images()
     {
         using var rig = DeviceRig.WithRawDisk();
