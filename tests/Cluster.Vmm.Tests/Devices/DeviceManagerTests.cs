@@ -342,4 +342,22 @@ public class DeviceManagerTests
         }
         DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback).Dispose();
     }
+
+    [Fact]
+    public void A_machine_snapshot_carries_the_disk_section_through_its_bytes_into_a_second_machine()
+    {
+        using var dir = new ScratchDir();
+        string path = dir.File("machine.raw");
+        using (var f = File.Create(path)) f.SetLength(1 << 20);
+        var config = new MachineConfig { Image = new BuiltInGuestImage("hello"), Disks = [new DiskConfig(path)] };
+        byte[] bytes;
+        using (var a = VmMachine.Create(new EmulatedHypervisor(), config))
+            bytes = a.SaveState().ToBytes();
+
+        var snapshot = MachineSnapshot.FromBytes(bytes);
+        var section = Assert.Single(snapshot.Devices, s => s.Name == "virtio-blk0");
+        using var b = VmMachine.Create(new EmulatedHypervisor(), config);
+        b.RestoreState(snapshot);
+        Assert.Equal(section.Version, ((ISnapshottable)b.Devices.Devices.Single(d => d.Name == "virtio-blk0")).StateVersion);
+    }
 }
