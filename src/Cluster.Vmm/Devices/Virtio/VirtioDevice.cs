@@ -102,6 +102,15 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
     /// <summary>DRIVER_OK: starts one I/O thread per enabled queue (paused ones wait for Resume).</summary>
     internal void Activate(ulong features, IReadOnlyList<Virtqueue> queues)
     {
+        // Activating again (a restore into a device that ran) first stops the threads it has: two
+        // threads must never serve one queue, and threads must not pile up.
+        QueueWorker[] old;
+        lock (_gate)
+        {
+            old = _workers;
+            _workers = [];
+        }
+        foreach (var w in old) w.Stop();
         NegotiatedFeatures = features;
         OnActivate(features);
         lock (_gate)
