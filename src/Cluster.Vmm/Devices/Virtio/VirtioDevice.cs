@@ -255,7 +255,16 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
                     // A ring that breaks the rules, or a fault in the device: the queue stops, the driver must reset.
                     _broken = true;
                     Interlocked.Increment(ref device._queueErrors);
-                    device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
+                    try
+                    {
+                        device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
+                    }
+                    catch (VmmException)
+                    {
+                        // The VM refused the config interrupt (as it may have refused the queue's, the fault
+                        // caught above): the status already says NEEDS_RESET, and an exception escaping
+                        // this thread would end the process.
+                    }
                 }
                 finally
                 {
