@@ -236,4 +236,21 @@ public class VirtioDeviceTests
         d.Status = VirtioTestDriver.Acknowledge | VirtioTestDriver.Driver | VirtioTestDriver.DriverOk;
         Assert.Equal(0, d.Status & VirtioTestDriver.DriverOk);
     }
+
+    [Fact]
+    public void A_vm_that_refuses_an_interrupt_gets_a_device_that_needs_a_reset_not_a_dead_process()
+    {
+        using var rig = DeviceRig.WithRawDisk(msi: true);
+        rig.Driver.Initialize(All, msix: true);
+        var msis = rig.Vm.Msis;
+        rig.Vm.Msis = null;
+        BlockRequest.Submit(rig.Driver.Queues[0], BlockRequest.In, 0, inLength: 512);
+        WaitFor(() => (rig.Driver.Status & VirtioTestDriver.NeedsReset) != 0, "no DEVICE_NEEDS_RESET");
+        Assert.Contains("VmmException", rig.Transport.NeedsResetReason);
+
+        rig.Vm.Msis = msis;
+        rig.Driver.Initialize(All, msix: true);
+        BlockRequest.Submit(rig.Driver.Queues[0], BlockRequest.In, 0, inLength: 512);
+        rig.Driver.Queues[0].WaitOne();
+    }
 }
