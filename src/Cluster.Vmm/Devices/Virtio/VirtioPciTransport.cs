@@ -222,8 +222,8 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
 
     private static ulong Merge(ulong old, int at, int size, ulong value)
     {
-        if (size >= 8) return value;
-        ulong mask = IoBus.AllOnes(size) << (8 * at);
+        if (size >= 8 && at == 0) return value;
+        ulong mask = IoBus.AllOnes(Math.Min(size, 8 - at)) << (8 * at);
         return (old & ~mask) | ((value << (8 * at)) & mask);
     }
 
