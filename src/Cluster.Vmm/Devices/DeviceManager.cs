@@ -71,19 +71,21 @@ public sealed class DeviceManager : IDisposable
     public IEnumerable<VirtioBlockDevice> Disks => _devices.OfType<VirtioPciTransport>().Select(t => t.Device).OfType<VirtioBlockDevice>();
 
     /// <summary>Adds one virtio-blk device per disk of <paramref name="disks"/>, with
-    /// <paramref name="queues"/> queues each; images are opened (and locked) here, unless
-    /// <paramref name="inactive"/> (a migration target: see <see cref="HandoverDiskImage"/>), with
-    /// <paramref name="ioThreads"/> I/O threads per queue.</summary>
+    /// <paramref name="queues"/> queues each, numbered after the disks already added; images are
+    /// opened (and locked) here, unless <paramref name="inactive"/> (a migration target: see
+    /// <see cref="HandoverDiskImage"/>), with <paramref name="ioThreads"/> I/O threads per queue.</summary>
     /// <exception cref="VmmException">an image that cannot be opened, or no room for the device.</exception>
     public void AddDisks(IReadOnlyList<DiskConfig> disks, int queues, bool inactive = false, int ioThreads = VirtioBlockDevice.DefaultIoThreads)
     {
+        int first = Disks.Count();
         for (int i = 0; i < disks.Count; i++)
         {
             var d = disks[i];
+            int n = first + i;
             var image = new HandoverDiskImage(d.Path, d.Format, d.ReadOnly, d.Cache, active: !inactive);
             try
             {
-                var device = new VirtioBlockDevice($"virtio-blk{i}", image, queues, d.Serial ?? $"vd{(char)('a' + i)}", ioThreads);
+                var device = new VirtioBlockDevice($"virtio-blk{n}", image, queues, d.Serial ?? DefaultSerial(n), ioThreads);
                 AddPci(new VirtioPciTransport(_vm, device));
             }
             catch
@@ -92,6 +94,14 @@ public sealed class DeviceManager : IDisposable
                 throw;
             }
         }
+    }
+
+    /// <summary>vda, vdb, ..., vdz, vdaa, ...: the name Linux gives the disk, as the serial nobody chose.</summary>
+    private static string DefaultSerial(int n)
+    {
+        string letters = "";
+        for (n++; n > 0; n = (n - 1) / 26) letters = (char)('a' + (n - 1) % 26) + letters;
+        return "vd" + letters;
     }
 
     /// <summary>Puts <paramref name="function"/> on bus 0 (the lowest free slot unless given), assigns
@@ -181,8 +191,7 @@ public sealed class DeviceManager : IDisposable
                 throw new VmmException($"device '{d.Name}': the snapshot's state is version {s.Version}, this VMM reads version {d.StateVersion}", "machine-restore");
             d.RestoreState(s.Data);
         }
-        foreach (var f in Pci.Slots)
-            if (f is not null) Pci.Remap(f);
+        Pci.RemapAll();
     }
 
     /// <summary>Every device's counters, by device name.</summary>

@@ -284,6 +284,23 @@ public class DeviceManagerTests
     }
 
     [Fact]
+    public void Disks_added_later_are_numbered_after_the_first_ones_and_take_the_next_slots()
+    {
+        using var dir = new ScratchDir();
+        var vm = (FakeVm)new FakeHypervisor().CreateVm();
+        using var devices = new DeviceManager(vm, DeviceRig.MemoryBytes);
+        for (int i = 0; i < 28; i++)
+        {
+            string path = dir.File($"d{i}.raw");
+            using (var f = File.Create(path)) f.SetLength(4096);
+            devices.AddDisks([new DiskConfig(path)], 1);
+        }
+        var names = devices.Disks.Select(d => d.Name).ToList();
+        Assert.Equal(Enumerable.Range(0, 28).Select(i => $"virtio-blk{i}"), names);
+        Assert.Equal(Enumerable.Range(1, 28), devices.Devices.OfType<Cluster.Vmm.Devices.Pci.PciFunction>().Skip(1).Select(f => devices.Pci.Slots.ToList().IndexOf(f)));
+    }
+
+    [Fact]
     public void Disposing_the_device_manager_closes_the_images()
     {
         using var rig = DeviceRig.WithRawDisk();
@@ -326,5 +343,23 @@ public class DeviceManagerTests
             machine.Dispose();
         }
         DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback).Dispose();
+    }
+
+    [Fact]
+    public void A_machine_snapshot_carries_the_disk_section_through_its_bytes_into_a_second_machine()
+    {
+        using var dir = new ScratchDir();
+        string path = dir.File("machine.raw");
+        using (var f = File.Create(path)) f.SetLength(1 << 20);
+        var config = new MachineConfig { Image = new BuiltInGuestImage("hello"), Disks = [new DiskConfig(path)] };
+        byte[] bytes;
+        using (var a = VmMachine.Create(new EmulatedHypervisor(), config))
+            bytes = a.SaveState().ToBytes();
+
+        var snapshot = MachineSnapshot.FromBytes(bytes);
+        var section = Assert.Single(snapshot.Devices, s => s.Name == "virtio-blk0");
+        using var b = VmMachine.Create(new EmulatedHypervisor(), config);
+        b.RestoreState(snapshot);
+        Assert.Equal(section.Version, ((ISnapshottable)b.Devices.Devices.Single(d => d.Name == "virtio-blk0")).StateVersion);
     }
 }

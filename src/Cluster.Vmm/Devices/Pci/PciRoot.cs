@@ -44,11 +44,24 @@ public sealed class PciRoot : IPortDevice
                 throw new VmmException($"PCI slot {slot} is out of range or taken", "pci-attach");
             _slots[slot] = function;
         }
+        // A BAR that moves, or stops decoding, may free the range another function's BAR was refused
+        // (an overlap): every function is brought in line, not only the one written.
         function.Config.Written += (offset, _) =>
         {
-            if (offset < PciConfigSpace.Bar0 + 24 && offset + 4 > PciConfigSpace.Command) Remap(function);
+            if (offset < PciConfigSpace.Bar0 + 24 && offset + 4 > PciConfigSpace.Command) RemapAll();
         };
         Remap(function);
+    }
+
+    /// <summary>Brings the MMIO claims of every function in line with its config space.</summary>
+    public void RemapAll()
+    {
+        lock (_gate)
+        {
+            var functions = _slots.OfType<PciFunction>().ToList();
+            foreach (var f in functions) Unmap(f);
+            foreach (var f in functions) Map(f);
+        }
     }
 
     /// <summary>The lowest free slot from 1 up, or -1.</summary>
@@ -97,27 +110,45 @@ public sealed class PciRoot : IPortDevice
     {
         lock (_gate)
         {
-            bool enabled = function.Config.MemoryEnabled;
-            foreach (var bar in function.Config.Bars)
-            {
-                if (bar is null) continue;
-                ulong address = function.Config.BarAddress(bar.Index);
-                _mapped.TryGetValue((function, bar.Index), out var current);
-                bool wanted = enabled && address != 0 && address + bar.Size > address;
-                if (current is not null && (!wanted || current.Address != address))
-                {
-                    _bus.UnregisterMmio(current);
-                    _mapped.Remove((function, bar.Index));
-                    current = null;
-                }
-                if (!wanted || current is not null) continue;
-                // During sizing the guest writes all ones: such an address overlaps RAM or wraps; leave it unmapped.
-                if (_overlapsRam(address, bar.Size) || _bus.MmioOverlaps(address, bar.Size)) continue;
-                var window = new BarWindow(function, bar.Index, address);
-                _bus.RegisterMmio(address, bar.Size, window);
-                _mapped[(function, bar.Index)] = window;
-            }
+            Unmap(function);
+            Map(function);
         }
+    }
+
+    /// <summary>Releases the claims of BARs that moved or stopped decoding.</summary>
+    private void Unmap(PciFunction function)
+    {
+        bool enabled = function.Config.MemoryEnabled;
+        foreach (var bar in function.Config.Bars)
+        {
+            if (bar is null || !_mapped.TryGetValue((function, bar.Index), out var current)) continue;
+            if (Wanted(function, bar, enabled) == current.Address) continue;
+            _bus.UnregisterMmio(current);
+            _mapped.Remove((function, bar.Index));
+        }
+    }
+
+    /// <summary>Claims the BARs that decode and are not claimed yet, where the range is free.</summary>
+    private void Map(PciFunction function)
+    {
+        bool enabled = function.Config.MemoryEnabled;
+        foreach (var bar in function.Config.Bars)
+        {
+            if (bar is null || _mapped.ContainsKey((function, bar.Index))) continue;
+            if (Wanted(function, bar, enabled) is not ulong address) continue;
+            // During sizing the guest writes all ones: such an address overlaps RAM or wraps; leave it unmapped.
+            if (_overlapsRam(address, bar.Size) || _bus.MmioOverlaps(address, bar.Size)) continue;
+            var window = new BarWindow(function, bar.Index, address);
+            _bus.RegisterMmio(address, bar.Size, window);
+            _mapped[(function, bar.Index)] = window;
+        }
+    }
+
+    /// <summary>The address a BAR decodes at, or null when it decodes nothing (memory decoding off, unassigned, wrapping).</summary>
+    private static ulong? Wanted(PciFunction function, PciBar bar, bool enabled)
+    {
+        ulong address = function.Config.BarAddress(bar.Index);
+        return enabled && address != 0 && address + bar.Size > address ? address : null;
     }
 
     /// <summary>One mapped BAR on the MMIO bus.</summary>

@@ -102,6 +102,15 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
     /// <summary>DRIVER_OK: starts one I/O thread per enabled queue (paused ones wait for Resume).</summary>
     internal void Activate(ulong features, IReadOnlyList<Virtqueue> queues)
     {
+        // Activating again (a restore into a device that ran) first stops the threads it has: two
+        // threads must never serve one queue, and threads must not pile up.
+        QueueWorker[] old;
+        lock (_gate)
+        {
+            old = _workers;
+            _workers = [];
+        }
+        foreach (var w in old) w.Stop();
         NegotiatedFeatures = features;
         OnActivate(features);
         lock (_gate)
@@ -277,7 +286,8 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
                 if (signal)
                 {
                     Interlocked.Increment(ref device._interrupts);
-                    device.InterruptQueue?.Invoke(Queue.Index);
+                    try { device.InterruptQueue?.Invoke(Queue.Index); }
+                    catch (Exception e) { Break(e); } // the VM refused the interrupt: never let it end the process
                 }
             }
         }
@@ -311,7 +321,16 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             if (locked) _broken = true;
             else lock (_gate) _broken = true;
             Interlocked.Increment(ref device._queueErrors);
-            device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
+            try
+            {
+                device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");
+            }
+            catch (VmmException)
+            {
+                // The VM refused the config interrupt (as it may have refused the queue's, the fault
+                // caught above): the status already says NEEDS_RESET, and an exception escaping
+                // this thread would end the process.
+            }
         }
     }
 }

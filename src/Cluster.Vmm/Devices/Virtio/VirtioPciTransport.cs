@@ -222,8 +222,8 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
 
     private static ulong Merge(ulong old, int at, int size, ulong value)
     {
-        if (size >= 8) return value;
-        ulong mask = IoBus.AllOnes(size) << (8 * at);
+        if (size >= 8 && at == 0) return value;
+        ulong mask = IoBus.AllOnes(Math.Min(size, 8 - at)) << (8 * at);
         return (old & ~mask) | ((value << (8 * at)) & mask);
     }
 
@@ -231,12 +231,16 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
     private bool SetStatus(byte value)
     {
         byte old = _status;
-        byte next = (byte)(value | (old & StatusNeedsReset));
+        // The driver never clears a bit (virtio 1.x 2.1.2: only a write of 0, the reset, does), so a
+        // write that would is taken as adding its bits: DRIVER_OK cannot be toggled to start the queues twice.
+        byte next = (byte)(value | old);
         if ((next & StatusFeaturesOk) != 0 && (old & StatusFeaturesOk) == 0)
         {
             bool subset = (_driverFeatures & ~_device.DeviceFeatures) == 0;
             if (!subset || (_driverFeatures & Bit(FeatureVersion1)) == 0) next &= unchecked((byte)~StatusFeaturesOk);
         }
+        // DRIVER_OK before the features were accepted would show a device that never starts: it does not stick.
+        if ((next & StatusFeaturesOk) == 0) next &= unchecked((byte)~StatusDriverOk);
         _status = next;
         return (next & StatusDriverOk) != 0 && (old & StatusDriverOk) == 0 && (next & StatusFeaturesOk) != 0;
     }

@@ -139,7 +139,9 @@ public sealed class VirtioBlockDevice : VirtioDevice
         }
         if (status == StatusIoErr) Interlocked.Increment(ref _errors);
         chain.Write(Memory, statusOffset, [status]);
-        CountDma(written + 1);
+        // The used length of a failed IN covers its buffers (as QEMU reports it); the DMA counter only
+        // what was written: the status byte.
+        CountDma((status == StatusOk ? written : 0) + 1);
         return written + 1;
     }
 

@@ -187,4 +187,41 @@ public class PciRootTests
         pci.Write(VirtioSlot, 0x30, 4, 0xffff_f800);
         Assert.Equal((0u, 0u), (pci.Read(VirtioSlot, 0x18, 4), pci.Read(VirtioSlot, 0x30, 4)));
     }
+
+    [Fact]
+    public void Two_functions_can_swap_their_bars()
+    {
+        using var dir = new Storage.ScratchDir();
+        using var rig = DeviceRig.WithRawDisk(dir: dir);
+        string second = dir.File("second.raw");
+        using (var f = File.Create(second)) f.SetLength(1 << 20);
+        rig.Devices.AddDisks([new Cluster.Vmm.Machine.DiskConfig(second, Serial: "second")], 2);
+        var pci = new PciConfigPorts(rig.Bus);
+        ulong a = pci.Bar64(1, 0), b = pci.Bar64(2, 0);
+        Assert.Equal((1UL, 2UL), (rig.Bus.MmioRead(a + 0x12, 2), rig.Bus.MmioRead(b + 0x12, 2)));
+
+        pci.Write(1, 0x10, 4, (uint)b);
+        Assert.Equal(2UL, rig.Bus.MmioRead(b + 0x12, 2));
+        pci.Write(2, 0x10, 4, (uint)a);
+
+        Assert.Equal((a, b), (pci.Bar64(2, 0), pci.Bar64(1, 0)));
+        Assert.Equal((2UL, 1UL), (rig.Bus.MmioRead(a + 0x12, 2), rig.Bus.MmioRead(b + 0x12, 2)));
+    }
+
+    [Fact]
+    public void Functions_that_share_an_intx_line_keep_it_raised_until_both_lower_it()
+    {
+        using var rig = DeviceRig.Empty();
+        var router = rig.Devices.Intx;
+        var one = router.Connect(1);
+        var five = router.Connect(5);
+        Assert.Equal(one.Gsi, five.Gsi);
+        one.Set(true);
+        five.Set(true);
+        one.Set(false);
+        Assert.True(rig.Vm.IrqChanges[^1].Level);
+        five.Set(false);
+        Assert.Equal((one.Gsi, false), rig.Vm.IrqChanges[^1]);
+        Assert.Contains(router.Routes, r => r.Slot == 5 && r.Pin == 1 && r.Gsi == five.Gsi);
+    }
 }

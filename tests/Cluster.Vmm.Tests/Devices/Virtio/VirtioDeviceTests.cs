@@ -202,4 +202,55 @@ public class VirtioDeviceTests
                 if (rig.Vm.IrqChanges[i].Irq == gsi) return rig.Vm.IrqChanges[i].Level;
         return false;
     }
+
+    [Fact]
+    public void Toggling_driver_ok_neither_starts_the_queues_twice_nor_piles_up_threads()
+    {
+        using var rig = DeviceRig.WithImage(new MemoryDiskImage(1 << 20));
+        var d = rig.Driver;
+        d.Initialize(All);
+        int threads = Process.GetCurrentProcess().Threads.Count;
+        for (int i = 0; i < 300; i++)
+        {
+            d.Status = VirtioTestDriver.Acknowledge | VirtioTestDriver.Driver | VirtioTestDriver.FeaturesOk;
+            d.Status = VirtioTestDriver.Acknowledge | VirtioTestDriver.Driver | VirtioTestDriver.FeaturesOk | VirtioTestDriver.DriverOk;
+        }
+        Assert.True(Process.GetCurrentProcess().Threads.Count - threads < 100, "threads piled up");
+        Assert.Equal(VirtioTestDriver.DriverOk, d.Status & VirtioTestDriver.DriverOk);
+        var q = d.Queues[0];
+        for (int i = 0; i < 50; i++) BlockRequest.Submit(q, BlockRequest.In, 0, inLength: 512, indirect: true);
+        q.WaitUsed(50);
+        rig.Quiesce();
+        Assert.Equal(50, q.DeviceUsedIdx);
+        Assert.Equal(50, rig.Devices.Counters()["virtio-blk0"]["reads"]);
+    }
+
+    [Fact]
+    public void Driver_ok_before_features_ok_does_not_stick()
+    {
+        using var rig = DeviceRig.WithRawDisk();
+        var d = rig.Driver;
+        d.Reset();
+        d.Status = VirtioTestDriver.Acknowledge | VirtioTestDriver.Driver;
+        d.WriteDriverFeatures(All);
+        d.Status = VirtioTestDriver.Acknowledge | VirtioTestDriver.Driver | VirtioTestDriver.DriverOk;
+        Assert.Equal(0, d.Status & VirtioTestDriver.DriverOk);
+    }
+
+    [Fact]
+    public void A_vm_that_refuses_an_interrupt_gets_a_device_that_needs_a_reset_not_a_dead_process()
+    {
+        using var rig = DeviceRig.WithRawDisk(msi: true);
+        rig.Driver.Initialize(All, msix: true);
+        var msis = rig.Vm.Msis;
+        rig.Vm.Msis = null;
+        BlockRequest.Submit(rig.Driver.Queues[0], BlockRequest.In, 0, inLength: 512);
+        WaitFor(() => (rig.Driver.Status & VirtioTestDriver.NeedsReset) != 0, "no DEVICE_NEEDS_RESET");
+        Assert.Contains("VmmException", rig.Transport.NeedsResetReason);
+
+        rig.Vm.Msis = msis;
+        rig.Driver.Initialize(All, msix: true);
+        BlockRequest.Submit(rig.Driver.Queues[0], BlockRequest.In, 0, inLength: 512);
+        rig.Driver.Queues[0].WaitOne();
+    }
 }

@@ -185,6 +185,32 @@ public class VirtioBlockDeviceTests
         Assert.Equal((int)DriverOk, rig.Driver.Status & (DriverOk | NeedsReset));
     }
 
+    [Fact]
+    public void A_failed_read_counts_only_its_status_byte_as_written_into_guest_memory()
+    {
+        using var rig = DeviceRig.WithRawDisk();
+        rig.Driver.Initialize(Basic);
+        long before = rig.Transport.Device.DmaBytesWritten;
+        Assert.Equal(BlockRequest.IoErr, Do(rig.Driver.Queues[0], BlockRequest.In, 4096, inLength: 8192).Status(rig.Memory));
+        Assert.Equal(before + 1, rig.Transport.Device.DmaBytesWritten);
+        Do(rig.Driver.Queues[0], BlockRequest.In, 0, inLength: 8192);
+        Assert.Equal(before + 1 + 8193, rig.Transport.Device.DmaBytesWritten);
+    }
+
+    [Fact]
+    public void A_64_bit_write_to_the_upper_half_of_queue_desc_changes_only_that_half()
+    {
+        using var rig = DeviceRig.WithRawDisk();
+        var d = rig.Driver;
+        d.Negotiate(All);
+        d.WriteCommon(0x16, 2, 0);
+        d.WriteCommon(0x20, 8, 0x1111_2222_3333_4000);
+        d.WriteCommon(0x28, 8, 0x5555_6666_7777_8000);
+        d.WriteCommon(0x24, 8, 0x9999_aaaa_0000_0001);
+        Assert.Equal(0x0000_0001_3333_4000UL, d.ReadCommon(0x20, 8));
+        Assert.Equal(0x5555_6666_7777_8000UL, d.ReadCommon(0x28, 8));
+    }
+
     [Theory]
     [InlineData(2u)]
     [InlineData(7u)]
