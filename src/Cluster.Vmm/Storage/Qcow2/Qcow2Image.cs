@@ -15,7 +15,7 @@ namespace Cluster.Vmm.Storage.Qcow2;
 /// and compressed clusters are never written in place.
 /// Reads run in parallel under a read lock; writes, discards and zeroing take the write lock.
 /// </summary>
-internal sealed class Qcow2Image : IDiskImage
+internal sealed class Qcow2Image : IDiskImage, IFileImage
 {
     private const int MaxCachedL2Bytes = 32 << 20;
 
@@ -41,6 +41,7 @@ internal sealed class Qcow2Image : IDiskImage
         _cb = header.ClusterBits;
     }
 
+    public IImageFile File => _file;
     public string Path => _file.Path;
     public DiskFormat Format => DiskFormat.Qcow2;
     public ulong VirtualSize => _header.Size;
