@@ -6,7 +6,7 @@ return args switch
 {
     ["vmm", "run", .. var rest] => VmmRunCommand.Run(rest, Console.OpenStandardOutput(), Console.Error),
     ["run", .. var rest] => NodeCommand.Run(rest),
-    ["disk", .. var rest] => DiskCommand.Run(rest, Console.Out, Console.Error),
+    ["disk", .. var rest] => DiskCommands.Run(rest, Console.Out, Console.Error),
     _ => Usage(),
 };
 

@@ -9,9 +9,9 @@ internal static class DiskCheckCommand
     {
         var a = DiskArguments.Parse(args, [], [], 1, out var error);
         if (a is null)
-            return DiskCommand.UsageError(stderr, $"check: {error}");
+            return DiskCommands.UsageError(stderr, $"check: {error}");
         var report = DiskImage.Check(a.Operands[0]);
         stdout.Write(report.Format());
-        return report.Errors > 0 ? DiskCommand.ExitErrors : report.Leaks > 0 ? DiskCommand.ExitLeaks : DiskCommand.ExitOk;
+        return report.Errors > 0 ? DiskCommands.ExitErrors : report.Leaks > 0 ? DiskCommands.ExitLeaks : DiskCommands.ExitOk;
     }
 }

@@ -12,14 +12,14 @@ internal static class DiskConvertCommand
     {
         var a = DiskArguments.Parse(args, ["--to", "--cluster-size"], ["--progress"], 2, out var error);
         if (a is null)
-            return DiskCommand.UsageError(stderr, $"convert: {error}");
-        if (DiskCommand.ParseFormat(a.Get("--to")) is not { } to)
-            return DiskCommand.UsageError(stderr, $"convert: --to must be raw or qcow2{(a.Get("--to") is { } t ? $", not '{t}'" : "")}");
+            return DiskCommands.UsageError(stderr, $"convert: {error}");
+        if (DiskCommands.ParseFormat(a.Get("--to")) is not { } to)
+            return DiskCommands.UsageError(stderr, $"convert: --to must be raw or qcow2{(a.Get("--to") is { } t ? $", not '{t}'" : "")}");
         int clusterSize = 65536;
         if (a.Get("--cluster-size") is { } c)
         {
             if (!ClusterOptions.TryParseSize(c, out var cs) || cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0)
-                return DiskCommand.UsageError(stderr, $"convert: bad cluster size '{c}' (a power of two from 512 to 2M)");
+                return DiskCommands.UsageError(stderr, $"convert: bad cluster size '{c}' (a power of two from 512 to 2M)");
             clusterSize = (int)cs;
         }
         string input = a.Operands[0], output = a.Operands[1];
@@ -36,7 +36,7 @@ internal static class DiskConvertCommand
                 stderr.WriteLine();
         }) : null;
         DiskImage.Convert(input, output, to, new DiskCreateOptions(ClusterSize: clusterSize), progress);
-        return DiskCommand.ExitOk;
+        return DiskCommands.ExitOk;
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>

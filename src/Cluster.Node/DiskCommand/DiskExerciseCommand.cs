@@ -13,13 +13,13 @@ internal static class DiskExerciseCommand
     {
         var a = DiskArguments.Parse(args, ["--seed", "--ops"], [], 1, out var error);
         if (a is null)
-            return DiskCommand.UsageError(stderr, $"exercise: {error}");
+            return DiskCommands.UsageError(stderr, $"exercise: {error}");
         int seed = 1;
         long ops = long.MaxValue;
         if (a.Get("--seed") is { } s && !int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out seed))
-            return DiskCommand.UsageError(stderr, $"exercise: bad seed '{s}'");
+            return DiskCommands.UsageError(stderr, $"exercise: bad seed '{s}'");
         if (a.Get("--ops") is { } o && !long.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out ops))
-            return DiskCommand.UsageError(stderr, $"exercise: bad operation count '{o}'");
+            return DiskCommands.UsageError(stderr, $"exercise: bad operation count '{o}'");
         using var image = DiskImage.Open(a.Operands[0], null, readOnly: false, DiskCacheMode.Writeback);
         var random = new Random(seed);
         ulong sectors = image.VirtualSize / 512;
@@ -49,6 +49,6 @@ internal static class DiskExerciseCommand
             }
         }
         image.Flush();
-        return DiskCommand.ExitOk;
+        return DiskCommands.ExitOk;
     }
 }

@@ -10,10 +10,10 @@ internal static class DiskInfoCommand
     {
         var a = DiskArguments.Parse(args, [], ["--json"], 1, out var error);
         if (a is null)
-            return DiskCommand.UsageError(stderr, $"info: {error}");
+            return DiskCommands.UsageError(stderr, $"info: {error}");
         var info = DiskImage.Info(a.Operands[0]);
         stdout.Write(a.Has("--json") ? Json(info) : Text(info));
-        return DiskCommand.ExitOk;
+        return DiskCommands.ExitOk;
     }
 
     private static string Name(DiskFormat format) => format == DiskFormat.Raw ? "raw" : "qcow2";
@@ -23,8 +23,8 @@ internal static class DiskInfoCommand
         var text = new System.Text.StringBuilder();
         text.AppendLine($"image: {info.Path}");
         text.AppendLine($"file format: {Name(info.Format)}");
-        text.AppendLine($"virtual size: {DiskCommand.Human(info.VirtualSize)} ({info.VirtualSize} bytes)");
-        text.AppendLine($"disk size: {DiskCommand.Human((ulong)info.AllocatedBytes)} ({info.AllocatedBytes} bytes allocated)");
+        text.AppendLine($"virtual size: {DiskCommands.Human(info.VirtualSize)} ({info.VirtualSize} bytes)");
+        text.AppendLine($"disk size: {DiskCommands.Human((ulong)info.AllocatedBytes)} ({info.AllocatedBytes} bytes allocated)");
         if (info.ClusterSize is { } cs)
             text.AppendLine($"cluster_size: {cs}");
         if (info.BackingFile is { } b)
@@ -35,7 +35,7 @@ internal static class DiskInfoCommand
         {
             text.AppendLine("backing chain:");
             foreach (var i in info.Chain())
-                text.AppendLine($"  {i.Path} ({Name(i.Format)}, {DiskCommand.Human(i.VirtualSize)}, {DiskCommand.Human((ulong)i.AllocatedBytes)} allocated)");
+                text.AppendLine($"  {i.Path} ({Name(i.Format)}, {DiskCommands.Human(i.VirtualSize)}, {DiskCommands.Human((ulong)i.AllocatedBytes)} allocated)");
         }
         return text.ToString();
     }

@@ -7,7 +7,7 @@ namespace Cluster.Node.DiskCommand;
 /// <c>cluster-node disk</c>: create, describe, convert and check disk images (raw and qcow2), for
 /// operators and tests, with the VMM's own image code.
 /// </summary>
-public static class DiskCommand
+public static class DiskCommands
 {
     /// <summary>Exit code on success (and for check: no errors, no leaks).</summary>
     public const int ExitOk = 0;
