@@ -29,7 +29,7 @@ internal sealed class Qcow2Refcounts
     /// <summary>Clusters reserved per fdatasync.</summary>
     public const int ReserveBatch = 32;
     /// <summary>Queued releases that force a barrier.</summary>
-    private const int MaxReleased = 4096;
+    private const int MaxReleased = 256;
 
     private Qcow2Refcounts(IImageFile file, int clusterBits, int order, ulong tableOffset, ulong[] table)
     {
