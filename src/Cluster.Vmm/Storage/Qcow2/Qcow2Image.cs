@@ -90,14 +90,21 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
         Qcow2Layout.CheckNoOverlap(header, l1, refcounts, snapshots, snapshotTableLength, Bad);
 
         IDiskImage? backing = header.BackingFile is { } name ? chain.OpenBacking(path, name, header.BackingFormat, cache) : null;
-        var image = new Qcow2Image(file, header, l1, refcounts, snapshots, backing, readOnly);
-        if (!readOnly && header.AutoclearFeatures != 0)
+        try
         {
-            // Autoclear bits name extensions (persistent bitmaps, raw external data) this code does not
-            // keep up to date: clearing them tells QEMU to ignore those extensions from now on.
-            Qcow2HeaderSector.Update(file, s => BinaryPrimitives.WriteUInt64BigEndian(s[88..], 0));
+            if (!readOnly && header.AutoclearFeatures != 0)
+            {
+                // Autoclear bits name extensions (persistent bitmaps, raw external data) this code does not
+                // keep up to date: clearing them tells QEMU to ignore those extensions from now on.
+                Qcow2HeaderSector.Update(file, s => BinaryPrimitives.WriteUInt64BigEndian(s[88..], 0));
+            }
         }
-        return image;
+        catch
+        {
+            backing?.Dispose();
+            throw;
+        }
+        return new Qcow2Image(file, header, l1, refcounts, snapshots, backing, readOnly);
     }
 
     public void Read(ulong offset, Span<byte> destination)
