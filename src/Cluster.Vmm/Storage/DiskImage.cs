@@ -70,12 +70,24 @@ public static class DiskImage
         }
     }
 
-    /// <summary>Describes an image and its backing chain (opened read-only, locked as a reader).</summary>
+    /// <summary>Describes an image and its backing chain, opened read-only without taking image locks
+    /// (as qemu-img info does), so that images in use by a VM can be described.</summary>
     /// <exception cref="VmmException">The image cannot be opened.</exception>
     public static DiskImageInfo Info(string path)
     {
-        using var image = Open(path, null, readOnly: true, DiskCacheMode.Writeback);
-        return Describe(image);
+        var file = OpenFile(path, readOnly: true, DiskCacheMode.Writeback, locked: false);
+        IDiskImage image;
+        try
+        {
+            image = Open(file, null, readOnly: true, DiskCacheMode.Writeback, BackingChain.Start(file, locked: false));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        using (image)
+            return Describe(image);
     }
 
     private static DiskImageInfo Describe(IDiskImage image)
@@ -120,13 +132,14 @@ public static class DiskImage
         return file.Length >= 4 && Qcow2Header.HasMagic(magic) ? DiskFormat.Qcow2 : DiskFormat.Raw;
     }
 
-    /// <summary>Opens and locks a host file.</summary>
-    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache)
+    /// <summary>Opens a host file and, unless <paramref name="locked"/> is false, locks it.</summary>
+    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache, bool locked = true)
     {
         var file = PosixImageFile.Open(path, readOnly, cache);
         try
         {
-            ImageLock.Acquire(file.Handle, path, write: !readOnly);
+            if (locked)
+                ImageLock.Acquire(file.Handle, path, write: !readOnly);
             return file;
         }
         catch

@@ -89,6 +89,17 @@ public class ImageLockTests
     }
 
     [Fact]
+    public void Info_describes_an_image_in_use_without_taking_its_locks()
+    {
+        using var dir = new ScratchDir();
+        string path = NewRaw(dir);
+        using var disk = DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback);
+        var info = DiskImage.Info(path);
+        Assert.Equal((DiskFormat.Raw, 65536UL), (info.Format, info.VirtualSize));
+        Assert.Equal("disk-lock", Assert.Throws<VmmException>(() => DiskImage.Check(path)).Operation);
+    }
+
+    [Fact]
     public void Creating_over_an_image_in_use_is_refused_and_leaves_it_alone()
     {
         using var dir = new ScratchDir();
