@@ -20,7 +20,7 @@ public class Qcow2OrderingTests
     }
 
     [Fact]
-    public void Clusters_are_reserved_and_synced_before_use_then_data_then_L2_then_L1_and_flush_syncs_after_all()
+    public void Clusters_are_counted_before_use_and_L2_then_L1_entries_are_written_only_after_a_sync_of_the_data()
     {
         using var dir = new ScratchDir();
         var (file, image) = Open(dir);
@@ -32,13 +32,13 @@ public class Qcow2OrderingTests
         }
         Assert.Equal(
         [
-            $"write {RefcountBlock}+512",             // refcounts of a batch of clusters raised...
-            "sync",                                   // ...and durable before any is used
-            $"write {FirstFree}+{Cluster}",           // the new L2 table, whole
-            $"write {L1}+512",                        // the L1 entry that points at it
+            $"write {RefcountBlock}+512",             // refcounts of a batch of clusters raised
+            $"write {FirstFree}+{Cluster}",           // the new L2 table, whole (all unallocated)
             $"write {FirstFree + Cluster}+{Cluster}", // the data, whole cluster (the rest copied: zeroes)
-            $"write {FirstFree}+512",                 // the L2 entry that points at it
-            "sync",                                   // FLUSH
+            "sync",                                   // FLUSH: refcounts, table and data durable...
+            $"write {FirstFree}+512",                 // ...before the L2 entry that points at the data
+            $"write {L1}+512",                        // and the L1 entry that points at the L2 table
+            "sync",                                   // FLUSH returns after this
             "mark flush returned",
         ], file.Log.Take(8));
     }
@@ -56,7 +56,9 @@ public class Qcow2OrderingTests
             image.Flush();
         }
         var after = file.Log.SkipWhile(e => e != "mark written").Skip(1).ToArray();
-        Assert.Equal([$"write {FirstFree}+512", "sync", $"write {RefcountBlock}+512", "sync"], after.Take(4));
+        // The zeroed L2 entry is written after a sync, and the cluster's refcount dropped only after
+        // another sync made that entry durable.
+        Assert.Equal(["sync", $"write {FirstFree}+512", $"write {L1}+512", "sync", $"write {RefcountBlock}+512", "sync"], after.Take(6));
     }
 
     [Fact]

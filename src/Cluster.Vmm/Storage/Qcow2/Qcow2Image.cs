@@ -9,15 +9,18 @@ namespace Cluster.Vmm.Storage.Qcow2;
 /// table to L2 tables to host clusters; unallocated clusters read from the backing file (or as
 /// zeroes), zero clusters as zeroes, compressed clusters are inflated.
 /// Writes allocate in an order that keeps the file consistent at every step (see README.md):
-/// refcount up (reserved in batches, synced), then the data (the whole cluster, copied from the old
-/// contents or the backing file for a partial write), then the L2 entry, then the L1 entry for a
-/// new L2 table; the old cluster's reference is dropped last, after a sync. Clusters with a refcount above one (shared with an internal snapshot)
+/// refcount up (reserved in batches), then the data (the whole cluster, copied from the old
+/// contents or the backing file for a partial write) or the new L2 table; changed L2 and L1
+/// entries wait in memory for a barrier (FLUSH, close, or 4096 changed sectors), which syncs
+/// before writing them; the old cluster's reference is dropped last, after another sync. Clusters with a refcount above one (shared with an internal snapshot)
 /// and compressed clusters are never written in place.
 /// Reads run in parallel under a read lock; writes, discards and zeroing take the write lock.
 /// </summary>
 internal sealed class Qcow2Image : IDiskImage, IFileImage
 {
     private const int MaxCachedL2Bytes = 32 << 20;
+    /// <summary>Changed L2/L1 sectors kept before a barrier writes them.</summary>
+    private const int MaxDirtySectors = 4096;
 
     private readonly IImageFile _file;
     private readonly Qcow2Header _header;
@@ -25,6 +28,9 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
     private readonly Qcow2Refcounts _refcounts;
     private readonly IDiskImage? _backing;
     private readonly Dictionary<ulong, ulong[]> _l2Cache = [];
+    private readonly Dictionary<ulong, SortedSet<int>> _dirtyL2 = [];
+    private readonly SortedSet<int> _dirtyL1 = [];
+    private int _dirtySectors;
     private readonly ReaderWriterLockSlim _lock = new();
     private readonly int _cb;
 
@@ -155,13 +161,35 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
         _lock.EnterWriteLock();
         try
         {
-            _refcounts.Barrier();
+            Barrier();
             _file.Sync();
         }
         finally
         {
             _lock.ExitWriteLock();
         }
+    }
+
+    /// <summary>
+    /// Makes the changed metadata durable in the safe order: fdatasync (the data, new L2 tables and
+    /// raised refcounts reach the disk), then the changed L2 and L1 sectors, then (with another
+    /// fdatasync) the queued reference drops.
+    /// </summary>
+    private void Barrier()
+    {
+        if (_dirtySectors > 0)
+        {
+            _file.Sync();
+            foreach (var (table, sectors) in _dirtyL2)
+                foreach (int first in sectors)
+                    Qcow2Tables.WriteSector(_file, table, L2(table), first);
+            foreach (int first in _dirtyL1)
+                Qcow2Tables.WriteSector(_file, _header.L1TableOffset, _l1, first);
+            _dirtyL2.Clear();
+            _dirtyL1.Clear();
+            _dirtySectors = 0;
+        }
+        _refcounts.ApplyReleases();
     }
 
     public void Discard(ulong offset, ulong length) => Zero(offset, length, unmap: true, partialAsZeroes: false);
@@ -249,7 +277,10 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
                 return table;
             table = Qcow2Tables.Read(_file, offset, ClusterSize / 8);
             if ((ulong)_l2Cache.Count * ClusterSize >= MaxCachedL2Bytes)
-                _l2Cache.Clear();
+            {
+                foreach (ulong clean in _l2Cache.Keys.Where(k => !_dirtyL2.ContainsKey(k)).ToList())
+                    _l2Cache.Remove(clean);
+            }
             _l2Cache[offset] = table;
             return table;
         }
@@ -347,8 +378,15 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
     private bool IsOwned(ulong entry) =>
         (entry & Qcow2Entry.Copied) != 0 || _refcounts.Get(Qcow2Entry.HostOffset(entry) >> _cb) == 1;
 
-    /// <summary>Drops the reference an old L2 entry held.</summary>
+    /// <summary>Drops the reference an old L2 entry held (after the next barrier).</summary>
     private void Release(ulong entry)
+    {
+        ReleaseEntry(entry);
+        if (_refcounts.ReleasesPressing)
+            Barrier();
+    }
+
+    private void ReleaseEntry(ulong entry)
     {
         switch (Qcow2Entry.Kind(entry, _header.Version))
         {
@@ -393,14 +431,29 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
             _l2Cache[fresh] = table;
         SetL1(l1Index, fresh | Qcow2Entry.Copied);
         if (offset != 0)
+        {
             _refcounts.Release(offset);
+            if (_refcounts.ReleasesPressing)
+                Barrier();
+        }
         return (fresh, table, index);
     }
 
+    /// <summary>Changes an L2 entry in memory; the sector is written at the next barrier, after the
+    /// data it points at is durable.</summary>
     private void SetL2(ulong l2Offset, ulong[] table, int index, ulong entry)
     {
         table[index] = entry;
-        Qcow2Tables.WriteSector(_file, l2Offset, table, index);
+        if (!_dirtyL2.TryGetValue(l2Offset, out var sectors))
+            _dirtyL2[l2Offset] = sectors = [];
+        if (sectors.Add(index & ~63))
+            CountDirty();
+    }
+
+    private void CountDirty()
+    {
+        if (++_dirtySectors >= MaxDirtySectors)
+            Barrier();
     }
 
     /// <summary>Applies queued releases and returns unused reserved clusters, so that a closed image
@@ -411,7 +464,7 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
         _lock.EnterWriteLock();
         try
         {
-            _refcounts.Barrier();
+            Barrier();
             _refcounts.ReturnReserved();
             _file.Sync();
         }
@@ -424,10 +477,13 @@ internal sealed class Qcow2Image : IDiskImage, IFileImage
         }
     }
 
+    /// <summary>Changes an L1 entry in memory; written at the next barrier, after the L2 table it
+    /// points at is durable.</summary>
     private void SetL1(int index, ulong entry)
     {
         _l1[index] = entry;
-        Qcow2Tables.WriteSector(_file, _header.L1TableOffset, _l1, index);
+        if (_dirtyL1.Add(index & ~63))
+            CountDirty();
     }
 
     public void Dispose()

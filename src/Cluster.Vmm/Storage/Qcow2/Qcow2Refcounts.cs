@@ -6,10 +6,10 @@ namespace Cluster.Vmm.Storage.Qcow2;
 /// <summary>
 /// The refcount table and its refcount blocks: how many references each host cluster has (0 =
 /// free). Refcounts of any width (refcount_order 0..6) are read and written, one 512-byte sector
-/// at a time. Two barriers keep the image consistent even if the host loses power:
-/// clusters are reserved in batches (refcounts raised, then fdatasync) before any of them is used,
-/// and dropped references are queued and applied only after an fdatasync has made the change that
-/// dropped them durable. A crash thus leaks clusters at worst, never shares one.
+/// at a time. Clusters are reserved in batches (refcounts raised and written at once); the image
+/// syncs before any L2 or L1 entry that uses them is written. Dropped references are queued and
+/// applied only after an fdatasync has made the change that dropped them durable. A crash thus
+/// leaks clusters at worst, never shares one.
 /// The table grows when a cluster past its reach is needed: new refcount blocks and the new table
 /// are written first, then the header is switched to the new table in one sector write, then the
 /// old table is released (queued like any dropped reference).
@@ -28,7 +28,7 @@ internal sealed class Qcow2Refcounts
 
     /// <summary>Clusters reserved per fdatasync.</summary>
     public const int ReserveBatch = 32;
-    /// <summary>Queued releases that force a barrier.</summary>
+    /// <summary>Queued releases that ask for a barrier.</summary>
     private const int MaxReleased = 256;
 
     private Qcow2Refcounts(IImageFile file, int clusterBits, int order, ulong tableOffset, ulong[] table)
@@ -106,7 +106,8 @@ internal sealed class Qcow2Refcounts
             yield return c;
     }
 
-    /// <summary>A cluster for new data or metadata, its refcount already 1 and durable; its host offset.</summary>
+    /// <summary>A cluster for new data or metadata, its refcount already 1 in the file (durable at the
+    /// next sync, which comes before anything that points at it is written); its host offset.</summary>
     public ulong Allocate()
     {
         if (_reserved.Count == 0)
@@ -116,25 +117,20 @@ internal sealed class Qcow2Refcounts
                 _reserved.Enqueue(TakeFree(sectors));
             foreach (var (block, sector) in sectors)
                 _file.Write((long)block + sector, Block(block).AsSpan(sector, 512));
-            _file.Sync();
         }
         return _reserved.Dequeue() << _clusterBits;
     }
 
     /// <summary>Drops one reference from each cluster of the range once the change that dropped it is
-    /// durable: at the next <see cref="Barrier"/>.</summary>
-    public void Release(ulong hostOffset, ulong length = 0)
-    {
-        _released.Add((hostOffset, length));
-        if (_released.Count >= MaxReleased)
-            Barrier();
-    }
+    /// durable: at <see cref="ApplyReleases"/>, which the image calls after writing its changes.</summary>
+    public void Release(ulong hostOffset, ulong length = 0) => _released.Add((hostOffset, length));
 
-    /// <summary>Whether releases are waiting for a barrier.</summary>
-    public bool HasReleases => _released.Count > 0;
+    /// <summary>Whether so many releases wait that the image should make its changes durable.</summary>
+    public bool ReleasesPressing => _released.Count >= MaxReleased;
 
-    /// <summary>fdatasync, then applies the queued releases.</summary>
-    public void Barrier()
+    /// <summary>fdatasync (the changes that dropped the references are then durable), then applies
+    /// the queued releases.</summary>
+    public void ApplyReleases()
     {
         if (_released.Count == 0)
             return;
@@ -200,6 +196,7 @@ internal sealed class Qcow2Refcounts
         WriteEntry(block, cluster % PerBlock, 1);
         ulong offset = cluster << _clusterBits;
         _file.Write((long)offset, block);
+        _file.Sync();
         _blocks[offset] = block;
         _table[b] = offset;
         WriteTableSector(TableOffset, _table, (int)b);
@@ -245,6 +242,7 @@ internal sealed class Qcow2Refcounts
         _file.Write((long)tableOffset, raw);
 
         ulong oldOffset = TableOffset, oldClusters = TableClusters;
+        _file.Sync();
         Qcow2HeaderSector.Update(_file, sector =>
         {
             BinaryPrimitives.WriteUInt64BigEndian(sector[48..], tableOffset);
