@@ -11,11 +11,17 @@ namespace Cluster.Vmm.Storage;
 internal sealed class BackingChain
 {
     private readonly IReadOnlyList<(FileIdentity Id, string Path)> _files;
+    private readonly bool _locked;
 
-    private BackingChain(IReadOnlyList<(FileIdentity, string)> files) => _files = files;
+    private BackingChain(IReadOnlyList<(FileIdentity, string)> files, bool locked)
+    {
+        _files = files;
+        _locked = locked;
+    }
 
-    /// <summary>A chain whose top is <paramref name="top"/>.</summary>
-    public static BackingChain Start(IImageFile top) => new([(top.Identity, top.Path)]);
+    /// <summary>A chain whose top is <paramref name="top"/>; <paramref name="locked"/> false opens
+    /// the backing files without image locks (to inspect images in use, as qemu-img info does).</summary>
+    public static BackingChain Start(IImageFile top, bool locked = true) => new([(top.Identity, top.Path)], locked);
 
     /// <summary>Opens the backing file <paramref name="name"/> named by <paramref name="ownerPath"/>.</summary>
     public IDiskImage OpenBacking(string ownerPath, string name, string? format, DiskCacheMode cache)
@@ -32,7 +38,7 @@ internal sealed class BackingChain
         };
         if (!File.Exists(resolved))
             throw new VmmException($"{ownerPath}: backing file '{name}' (resolved to {resolved}) does not exist", "disk-open");
-        var file = DiskImage.OpenFile(resolved, readOnly: true, cache);
+        var file = DiskImage.OpenFile(resolved, readOnly: true, cache, _locked);
         try
         {
             var id = file.Identity;
@@ -41,7 +47,7 @@ internal sealed class BackingChain
                 string loop = string.Join(" -> ", _files.Select(f => f.Path).Append(resolved));
                 throw new VmmException($"{ownerPath}: the backing chain loops: {loop}", "disk-open");
             }
-            var next = new BackingChain([.. _files, (id, resolved)]);
+            var next = new BackingChain([.. _files, (id, resolved)], _locked);
             return DiskImage.Open(file, backingFormat, readOnly: true, cache, next);
         }
         catch

@@ -70,6 +70,53 @@ public static class DiskImage
         }
     }
 
+    /// <summary>Describes an image and its backing chain, opened read-only without taking image locks
+    /// (as qemu-img info does), so that images in use by a VM can be described.</summary>
+    /// <exception cref="VmmException">The image cannot be opened.</exception>
+    public static DiskImageInfo Info(string path)
+    {
+        var file = OpenFile(path, readOnly: true, DiskCacheMode.Writeback, locked: false);
+        IDiskImage image;
+        try
+        {
+            image = Open(file, null, readOnly: true, DiskCacheMode.Writeback, BackingChain.Start(file, locked: false));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        using (image)
+            return Describe(image);
+    }
+
+    private static DiskImageInfo Describe(IDiskImage image)
+    {
+        var file = ((IFileImage)image).File;
+        var qcow2 = image as Qcow2Image;
+        return new DiskImageInfo(image.Path, image.Format, image.VirtualSize, file.Length, file.AllocatedBytes,
+            qcow2 is null ? null : (int)qcow2.Header.ClusterSize, qcow2?.Header.BackingFile,
+            qcow2?.Snapshots.Select(s => s.Name).ToArray() ?? [], qcow2?.Backing is { } b ? Describe(b) : null);
+    }
+
+    /// <summary>Checks a qcow2 image's refcounts against a recount of every reference (as qemu-img check does).</summary>
+    /// <exception cref="VmmException">The file cannot be opened, is raw (nothing to check) or its header is unusable.</exception>
+    public static DiskCheckReport Check(string path)
+    {
+        using var file = OpenFile(path, readOnly: true, DiskCacheMode.Writeback);
+        if (Probe(file) != DiskFormat.Qcow2)
+            throw new VmmException($"{path}: raw images have no metadata to check", "disk-check");
+        return Qcow2Checker.Check(file);
+    }
+
+    /// <summary>Copies <paramref name="input"/> (any format, its backing chain flattened) into a new
+    /// image <paramref name="output"/> of format <paramref name="to"/>, leaving all-zero areas
+    /// unallocated; <paramref name="progress"/> hears of each megabyte copied.</summary>
+    /// <exception cref="VmmException">Either image cannot be opened or written.</exception>
+    public static void Convert(string input, string output, DiskFormat to, DiskCreateOptions? options = null,
+        IProgress<(ulong Done, ulong Total)>? progress = null) =>
+        DiskConverter.Convert(input, output, to, options, progress);
+
     /// <summary>Probes the format of an image file from its first bytes.</summary>
     /// <exception cref="VmmException">The file cannot be opened.</exception>
     public static DiskFormat Probe(string path)
@@ -85,13 +132,14 @@ public static class DiskImage
         return file.Length >= 4 && Qcow2Header.HasMagic(magic) ? DiskFormat.Qcow2 : DiskFormat.Raw;
     }
 
-    /// <summary>Opens and locks a host file.</summary>
-    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache)
+    /// <summary>Opens a host file and, unless <paramref name="locked"/> is false, locks it.</summary>
+    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache, bool locked = true)
     {
         var file = PosixImageFile.Open(path, readOnly, cache);
         try
         {
-            ImageLock.Acquire(file.Handle, path, write: !readOnly);
+            if (locked)
+                ImageLock.Acquire(file.Handle, path, write: !readOnly);
             return file;
         }
         catch

@@ -9,7 +9,7 @@ namespace Cluster.Vmm.Storage;
 /// neither. The virtual size is the file's length rounded up to a sector; bytes past the end read
 /// as zeroes.
 /// </summary>
-internal sealed class RawDiskImage : IDiskImage
+internal sealed class RawDiskImage : IDiskImage, IFileImage
 {
     private const int ZeroChunk = 1 << 20;
     private readonly IImageFile _file;
@@ -21,6 +21,7 @@ internal sealed class RawDiskImage : IDiskImage
         VirtualSize = ((ulong)file.Length + 511) & ~511UL;
     }
 
+    public IImageFile File => _file;
     public string Path => _file.Path;
     public DiskFormat Format => DiskFormat.Raw;
     public ulong VirtualSize { get; }

@@ -87,4 +87,65 @@ public class ImageLockTests
         }
         using var disk = DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback);
     }
+
+    [Fact]
+    public void Info_describes_an_image_in_use_without_taking_its_locks()
+    {
+        using var dir = new ScratchDir();
+        string path = NewRaw(dir);
+        using var disk = DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback);
+        var info = DiskImage.Info(path);
+        Assert.Equal((DiskFormat.Raw, 65536UL), (info.Format, info.VirtualSize));
+        Assert.Equal("disk-lock", Assert.Throws<VmmException>(() => DiskImage.Check(path)).Operation);
+    }
+
+    [Fact]
+    public void Creating_over_an_image_in_use_is_refused_and_leaves_it_alone()
+    {
+        using var dir = new ScratchDir();
+        string path = NewRaw(dir);
+        using var disk = DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback);
+        var e = Assert.Throws<VmmException>(() => DiskImage.Create(path, DiskFormat.Qcow2, 1 << 20));
+        Assert.Equal("disk-lock", e.Operation);
+        Assert.Equal(65536, new FileInfo(path).Length);
+    }
+
+    [QemuFact]
+    public void A_running_qemu_system_with_the_image_as_its_disk_keeps_this_vmm_out()
+    {
+        if (!File.Exists("/usr/bin/qemu-system-x86_64"))
+            return;
+        using var dir = new ScratchDir();
+        string path = dir.File("vm.qcow2");
+        DiskImage.Create(path, DiskFormat.Qcow2, 16 << 20);
+        var start = new ProcessStartInfo("qemu-system-x86_64") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { "-accel", "tcg", "-S", "-nographic", "-nodefaults", "-display", "none", "-m", "64", "-drive", $"file={path},format=qcow2,if=virtio" })
+            start.ArgumentList.Add(a);
+        using var qemu = Process.Start(start)!;
+        try
+        {
+            // Wait until QEMU holds its locks (opening to find out could itself keep QEMU out).
+            string inode = QemuTools.Run("stat", ["-c", "%i", path], [0]).Stdout.Trim();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!File.ReadAllText("/proc/locks").Contains($":{inode} 201 ") && DateTime.UtcNow < deadline && !qemu.HasExited)
+                Thread.Sleep(50);
+            VmmException? refused = null;
+            try
+            {
+                DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback).Dispose();
+            }
+            catch (VmmException e)
+            {
+                refused = e;
+            }
+            Assert.True(refused is not null, $"never refused; qemu exited: {qemu.HasExited}");
+            Assert.Equal("disk-lock", refused.Operation);
+        }
+        finally
+        {
+            if (!qemu.HasExited)
+                qemu.Kill();
+            qemu.WaitForExit();
+        }
+    }
 }

@@ -124,4 +124,62 @@ public class Qcow2WriteTests
         QemuAssert.ChecksClean(dir.File("top.qcow2"));
         QemuAssert.ChecksClean(dir.File("mid.qcow2"));
     }
+
+    [QemuTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(8)]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void Images_with_any_refcount_width_are_written_consistently(int refcountBits)
+    {
+        using var dir = new ScratchDir();
+        string path = dir.File("refbits.qcow2");
+        QemuTools.Img("create", "-q", "-f", "qcow2", "-o", $"refcount_bits={refcountBits},cluster_size=4096", path, Size.ToString());
+        QemuTools.Io([.. QemuWorkload.QemuIoCommands(refcountBits, Size, 20), path]);
+        if (refcountBits > 1)
+            QemuTools.Img("snapshot", "-c", "s", path);
+        var model = new DiskModel(QemuTools.ReadAsRaw(path, dir.Path));
+        using (var image = DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback))
+            model.Run(image, refcountBits, 150, 4096);
+        QemuAssert.ChecksClean(path);
+        QemuAssert.ComparesEqual(path, model.Save(dir.File("model.raw")));
+    }
+
+    [QemuFact]
+    public void Concurrent_writers_and_readers_on_separate_ranges_leave_a_consistent_image()
+    {
+        using var dir = new ScratchDir();
+        string path = dir.File("concurrent.qcow2");
+        DiskImage.Create(path, DiskFormat.Qcow2, Size, new DiskCreateOptions(ClusterSize: 4096));
+        var model = new byte[Size];
+        const int threads = 4;
+        ulong slice = Size / threads;
+        using (var image = DiskImage.Open(path, null, readOnly: false, DiskCacheMode.Writeback))
+        {
+            Parallel.For(0, threads, t =>
+            {
+                var random = new Random(t);
+                var back = new byte[64 << 10];
+                for (int i = 0; i < 200; i++)
+                {
+                    ulong length = (ulong)random.Next(1, 129) * 512;
+                    ulong offset = (ulong)t * slice + (ulong)random.NextInt64(0, (long)((slice - length) / 512)) * 512;
+                    if (random.Next(4) == 0)
+                    {
+                        image.Read(offset, back.AsSpan(0, (int)length));
+                        Assert.True(back.AsSpan(0, (int)length).SequenceEqual(model.AsSpan((int)offset, (int)length)));
+                        continue;
+                    }
+                    var data = new byte[length];
+                    random.NextBytes(data);
+                    image.Write(offset, data);
+                    data.CopyTo(model, (int)offset);
+                }
+            });
+            image.Flush();
+        }
+        QemuAssert.ChecksClean(path);
+        QemuAssert.ComparesEqual(path, new DiskModel(model).Save(dir.File("model.raw")));
+    }
 }

@@ -4,7 +4,7 @@ using Xunit;
 namespace Cluster.Vmm.Tests.Storage;
 
 /// <summary>Debian's qemu-img and qemu-io, the peers the image code is checked against.</summary>
-internal static class QemuTools
+public static class QemuTools
 {
     private static readonly Lazy<string?> Missing = new(() =>
         Find("qemu-img") is null ? "qemu-img is not installed (apt-get install qemu-utils)"
@@ -74,7 +74,7 @@ public sealed class QemuTheoryAttribute : TheoryAttribute
 }
 
 /// <summary>A scratch folder on a disk file system (O_DIRECT works), removed on dispose.</summary>
-internal sealed class ScratchDir : IDisposable
+public sealed class ScratchDir : IDisposable
 {
     public ScratchDir()
     {

@@ -44,3 +44,10 @@ internal interface IImageFile : IDisposable
 
 /// <summary>A file's device and inode numbers.</summary>
 internal readonly record struct FileIdentity(ulong Device, ulong Inode);
+
+/// <summary>An image over one host file (the top of its chain).</summary>
+internal interface IFileImage
+{
+    /// <summary>The host file.</summary>
+    IImageFile File { get; }
+}

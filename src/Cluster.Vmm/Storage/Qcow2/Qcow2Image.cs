@@ -9,15 +9,18 @@ namespace Cluster.Vmm.Storage.Qcow2;
 /// table to L2 tables to host clusters; unallocated clusters read from the backing file (or as
 /// zeroes), zero clusters as zeroes, compressed clusters are inflated.
 /// Writes allocate in an order that keeps the file consistent at every step (see README.md):
-/// refcount up, then the data (the whole cluster, copied from the old contents or the backing file
-/// for a partial write), then the L2 entry, then the L1 entry for a new L2 table; the old cluster's
-/// reference is dropped last. Clusters with a refcount above one (shared with an internal snapshot)
+/// refcount up (reserved in batches), then the data (the whole cluster, copied from the old
+/// contents or the backing file for a partial write) or the new L2 table; changed L2 and L1
+/// entries wait in memory for a barrier (FLUSH, close, or 4096 changed sectors), which syncs
+/// before writing them; the old cluster's reference is dropped last, after another sync. Clusters with a refcount above one (shared with an internal snapshot)
 /// and compressed clusters are never written in place.
 /// Reads run in parallel under a read lock; writes, discards and zeroing take the write lock.
 /// </summary>
-internal sealed class Qcow2Image : IDiskImage
+internal sealed class Qcow2Image : IDiskImage, IFileImage
 {
     private const int MaxCachedL2Bytes = 32 << 20;
+    /// <summary>Changed L2/L1 sectors kept before a barrier writes them.</summary>
+    private const int MaxDirtySectors = 4096;
 
     private readonly IImageFile _file;
     private readonly Qcow2Header _header;
@@ -25,6 +28,9 @@ internal sealed class Qcow2Image : IDiskImage
     private readonly Qcow2Refcounts _refcounts;
     private readonly IDiskImage? _backing;
     private readonly Dictionary<ulong, ulong[]> _l2Cache = [];
+    private readonly Dictionary<ulong, SortedSet<int>> _dirtyL2 = [];
+    private readonly SortedSet<int> _dirtyL1 = [];
+    private int _dirtySectors;
     private readonly ReaderWriterLockSlim _lock = new();
     private readonly int _cb;
 
@@ -41,6 +47,7 @@ internal sealed class Qcow2Image : IDiskImage
         _cb = header.ClusterBits;
     }
 
+    public IImageFile File => _file;
     public string Path => _file.Path;
     public DiskFormat Format => DiskFormat.Qcow2;
     public ulong VirtualSize => _header.Size;
@@ -89,14 +96,21 @@ internal sealed class Qcow2Image : IDiskImage
         Qcow2Layout.CheckNoOverlap(header, l1, refcounts, snapshots, snapshotTableLength, Bad);
 
         IDiskImage? backing = header.BackingFile is { } name ? chain.OpenBacking(path, name, header.BackingFormat, cache) : null;
-        var image = new Qcow2Image(file, header, l1, refcounts, snapshots, backing, readOnly);
-        if (!readOnly && header.AutoclearFeatures != 0)
+        try
         {
-            // Autoclear bits name extensions (persistent bitmaps, raw external data) this code does not
-            // keep up to date: clearing them tells QEMU to ignore those extensions from now on.
-            Qcow2HeaderSector.Update(file, s => BinaryPrimitives.WriteUInt64BigEndian(s[88..], 0));
+            if (!readOnly && header.AutoclearFeatures != 0)
+            {
+                // Autoclear bits name extensions (persistent bitmaps, raw external data) this code does not
+                // keep up to date: clearing them tells QEMU to ignore those extensions from now on.
+                Qcow2HeaderSector.Update(file, s => BinaryPrimitives.WriteUInt64BigEndian(s[88..], 0));
+            }
         }
-        return image;
+        catch
+        {
+            backing?.Dispose();
+            throw;
+        }
+        return new Qcow2Image(file, header, l1, refcounts, snapshots, backing, readOnly);
     }
 
     public void Read(ulong offset, Span<byte> destination)
@@ -137,7 +151,46 @@ internal sealed class Qcow2Image : IDiskImage
         }
     }
 
-    public void Flush() => _file.Sync();
+    public void Flush()
+    {
+        if (ReadOnly)
+        {
+            _file.Sync();
+            return;
+        }
+        _lock.EnterWriteLock();
+        try
+        {
+            Barrier();
+            _file.Sync();
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
+    /// Makes the changed metadata durable in the safe order: fdatasync (the data, new L2 tables and
+    /// raised refcounts reach the disk), then the changed L2 and L1 sectors, then (with another
+    /// fdatasync) the queued reference drops.
+    /// </summary>
+    private void Barrier()
+    {
+        if (_dirtySectors > 0)
+        {
+            _file.Sync();
+            foreach (var (table, sectors) in _dirtyL2)
+                foreach (int first in sectors)
+                    Qcow2Tables.WriteSector(_file, table, L2(table), first);
+            foreach (int first in _dirtyL1)
+                Qcow2Tables.WriteSector(_file, _header.L1TableOffset, _l1, first);
+            _dirtyL2.Clear();
+            _dirtyL1.Clear();
+            _dirtySectors = 0;
+        }
+        _refcounts.ApplyReleases();
+    }
 
     public void Discard(ulong offset, ulong length) => Zero(offset, length, unmap: true, partialAsZeroes: false);
 
@@ -224,7 +277,10 @@ internal sealed class Qcow2Image : IDiskImage
                 return table;
             table = Qcow2Tables.Read(_file, offset, ClusterSize / 8);
             if ((ulong)_l2Cache.Count * ClusterSize >= MaxCachedL2Bytes)
-                _l2Cache.Clear();
+            {
+                foreach (ulong clean in _l2Cache.Keys.Where(k => !_dirtyL2.ContainsKey(k)).ToList())
+                    _l2Cache.Remove(clean);
+            }
             _l2Cache[offset] = table;
             return table;
         }
@@ -322,17 +378,24 @@ internal sealed class Qcow2Image : IDiskImage
     private bool IsOwned(ulong entry) =>
         (entry & Qcow2Entry.Copied) != 0 || _refcounts.Get(Qcow2Entry.HostOffset(entry) >> _cb) == 1;
 
-    /// <summary>Drops the reference an old L2 entry held.</summary>
+    /// <summary>Drops the reference an old L2 entry held (after the next barrier).</summary>
     private void Release(ulong entry)
+    {
+        ReleaseEntry(entry);
+        if (_refcounts.ReleasesPressing)
+            Barrier();
+    }
+
+    private void ReleaseEntry(ulong entry)
     {
         switch (Qcow2Entry.Kind(entry, _header.Version))
         {
             case Qcow2ClusterKind.Compressed:
                 var (offset, length) = Qcow2Entry.CompressedRange(entry, _cb);
-                _refcounts.Decrement(offset & ~511UL, length + (offset & 511));
+                _refcounts.Release(offset & ~511UL, length + (offset & 511));
                 break;
             case Qcow2ClusterKind.Normal or Qcow2ClusterKind.Zero when Qcow2Entry.HostOffset(entry) != 0:
-                _refcounts.Decrement(Qcow2Entry.HostOffset(entry));
+                _refcounts.Release(Qcow2Entry.HostOffset(entry));
                 break;
         }
     }
@@ -368,24 +431,65 @@ internal sealed class Qcow2Image : IDiskImage
             _l2Cache[fresh] = table;
         SetL1(l1Index, fresh | Qcow2Entry.Copied);
         if (offset != 0)
-            _refcounts.Decrement(offset);
+        {
+            _refcounts.Release(offset);
+            if (_refcounts.ReleasesPressing)
+                Barrier();
+        }
         return (fresh, table, index);
     }
 
+    /// <summary>Changes an L2 entry in memory; the sector is written at the next barrier, after the
+    /// data it points at is durable.</summary>
     private void SetL2(ulong l2Offset, ulong[] table, int index, ulong entry)
     {
         table[index] = entry;
-        Qcow2Tables.WriteSector(_file, l2Offset, table, index);
+        if (!_dirtyL2.TryGetValue(l2Offset, out var sectors))
+            _dirtyL2[l2Offset] = sectors = [];
+        if (sectors.Add(index & ~63))
+            CountDirty();
     }
 
+    private void CountDirty()
+    {
+        if (++_dirtySectors >= MaxDirtySectors)
+            Barrier();
+    }
+
+    /// <summary>Applies queued releases and returns unused reserved clusters, so that a closed image
+    /// has no leaks. A failure here leaves leaked clusters at worst: it is not worth an exception
+    /// out of Dispose.</summary>
+    private void Close()
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            Barrier();
+            _refcounts.ReturnReserved();
+            _file.Sync();
+        }
+        catch (VmmException)
+        {
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Changes an L1 entry in memory; written at the next barrier, after the L2 table it
+    /// points at is durable.</summary>
     private void SetL1(int index, ulong entry)
     {
         _l1[index] = entry;
-        Qcow2Tables.WriteSector(_file, _header.L1TableOffset, _l1, index);
+        if (_dirtyL1.Add(index & ~63))
+            CountDirty();
     }
 
     public void Dispose()
     {
+        if (!ReadOnly)
+            Close();
         _backing?.Dispose();
         _file.Dispose();
         _lock.Dispose();

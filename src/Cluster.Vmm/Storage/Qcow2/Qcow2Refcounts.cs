@@ -5,11 +5,14 @@ namespace Cluster.Vmm.Storage.Qcow2;
 
 /// <summary>
 /// The refcount table and its refcount blocks: how many references each host cluster has (0 =
-/// free). Refcounts of any width (refcount_order 0..6) are read and written. Changes are written
-/// through at once, one 512-byte sector at a time, before the structure that uses the cluster is
-/// written (a crash leaks a cluster at worst, never shares one). The table grows when a cluster
-/// past its reach is needed: new refcount blocks and the new table are written first, then the
-/// header is switched to the new table in one sector write, then the old table is freed.
+/// free). Refcounts of any width (refcount_order 0..6) are read and written, one 512-byte sector
+/// at a time. Clusters are reserved in batches (refcounts raised and written at once); the image
+/// syncs before any L2 or L1 entry that uses them is written. Dropped references are queued and
+/// applied only after an fdatasync has made the change that dropped them durable. A crash thus
+/// leaks clusters at worst, never shares one.
+/// The table grows when a cluster past its reach is needed: new refcount blocks and the new table
+/// are written first, then the header is switched to the new table in one sector write, then the
+/// old table is released (queued like any dropped reference).
 /// Not thread-safe: the image calls it under its write lock.
 /// </summary>
 internal sealed class Qcow2Refcounts
@@ -19,7 +22,14 @@ internal sealed class Qcow2Refcounts
     private readonly int _order;
     private readonly Dictionary<ulong, byte[]> _blocks = [];
     private ulong[] _table;
+    private readonly Queue<ulong> _reserved = new();
+    private readonly List<(ulong Offset, ulong Length)> _released = [];
     private ulong _freeHint = 1;
+
+    /// <summary>Clusters reserved per fdatasync.</summary>
+    public const int ReserveBatch = 32;
+    /// <summary>Queued releases that ask for a barrier.</summary>
+    private const int MaxReleased = 256;
 
     private Qcow2Refcounts(IImageFile file, int clusterBits, int order, ulong tableOffset, ulong[] table)
     {
@@ -43,7 +53,6 @@ internal sealed class Qcow2Refcounts
     private int Bits => 1 << _order;
     /// <summary>Refcounts in one block.</summary>
     public ulong PerBlock => (ClusterSize * 8) >> _order;
-    private ulong MaxRefcount => _order == 6 ? ulong.MaxValue : (1UL << Bits) - 1;
 
     /// <summary>Reads the table and checks that every block it names is aligned and inside the file.</summary>
     public static Qcow2Refcounts Load(IImageFile file, Qcow2Header header, Func<string, VmmException> bad)
@@ -75,20 +84,8 @@ internal sealed class Qcow2Refcounts
         return ReadEntry(Block(_table[b]), cluster % PerBlock);
     }
 
-    /// <summary>Adds one reference to each cluster of the host range.</summary>
-    public void Increment(ulong hostOffset, ulong length = 0)
-    {
-        foreach (ulong c in Clusters(hostOffset, length))
-        {
-            ulong r = Get(c);
-            if (r == MaxRefcount)
-                throw new VmmException($"{_file.Path}: refcount of cluster {c} would overflow its {Bits} bits", "disk-io");
-            Set(c, r + 1);
-        }
-    }
-
-    /// <summary>Drops one reference from each cluster of the host range; a cluster at 0 becomes free.</summary>
-    public void Decrement(ulong hostOffset, ulong length = 0)
+    /// <summary>Drops one reference from each cluster of the host range now; a cluster at 0 becomes free.</summary>
+    private void Decrement(ulong hostOffset, ulong length = 0)
     {
         foreach (ulong c in Clusters(hostOffset, length))
         {
@@ -109,8 +106,50 @@ internal sealed class Qcow2Refcounts
             yield return c;
     }
 
-    /// <summary>Finds a free cluster, sets its refcount to 1 (written to the file) and returns its host offset.</summary>
+    /// <summary>A cluster for new data or metadata, its refcount already 1 in the file (durable at the
+    /// next sync, which comes before anything that points at it is written); its host offset.</summary>
     public ulong Allocate()
+    {
+        if (_reserved.Count == 0)
+        {
+            var sectors = new SortedSet<(ulong Block, int Sector)>();
+            for (int i = 0; i < ReserveBatch; i++)
+                _reserved.Enqueue(TakeFree(sectors));
+            foreach (var (block, sector) in sectors)
+                _file.Write((long)block + sector, Block(block).AsSpan(sector, 512));
+        }
+        return _reserved.Dequeue() << _clusterBits;
+    }
+
+    /// <summary>Drops one reference from each cluster of the range once the change that dropped it is
+    /// durable: at <see cref="ApplyReleases"/>, which the image calls after writing its changes.</summary>
+    public void Release(ulong hostOffset, ulong length = 0) => _released.Add((hostOffset, length));
+
+    /// <summary>Whether so many releases wait that the image should make its changes durable.</summary>
+    public bool ReleasesPressing => _released.Count >= MaxReleased;
+
+    /// <summary>fdatasync (the changes that dropped the references are then durable), then applies
+    /// the queued releases.</summary>
+    public void ApplyReleases()
+    {
+        if (_released.Count == 0)
+            return;
+        _file.Sync();
+        foreach (var (offset, length) in _released)
+            Decrement(offset, length);
+        _released.Clear();
+    }
+
+    /// <summary>Frees the reserved clusters nothing uses (on close).</summary>
+    public void ReturnReserved()
+    {
+        while (_reserved.TryDequeue(out ulong c))
+            Decrement(c << _clusterBits);
+    }
+
+    /// <summary>Finds a free cluster and sets its refcount to 1 in memory (the sector to write is
+    /// added to <paramref name="sectors"/>); returns its index.</summary>
+    private ulong TakeFree(SortedSet<(ulong Block, int Sector)> sectors)
     {
         for (ulong c = Math.Max(_freeHint, 1); ; c++)
         {
@@ -127,14 +166,14 @@ internal sealed class Qcow2Refcounts
             }
             if (Get(c) == 0)
             {
-                Set(c, 1);
+                sectors.Add(Set(c, 1, writeThrough: false));
                 _freeHint = c + 1;
-                return c << _clusterBits;
+                return c;
             }
         }
     }
 
-    private void Set(ulong cluster, ulong value)
+    private (ulong Block, int Sector) Set(ulong cluster, ulong value, bool writeThrough = true)
     {
         ulong b = cluster / PerBlock;
         if (b >= (ulong)_table.Length || _table[b] == 0)
@@ -144,7 +183,9 @@ internal sealed class Qcow2Refcounts
         ulong index = cluster % PerBlock;
         WriteEntry(block, index, value);
         int sector = (int)((index * (ulong)Bits / 8) & ~511UL);
-        _file.Write((long)blockOffset + sector, block.AsSpan(sector, Math.Min(512, block.Length)));
+        if (writeThrough)
+            _file.Write((long)blockOffset + sector, block.AsSpan(sector, 512));
+        return (blockOffset, sector);
     }
 
     /// <summary>A new refcount block for block index <paramref name="b"/>, placed in the cluster it
@@ -155,6 +196,7 @@ internal sealed class Qcow2Refcounts
         WriteEntry(block, cluster % PerBlock, 1);
         ulong offset = cluster << _clusterBits;
         _file.Write((long)offset, block);
+        _file.Sync();
         _blocks[offset] = block;
         _table[b] = offset;
         WriteTableSector(TableOffset, _table, (int)b);
@@ -200,6 +242,7 @@ internal sealed class Qcow2Refcounts
         _file.Write((long)tableOffset, raw);
 
         ulong oldOffset = TableOffset, oldClusters = TableClusters;
+        _file.Sync();
         Qcow2HeaderSector.Update(_file, sector =>
         {
             BinaryPrimitives.WriteUInt64BigEndian(sector[48..], tableOffset);
@@ -207,7 +250,7 @@ internal sealed class Qcow2Refcounts
         });
         _table = newTable;
         TableOffset = tableOffset;
-        Decrement(oldOffset, oldClusters << _clusterBits);
+        Release(oldOffset, oldClusters << _clusterBits);
     }
 
     private void WriteTableSector(ulong tableOffset, ulong[] table, int index) =>
