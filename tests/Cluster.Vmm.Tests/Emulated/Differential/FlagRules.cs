@@ -19,11 +19,17 @@ internal static class FlagRules
     /// <param name="p">The instruction.</param>
     /// <param name="count">Its shift or rotate count as the instruction reads it (CL or the immediate), before masking.</param>
     /// <param name="source">Its source operand (bit scans: the operand scanned).</param>
-    public static Defined For(Producer p, ulong count, ulong source)
+    public static Defined For(Producer p, ulong count, ulong source) => For(p.Mnemonic, p.Size, count, source);
+
+    /// <param name="mnemonic">The instruction.</param>
+    /// <param name="size">Its operand size in bytes.</param>
+    /// <param name="count">Its shift or rotate count as the instruction reads it (CL or the immediate), before masking.</param>
+    /// <param name="source">Its source operand (bit scans: the operand scanned).</param>
+    public static Defined For(Mnemonic mnemonic, int size, ulong count, ulong source)
     {
-        int bits = p.Size * 8;
-        int c = (int)(count & (p.Size == 8 ? 63UL : 31UL));
-        switch (p.Mnemonic)
+        int bits = size * 8;
+        int c = (int)(count & (size == 8 ? 63UL : 31UL));
+        switch (mnemonic)
         {
             case Mnemonic.Mul: case Mnemonic.Imul:
                 return new(CF | OF, true, false);
@@ -38,7 +44,7 @@ internal static class FlagRules
                     if (c == 0) return Defined.All;
                     ulong f = ArithFlags & ~AF;
                     if (c != 1) f &= ~OF;
-                    if (c >= bits && p.Mnemonic != Mnemonic.Sar) f &= ~CF;
+                    if (c >= bits && mnemonic != Mnemonic.Sar) f &= ~CF;
                     return new(f, true, false);
                 }
             case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr:
@@ -53,11 +59,11 @@ internal static class FlagRules
                 return new(CF | ZF, true, false);
             case Mnemonic.Bsf: case Mnemonic.Bsr:
                 // The destination of a scan of zero is undefined (Intel and AMD leave it, the SDM does not say so).
-                return new(ZF, (source & Mask(p.Size)) != 0, false);
+                return new(ZF, (source & Mask(size)) != 0, false);
             case Mnemonic.Tzcnt: case Mnemonic.Lzcnt:
                 return new(CF | ZF, true, false);
             case Mnemonic.Bswap:
-                return new(ArithFlags, p.Size != 2, false);
+                return new(ArithFlags, size != 2, false);
             default:
                 return Defined.All;
         }
