@@ -11,15 +11,15 @@ namespace Cluster.Vmm.Tests.Emulated.Differential;
 /// Every instruction form the emulator claims (derived from its decoder, see <see cref="InstructionForms"/>),
 /// in every addressing form, followed by every kind of flag consumer, compared with the host CPU on
 /// the interpreter and on compiled blocks. The ordinary suite runs a seeded sample; with
-/// CLUSTER_FULL_TESTS=1 every snippet runs with every pair of edge operands and random ones.
+/// CLUSTER_FULL_TESTS=1 every snippet runs, with every edge value in each operand and random ones.
 /// CLUSTER_DIFF_SEED=N repeats a run's sample and operands.
 /// </summary>
 public sealed class GeneratedDifferentialTests(ITestOutputHelper output)
 {
     /// <summary>Snippets per claimed code and operand sets per snippet in the ordinary suite (both paths run them).</summary>
-    private const int SamplePerCode = 4, SampleValues = 12;
-    /// <summary>Random operand sets per snippet in the full sweep, beside the edge pairs.</summary>
-    private const int FullRandomValues = 24;
+    private const int SamplePerCode = 6, SampleValues = 20;
+    /// <summary>Random operand sets per snippet in the full sweep, beside every edge against a random edge on each side.</summary>
+    private const int FullRandomValues = 32;
 
     private static readonly ulong[] Edges =
     [
@@ -109,9 +109,12 @@ public sealed class GeneratedDifferentialTests(ITestOutputHelper output)
     {
         if (full)
         {
-            foreach (var a in Edges)
-                foreach (var b in Edges)
-                    yield return (a, b, Edges[rng.Next(Edges.Length)]);
+            foreach (var e in Edges)
+            {
+                yield return (e, Edges[rng.Next(Edges.Length)], Edges[rng.Next(Edges.Length)]);
+                yield return (Edges[rng.Next(Edges.Length)], e, Edges[rng.Next(Edges.Length)]);
+                yield return (CaseValues.Random64(rng), CaseValues.Random64(rng), e);
+            }
             for (int i = 0; i < FullRandomValues; i++) yield return (CaseValues.Random64(rng), CaseValues.Random64(rng), CaseValues.Random64(rng));
             yield break;
         }
