@@ -19,7 +19,7 @@ internal sealed record Case(ulong[] Regs, ulong Flags, byte[] Window, Defined De
 /// addressing with garbage in the upper halves, RBP for FS), fills everything else and the operand's
 /// neighbours with random non-zero data, and leaves out cases the host would fault on (#DE).
 /// </summary>
-internal sealed class CaseValues(Random rng, ulong operand, Func<ulong> fsBase)
+internal sealed class CaseValues(Random rng, ulong operand, Func<ulong> fsBase, Func<ulong> gsBase)
 {
     public static ulong Random64(Random rng)
     {
@@ -128,6 +128,9 @@ internal sealed class CaseValues(Random rng, ulong operand, Func<ulong> fsBase)
                 }
             case MemForm.Fs:
                 regs[5] = operand - fsBase() - (ulong)p.Disp;
+                break;
+            case MemForm.Gs:
+                regs[5] = operand - gsBase() - (ulong)p.Disp;
                 break;
         }
         var defined = FlagRules.For(p, count, source);

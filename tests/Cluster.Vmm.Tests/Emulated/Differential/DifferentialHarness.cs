@@ -19,17 +19,15 @@ internal sealed class DifferentialHarness : IDisposable
     private readonly FixedAddressNativeRunner _native;
     private readonly EmuTestMachine _m = new();
     private byte[] _loaded = [];
-    private ulong _fsBase;
+    private ulong _fsBase, _gsBase;
 
     public DifferentialHarness(bool compiled)
     {
         _native = FixedAddressNativeRunner.TryCreate(Candidates, out var why) ?? throw new InvalidOperationException(why);
         Compiled = compiled;
-        if (compiled)
-        {
-            _m.Cpu.JitThreshold = 1;
-            _m.Cpu.CompileInBackground = false;
-        }
+        // Compiled: every block as IL from its first entry; interpreted: never compiled.
+        _m.Cpu.JitThreshold = compiled ? 1 : int.MaxValue;
+        _m.Cpu.CompileInBackground = false;
     }
 
     public bool Compiled { get; }
@@ -118,15 +116,16 @@ internal sealed class DifferentialHarness : IDisposable
 
     public static string RegName(int i) => ((Register)((int)Register.RAX + i)).ToString().ToLowerInvariant();
 
-    /// <summary>The emulator's FS base follows the host thread's, so that fs: operands address the same bytes.</summary>
+    /// <summary>The emulator's FS and GS bases follow the host thread's, so that fs: and gs: operands address the same bytes.</summary>
     private void SyncFsBase()
     {
-        ulong fs = FixedAddressNativeRunner.FsBase();
-        if (fs == _fsBase) return;
+        ulong fs = FixedAddressNativeRunner.FsBase(), gs = FixedAddressNativeRunner.GsBase();
+        if (fs == _fsBase && gs == _gsBase) return;
         var sr = _m.Cpu.GetSpecialRegisters();
         sr.Fs = sr.Fs with { Base = fs };
+        sr.Gs = sr.Gs with { Base = gs };
         _m.Cpu.SetSpecialRegisters(sr);
-        _fsBase = fs;
+        (_fsBase, _gsBase) = (fs, gs);
     }
 
     public void Dispose()

@@ -15,7 +15,7 @@ namespace Cluster.Vmm.Tests.Emulated.Differential;
 internal sealed unsafe partial class FixedAddressNativeRunner : IDisposable
 {
     private const int PROT_RWX = 7, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
-    private const int ARCH_GET_FS = 0x1003;
+    private const int ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
     public const int PageSize = 4096;
     /// <summary>Offset of the snippet in the code page (the prologue is padded up to it).</summary>
     public const int SnippetOffset = 0x80;
@@ -97,11 +97,16 @@ internal sealed unsafe partial class FixedAddressNativeRunner : IDisposable
     }
 
     /// <summary>This thread's FS base (glibc's thread pointer), so that the emulator can use the same one.</summary>
-    public static ulong FsBase()
+    public static ulong FsBase() => Get(ARCH_GET_FS);
+
+    /// <summary>This thread's GS base (0 unless something set it).</summary>
+    public static ulong GsBase() => Get(ARCH_GET_GS);
+
+    private static ulong Get(int code)
     {
         ulong v;
         // SAFETY: v is a local; arch_prctl writes 8 bytes to it.
-        if (arch_prctl(ARCH_GET_FS, &v) != 0) throw new InvalidOperationException($"arch_prctl failed: {Marshal.GetLastPInvokeError()}");
+        if (arch_prctl(code, &v) != 0) throw new InvalidOperationException($"arch_prctl failed: {Marshal.GetLastPInvokeError()}");
         return v;
     }
 

@@ -38,7 +38,7 @@ internal sealed record Snippet(Producer Producer, Consumer Consumer, int Cond, b
 /// <summary>
 /// Generates the snippets: every claimed, host-runnable code (<see cref="InstructionForms.Claimed"/>)
 /// in every addressing form it has (registers, high-byte registers, RIP-relative, SIB with
-/// index*scale, 32-bit addressing, FS override, moffs, LOCK on memory destinations), with the
+/// index*scale, 32-bit addressing, FS and GS overrides, moffs, LOCK on memory destinations), with the
 /// immediates of <see cref="Immediates"/>, each followed by each <see cref="Consumer"/>.
 /// </summary>
 internal static class GeneratedCases

@@ -48,7 +48,7 @@ public sealed class GeneratedDifferentialTests(ITestOutputHelper output)
             bool rm = Enumerable.Range(0, code.ToOpCode().OpCount).Any(i => code.ToOpCode().GetOpKind(i) is OpCodeOperandKind.r8_or_mem
                 or OpCodeOperandKind.r16_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem);
             if (rm)
-                Assert.True(forms.SetEquals([MemForm.None, MemForm.Rip, MemForm.Sib, MemForm.Addr32, MemForm.Fs]), $"{code}: {string.Join(",", forms)}");
+                Assert.True(forms.SetEquals([MemForm.None, MemForm.Rip, MemForm.Sib, MemForm.Addr32, MemForm.Fs, MemForm.Gs]), $"{code}: {string.Join(",", forms)}");
         }
         output.WriteLine($"claimed codes: {claims.Count}; host-run and generated: {generated.Count}; snippets: {snippets.Count}");
         foreach (var g in claims.Where(c => c.Skipped is not null).GroupBy(c => c.Skipped))
@@ -75,7 +75,7 @@ public sealed class GeneratedDifferentialTests(ITestOutputHelper output)
         var snippets = full ? all : all.GroupBy(x => x.Producer.Code).SelectMany(g => g.OrderBy(_ => rng.Next()).Take(SamplePerCode)).ToList();
         var failures = new Dictionary<string, string>();
         long cases = 0, skipped = 0;
-        var values = new CaseValues(rng, h.Operand, FixedAddressNativeRunner.FsBase);
+        var values = new CaseValues(rng, h.Operand, FixedAddressNativeRunner.FsBase, FixedAddressNativeRunner.GsBase);
         foreach (var sn in snippets)
         {
             foreach (var (a, b, c) in Operands(rng, full))

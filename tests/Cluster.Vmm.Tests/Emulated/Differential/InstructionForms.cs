@@ -16,6 +16,8 @@ internal enum MemForm
     Addr32,
     /// <summary>fs:[rbp + disp] with the FS base of the host thread.</summary>
     Fs,
+    /// <summary>gs:[rbp + disp] with the GS base of the host thread.</summary>
+    Gs,
     /// <summary>An absolute moffs64 (mov al/ax/eax/rax only).</summary>
     Moffs,
 }
@@ -184,11 +186,11 @@ internal static class InstructionForms
                                 ins.MemoryDisplacement64 = (ulong)(uint)disp;
                                 ins.MemoryDisplSize = disp is >= -128 and <= 127 ? 1 : 4;
                                 break;
-                            case MemForm.Fs:
+                            case MemForm.Fs: case MemForm.Gs:
                                 ins.MemoryBase = Register.RBP;
                                 ins.MemoryDisplacement64 = (ulong)disp;
                                 ins.MemoryDisplSize = disp is >= -128 and <= 127 ? 1 : 8;
-                                ins.SegmentPrefix = Register.FS;
+                                ins.SegmentPrefix = mem == MemForm.Fs ? Register.FS : Register.GS;
                                 break;
                             case MemForm.Moffs:
                                 ins.MemoryDisplacement64 = operand;
