@@ -91,8 +91,8 @@ internal static class InstructionForms
         {
             var info = code.ToOpCode();
             if (!info.IsInstruction || info.Encoding != EncodingKind.Legacy || !info.Mode64) continue;
-            var p = Instantiate(code, MemForm.None, high8: false, 0x1000_0800UL, 0x1000_0000UL, 0, 0).FirstOrDefault()
-                ?? Instantiate(code, MemForm.Rip, high8: false, 0x1000_0800UL, 0x1000_0000UL, 0, 0).FirstOrDefault();
+            var p = Enum.GetValues<MemForm>().Select(mem => Instantiate(code, mem, high8: false, 0x1000_0800UL, 0x1000_0000UL, 0, 0).FirstOrDefault())
+                .FirstOrDefault(x => x is not null);
             // Codes with operand kinds the generator does not place (segment, control, debug registers, far pointers) are left out.
             if (p is null) continue;
             var built = Build(p.Ins);
