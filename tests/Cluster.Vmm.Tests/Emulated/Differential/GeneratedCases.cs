@@ -37,7 +37,7 @@ internal sealed record Snippet(Producer Producer, Consumer Consumer, int Cond, b
 
 /// <summary>
 /// Generates the snippets: every claimed, host-runnable code (<see cref="InstructionForms.Claimed"/>)
-/// in every addressing form it has (registers, high-byte registers, RIP-relative, SIB with
+/// in every addressing form it has (registers, high-byte registers, one register in both operands, RIP-relative, SIB with
 /// index*scale, 32-bit addressing, FS and GS overrides, moffs, LOCK on memory destinations), with the
 /// immediates of <see cref="Immediates"/>, each followed by each <see cref="Consumer"/>.
 /// </summary>
@@ -94,6 +94,9 @@ internal static class GeneratedCases
             foreach (var mem in new[] { MemForm.None, MemForm.Rip })
                 foreach (var p in InstructionForms.Instantiate(code, mem, high8: true, operand, ip, imm, variant))
                     yield return p;
+            // Both register operands the same register (xadd rbx,rbx; cmpxchg; xchg; sub; imul ...).
+            foreach (var p in InstructionForms.Instantiate(code, MemForm.None, high8: false, operand, ip, imm, variant, sameRegister: true))
+                yield return p;
         }
     }
 

@@ -129,15 +129,15 @@ internal static class InstructionForms
     /// <summary>
     /// The instantiations of <paramref name="code"/> for one addressing form (none when the code has no
     /// memory operand and <paramref name="mem"/> asks for one, or the reverse): register operands from
-    /// RBX and RDX (BH and DH with <paramref name="high8"/>), CL for counts, the accumulator where implicit;
+    /// RBX and RDX (BH and DH with <paramref name="high8"/>, RBX twice with <paramref name="sameRegister"/>), CL for counts, the accumulator where implicit;
     /// memory at <paramref name="operand"/>; immediates as given (<paramref name="imm"/>) or 1 for the constant-1 forms.
     /// </summary>
-    public static IEnumerable<Producer> Instantiate(Code code, MemForm mem, bool high8, ulong operand, ulong ip, ulong imm, int variant)
+    public static IEnumerable<Producer> Instantiate(Code code, MemForm mem, bool high8, ulong operand, ulong ip, ulong imm, int variant, bool sameRegister = false)
     {
         var info = code.ToOpCode();
         var ins = new Instruction { Code = code };
         var slots = new List<Slot>();
-        Register[] pool = high8 ? [Register.BH, Register.DH] : [Register.RBX, Register.RDX];
+        Register[] pool = sameRegister ? [Register.RBX, Register.RBX] : high8 ? [Register.BH, Register.DH] : [Register.RBX, Register.RDX];
         int next = 0;
         bool usedMem = false, usedHigh = false;
         int scale = 1 << (variant & 3);
@@ -233,6 +233,7 @@ internal static class InstructionForms
         }
         if (mem != MemForm.None && !usedMem) yield break;
         if (high8 && !usedHigh) yield break;
+        if (sameRegister && next < 2) yield break;
         var bytes = Encode(ins, ip);
         if (bytes is null) yield break;
         // The decoder's view (the encoder may pick another encoding of the same operation; the generated code is what runs).
@@ -241,7 +242,7 @@ internal static class InstructionForms
         if (back.Code != code) yield break;
         string where = mem switch
         {
-            MemForm.None => high8 ? "h8" : "reg",
+            MemForm.None => sameRegister ? "same reg" : high8 ? "h8" : "reg",
             MemForm.Sib or MemForm.Addr32 => $"{mem.ToString().ToLowerInvariant()}*{scale}{(disp < 0 ? "-" : "+")}0x{Math.Abs(disp):x}",
             _ => mem.ToString().ToLowerInvariant(),
         };
