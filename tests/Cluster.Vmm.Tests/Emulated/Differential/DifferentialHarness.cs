@@ -24,13 +24,10 @@ internal sealed class DifferentialHarness : IDisposable
     public DifferentialHarness(bool compiled)
     {
         _native = FixedAddressNativeRunner.TryCreate(Candidates, out var why) ?? throw new InvalidOperationException(why);
-        Compiled = compiled;
         // Compiled: every block as IL from its first entry; interpreted: never compiled.
         _m.Cpu.JitThreshold = compiled ? 1 : int.MaxValue;
         _m.Cpu.CompileInBackground = false;
     }
-
-    public bool Compiled { get; }
 
     public ulong SnippetAddress => _native.SnippetAddress;
 

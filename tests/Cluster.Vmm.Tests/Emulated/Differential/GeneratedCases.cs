@@ -64,7 +64,7 @@ internal static class GeneratedCases
     }
 
     /// <summary>Whether this host runs the code at all (BMI1's TZCNT, LZCNT and POPCNT decode as something else, or fault, without their CPUID bits).</summary>
-    private static bool HostRuns(Code code) => code.ToOpCode().Mnemonic switch
+    public static bool HostRuns(Code code) => code.ToOpCode().Mnemonic switch
     {
         Mnemonic.Tzcnt => System.Runtime.Intrinsics.X86.Bmi1.IsSupported,
         Mnemonic.Lzcnt => System.Runtime.Intrinsics.X86.Lzcnt.IsSupported,

@@ -38,8 +38,6 @@ internal sealed record Producer(Code Code, Instruction Ins, MemForm Mem, Slot[] 
 
     /// <summary>Operand size of the operation in bytes (the first operand's, or the instruction's).</summary>
     public int Size => Slots.Length > 0 && Slots[0].Kind != SlotKind.Imm ? Slots[0].Size : Code.ToOpCode().OperandSize / 8;
-
-    public bool HasMemory => Mem != MemForm.None;
 }
 
 /// <summary>
