@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Cluster.Actors.Disks;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
@@ -17,6 +18,9 @@ namespace Cluster.Actors.Clustering;
 /// <see cref="HostStatus"/> on the cluster-wide <see cref="Topic"/>. It also relays fence pauses to
 /// the local VM actors and lists them for the control plane, with the migrations that leave this host
 /// (in progress, and finished ones for a while). VMs arriving by migration count against its capacity.
+/// Disks: each status carries what this host sees at every disk path of the VMs it knows (the placement decisions
+/// shared cluster-wide, its own VMs and the arriving ones): whether the image exists and its identity
+/// (<see cref="DiskIdentity"/>); a <see cref="CheckDisks"/> (the scheduler, for a new VM's paths) is answered at once.
 /// </summary>
 public sealed class HostAgent : ReceiveActor, IWithTimers
 {
@@ -90,6 +94,7 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
         Receive<ListMigrations>(_ => Sender.Tell(new MigrationList(ListMigrationsHere())));
         Receive<Tick>(_ => PublishStatus());
         Receive<ListLocalVms>(_ => List());
+        Receive<CheckDisks>(c => Sender.Tell(new DisksSeen(_host, [.. c.Paths.Select(DiskIdentity.Look)])));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -135,10 +140,22 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
                 .OrderBy(v => v.VmId, StringComparer.Ordinal)],
             _guests.Count, loads.Values.Sum(),
             _guests.Keys.Where(_vms.ContainsKey).Aggregate(0UL, (sum, id) => sum + _vms[id].Spec.MemoryBytes),
-            now);
+            now)
+        {
+            Disks = LookAtDisks(),
+        };
         PlacementBoard.Get(Context.System).Report(status);
         _mediator.Tell(new Publish(Topic, status));
     }
+
+    /// <summary>What this host sees at the disk paths of every VM it knows of.</summary>
+    private List<DiskSeen> LookAtDisks() =>
+    [
+        .. PlacementBoard.Get(Context.System).Decisions().Select(d => d.Spec)
+            .Concat(_vms.Values.Select(v => v.Spec)).Concat(_incoming.Values)
+            .SelectMany(spec => spec.Disks).Select(d => d.Path).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(DiskIdentity.Look),
+    ];
 
     private void List()
     {
