@@ -18,7 +18,10 @@ public static class DiskIdentity
     /// <summary>The identity file of <paramref name="imagePath"/>.</summary>
     public static string FileOf(string imagePath) => imagePath + Suffix;
 
-    /// <summary>What this host sees at <paramref name="path"/>: whether the image exists, and its identity if it has one.</summary>
+    /// <summary>
+    /// What this host sees at <paramref name="path"/>: whether the image exists, and its identity if it has one (an identity
+    /// file that cannot be read shows as "unreadable: why", which matches no VM's identity). Never throws for I/O.
+    /// </summary>
     public static DiskSeen Look(string path)
     {
         if (!File.Exists(path))
@@ -85,11 +88,15 @@ public static class DiskIdentity
         try
         {
             var text = File.ReadAllText(FileOf(path)).Trim();
-            return Guid.TryParseExact(text, "D", out var id) ? id.ToString("D") : $"unreadable:{text[..Math.Min(text.Length, 40)]}";
+            return Guid.TryParseExact(text, "D", out var id) ? id.ToString("D") : $"unreadable: {text[..Math.Min(text.Length, 40)]}";
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"unreadable: {e.Message}";
         }
     }
 

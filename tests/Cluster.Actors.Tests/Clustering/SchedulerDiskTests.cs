@@ -134,6 +134,29 @@ public sealed class SchedulerDiskTests : TestKit
         }
     }
 
+    [Fact]
+    public void A_host_agent_reports_what_it_sees_at_the_disk_paths_of_the_vms_the_board_knows()
+    {
+        var image = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"agent-status-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(image, new byte[512]);
+        File.WriteAllText(image + ".cluster-id", IdA + "\n");
+        try
+        {
+            var board = PlacementBoard.Get(Sys);
+            board.Decide(new PlacementDecided(Specs.Of("elsewhere") with { Disks = [new DiskSpec(image), new DiskSpec("/nowhere/b.img")] }, "h1"));
+            Sys.ActorOf(HostAgent.Props("h9", new HostCapacity(2, 1UL << 30, new Dictionary<string, string>(), new CpuModel("test", [])),
+                TimeSpan.FromMilliseconds(100)));
+
+            AwaitAssert(() => Assert.Equal([new DiskSeen("/nowhere/b.img", false, null), new DiskSeen(image, true, IdA)],
+                board.Hosts().Single(h => h.Host == "h9").Disks), TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            File.Delete(image);
+            File.Delete(image + ".cluster-id");
+        }
+    }
+
     /// <summary>Hosts that answer with what <see cref="Sees"/> says; a host not in it does not answer.</summary>
     private sealed class ScriptedProbe : IDiskProbe
     {
