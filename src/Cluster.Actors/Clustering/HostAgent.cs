@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Cluster.Actors.Disks;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
@@ -17,6 +18,9 @@ namespace Cluster.Actors.Clustering;
 /// <see cref="HostStatus"/> on the cluster-wide <see cref="Topic"/>. It also relays fence pauses to
 /// the local VM actors and lists them for the control plane, with the migrations that leave this host
 /// (in progress, and finished ones for a while). VMs arriving by migration count against its capacity.
+/// Disks: each status carries what this host sees at every disk path of the VMs it knows (the placement decisions
+/// shared cluster-wide, its own VMs and the arriving ones): whether the image exists and its identity
+/// (<see cref="DiskIdentity"/>); a <see cref="CheckDisks"/> (the scheduler, for a new VM's paths) is answered at once.
 /// </summary>
 public sealed class HostAgent : ReceiveActor, IWithTimers
 {
@@ -40,6 +44,8 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private readonly Dictionary<string, MigrationInfo> _migrations = new(StringComparer.Ordinal);
     private readonly TimeSpan _keepFinished;
     private bool _fenced;
+    private IReadOnlyList<DiskSeen> _disks = [];
+    private bool _looking;
 
     public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null)
     {
@@ -90,6 +96,17 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
         Receive<ListMigrations>(_ => Sender.Tell(new MigrationList(ListMigrationsHere())));
         Receive<Tick>(_ => PublishStatus());
         Receive<ListLocalVms>(_ => List());
+        Receive<CheckDisks>(c =>
+        {
+            var host = _host;
+            var paths = c.Paths;
+            Task.Run(() => new DisksSeen(host, [.. paths.Select(DiskIdentity.Look)])).PipeTo(Sender);
+        });
+        Receive<DisksLooked>(l =>
+        {
+            _disks = l.Seen ?? _disks;
+            _looking = false;
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -135,9 +152,36 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
                 .OrderBy(v => v.VmId, StringComparer.Ordinal)],
             _guests.Count, loads.Values.Sum(),
             _guests.Keys.Where(_vms.ContainsKey).Aggregate(0UL, (sum, id) => sum + _vms[id].Spec.MemoryBytes),
-            now);
+            now)
+        {
+            Disks = _disks,
+        };
+        LookAtDisks();
         PlacementBoard.Get(Context.System).Report(status);
         _mediator.Tell(new Publish(Topic, status));
+    }
+
+    /// <summary>
+    /// Looks at the disk paths of every VM this host knows of, off the actor's thread (a hung mount stalls only the
+    /// look, never the fence relay), for the next status; one look at a time.
+    /// </summary>
+    private void LookAtDisks()
+    {
+        if (_looking)
+            return;
+        List<string> paths =
+        [
+            .. PlacementBoard.Get(Context.System).Decisions().Select(d => d.Spec)
+                .Concat(_vms.Values.Select(v => v.Spec)).Concat(_incoming.Values)
+                .SelectMany(spec => spec.Disks).Select(d => d.Path).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal),
+        ];
+        if (paths.Count == 0)
+        {
+            _disks = [];
+            return;
+        }
+        _looking = true;
+        Task.Run(() => new DisksLooked([.. paths.Select(DiskIdentity.Look)])).PipeTo(Self, failure: _ => new DisksLooked(null));
     }
 
     private void List()
@@ -149,6 +193,9 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
                 : (object)new Status.Failure(t.Exception?.GetBaseException() ?? new TimeoutException("listing VMs timed out")),
             TaskScheduler.Default).PipeTo(sender);
     }
+
+    /// <summary>The result of a look at the disk paths; null when it failed (the last one stands).</summary>
+    private sealed record DisksLooked(IReadOnlyList<DiskSeen>? Seen);
 
     private sealed class Tick
     {

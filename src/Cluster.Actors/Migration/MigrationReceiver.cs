@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
 using Cluster.Actors.Clustering;
+using Cluster.Actors.Disks;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Migration;
@@ -20,7 +21,8 @@ namespace Cluster.Actors.Migration;
 ///     | ReserveMigrationTarget --------> | Placer on B; decision := B   |
 ///     | &lt;--------- PlacementDecided | PlacementRefused                  |
 ///     | PrepareIncoming(version, id, spec, A, epoch) -----------------&gt; | version, fit (capacity, labels,
-///     |                                                                  |  anti-affinity), concurrency;
+///     |                                                                  |  anti-affinity, disks seen here
+///     |                                                                  |  with their identities), concurrency;
 ///     |                                                                  |  listen on bind-host:port;
 ///     |                                                                  |  MigrationTarget.ReceiveAsync
 ///     | &lt;-------------------------------- IncomingReady(addr, port) | IncomingRefused(reason)
@@ -115,7 +117,9 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         var views = PlacementBoard.Get(Context.System).Views(_placement.PendingFor, new HashSet<string>(StringComparer.Ordinal) { _host });
         if (views.Count == 0)
             return "this host has not published its capacity yet";
-        var placed = Placer.Choose(prepare.Spec, views, _placement);
+        // The disks as this host sees them now, not as its last status said: the images must be here, the same files.
+        var seen = prepare.Spec.Disks.Select(d => DiskIdentity.Look(d.Path)).ToList();
+        var placed = Placer.Choose(prepare.Spec, [.. views.Select(v => v.Seeing(seen))], _placement);
         return placed.Placed ? null : $"the VM does not fit this host ({placed.Resource}): {placed.Message}";
     }
 

@@ -43,6 +43,9 @@ public sealed class PlacementBoard : IExtension
     /// <summary>The decision for <paramref name="vmId"/>, or null.</summary>
     public PlacementDecided? DecisionFor(string vmId) => _decisions.TryGetValue(vmId, out var d) ? d.Decision : null;
 
+    /// <summary>Every placement decision this node knows (one per VM).</summary>
+    public IReadOnlyList<PlacementDecided> Decisions() => [.. _decisions.Values.Select(d => d.Decision)];
+
     /// <summary>The fresh statuses of every known host, ordered by address.</summary>
     public IReadOnlyList<HostStatus> Hosts()
     {
@@ -69,7 +72,10 @@ public sealed class PlacementBoard : IExtension
             .ToLookup(d => d.Host, StringComparer.Ordinal);
         return [.. hosts.Select(h => new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
             [.. h.Vms, .. pending[h.Host].Select(d => new PlacedVm(d.Spec.Id, d.Spec.Vcpus, d.Spec.MemoryBytes, d.Spec.AntiAffinityGroup))],
-            unschedulable.Contains(h.Host)))];
+            unschedulable.Contains(h.Host))
+        {
+            Disks = h.Disks.GroupBy(d => d.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal),
+        })];
     }
 }
 

@@ -11,8 +11,14 @@ namespace Cluster.Actors.Placement;
 public sealed record PlacementRequest(
     string VmId, int Vcpus, ulong MemoryBytes, string? AntiAffinityGroup, IReadOnlyDictionary<string, string> RequiredLabels)
 {
+    /// <summary>Its disks: a host must see each image (with the recorded identity, once the VM has one).</summary>
+    public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+
     /// <summary>The request of a VM spec: its <c>require.</c> labels are the required host labels.</summary>
     public static PlacementRequest Of(VmSpec spec) => new(spec.Id, spec.Vcpus, spec.MemoryBytes, spec.AntiAffinityGroup,
         spec.Labels.Where(l => l.Key.StartsWith(Placer.RequirePrefix, StringComparison.Ordinal))
-            .ToDictionary(l => l.Key[Placer.RequirePrefix.Length..], l => l.Value, StringComparer.Ordinal));
+            .ToDictionary(l => l.Key[Placer.RequirePrefix.Length..], l => l.Value, StringComparer.Ordinal))
+    {
+        Disks = spec.Disks,
+    };
 }

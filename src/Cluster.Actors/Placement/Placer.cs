@@ -1,3 +1,4 @@
+using Cluster.Actors.Disks;
 using Cluster.Contracts.Vms;
 
 namespace Cluster.Actors.Placement;
@@ -6,7 +7,8 @@ namespace Cluster.Actors.Placement;
 /// The pure placement rule shared by admission control and the shard allocation strategy. A host fits
 /// a VM when it carries every label the VM requires (the spec's labels prefixed <c>require.</c>, for
 /// example <c>require.zone=a</c>), holds no VM of the VM's anti-affinity group, has the vCPUs (times the
-/// overcommit ratio) and the memory free, and is not unschedulable (being drained). Among the hosts that
+/// overcommit ratio) and the memory free, is not unschedulable (being drained), and sees every disk image of the VM at its
+/// path (with the identity the VM recorded at its first start, so a namesake file never counts). Among the hosts that
 /// fit, spread takes the emptiest and pack the fullest; ties go to the lowest address so every node decides alike.
 /// </summary>
 public static class Placer
@@ -23,6 +25,13 @@ public static class Placer
     {
         if (hosts.Count == 0)
             return PlacementResult.Refused("hosts", "no host is up");
+        if (request.Disks.Count > 0)
+        {
+            var problems = hosts.Select(h => DiskProblem(request, h)).ToList();
+            if (problems.All(p => p is not null))
+                return PlacementResult.Refused("disks", $"no host can run the VM's disks: {string.Join("; ", problems)}");
+            hosts = [.. hosts.Where((_, i) => problems[i] is null)];
+        }
         var schedulable = hosts.Where(h => !h.Unschedulable).ToList();
         if (schedulable.Count == 0)
             return PlacementResult.Refused("unschedulable",
@@ -55,6 +64,10 @@ public static class Placer
             : fits.OrderBy(h => Free(h, request.VmId, settings));
         return PlacementResult.On(ordered.ThenBy(h => h.Host, StringComparer.Ordinal).First().Host);
     }
+
+    /// <summary>Why <paramref name="host"/> cannot run the disks of <paramref name="request"/> (the first disk it fails), or null.</summary>
+    public static string? DiskProblem(PlacementRequest request, HostView host) =>
+        request.Disks.Select(d => DiskIdentity.Problem(d, host.Disks.GetValueOrDefault(d.Path), host.Host)).FirstOrDefault(p => p is not null);
 
     private static double FreeVcpus(HostView h, string id, PlacementSettings s) => h.Vcpus * s.VcpuOvercommit - h.UsedVcpus(id);
 

@@ -11,9 +11,11 @@ namespace Cluster.Actors.Rebalancing;
 /// label of its current host (so whatever it required still holds).
 /// </param>
 /// <param name="DirtyBytesPerSecond">Its dirty rate measured by an earlier migration, or null to estimate it from the CPU load.</param>
+/// <param name="Disks">Its disks (a target must see each image, with its identity), or null when its spec is unknown here.</param>
 public sealed record PlannerVm(
     string VmId, int Vcpus, ulong MemoryBytes, string? AntiAffinityGroup, double CpuLoad,
-    IReadOnlyDictionary<string, string>? RequiredLabels = null, double? DirtyBytesPerSecond = null);
+    IReadOnlyDictionary<string, string>? RequiredLabels = null, double? DirtyBytesPerSecond = null,
+    IReadOnlyList<Contracts.Vms.DiskSpec>? Disks = null);
 
 /// <summary>A host as the rebalance planner sees it.</summary>
 /// <param name="Host">Its address.</param>
@@ -22,8 +24,10 @@ public sealed record PlannerVm(
 /// <param name="Labels">Its labels.</param>
 /// <param name="Draining">Whether it is unschedulable and to be emptied.</param>
 /// <param name="Vms">The VMs on it.</param>
+/// <param name="Disks">What it sees at the cluster's disk paths, by path (null: nothing reported).</param>
 public sealed record PlannerHost(
-    string Host, int Vcpus, ulong MemoryBytes, IReadOnlyDictionary<string, string> Labels, bool Draining, IReadOnlyList<PlannerVm> Vms);
+    string Host, int Vcpus, ulong MemoryBytes, IReadOnlyDictionary<string, string> Labels, bool Draining, IReadOnlyList<PlannerVm> Vms,
+    IReadOnlyDictionary<string, Contracts.Hosts.DiskSeen>? Disks = null);
 
 /// <summary>
 /// A move already under way (<paramref name="Active"/>: it counts against the limits) or finished but

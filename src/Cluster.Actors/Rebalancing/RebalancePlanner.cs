@@ -133,7 +133,7 @@ public static class RebalancePlanner
             Placer.Choose(Request(vm, from), [.. targets.Select(world.View)], placement);
 
         private PlacementRequest Request(PlannerVm vm, string from) =>
-            new(vm.VmId, vm.Vcpus, vm.MemoryBytes, vm.AntiAffinityGroup, vm.RequiredLabels ?? world.Host(from).Labels);
+            new(vm.VmId, vm.Vcpus, vm.MemoryBytes, vm.AntiAffinityGroup, vm.RequiredLabels ?? world.Host(from).Labels) { Disks = vm.Disks ?? [] };
 
         private void Add(PlannerVm vm, string from, string to, MigrationTrigger trigger)
         {

@@ -9,14 +9,18 @@ internal static class RebalanceView
 {
     /// <summary>
     /// The hosts as the planner sees them: draining when drained; each VM with its required labels from its
-    /// placement decision when this node knows it (null otherwise) and its dirty rate when a migration measured it.
+    /// placement decision when this node knows it (null otherwise), its disks from the same decision, and its dirty rate
+    /// when a migration measured it; each host with what it sees at the cluster's disk paths.
     /// </summary>
     public static List<PlannerHost> PlannerHosts(IReadOnlyList<HostView> views, IReadOnlySet<string> drained,
         Func<string, PlacementDecided?> decisionFor, Func<string, double?> dirtyRate) =>
     [
         .. views.Select(h => new PlannerHost(h.Host, h.Vcpus, h.MemoryBytes, h.Labels, drained.Contains(h.Host),
-            [.. h.Vms.Select(v => new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad,
-                decisionFor(v.VmId) is { } d ? PlacementRequest.Of(d.Spec).RequiredLabels : null, dirtyRate(v.VmId)))])),
+            [.. h.Vms.Select(v => decisionFor(v.VmId) is { } d
+                ? new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad, PlacementRequest.Of(d.Spec).RequiredLabels,
+                    dirtyRate(v.VmId), d.Spec.Disks)
+                : new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad, null, dirtyRate(v.VmId)))],
+            h.Disks)),
     ];
 
     /// <summary>

@@ -73,7 +73,10 @@ internal sealed class RebalanceWorld
     {
         var h = _hosts[host];
         return new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
-            [.. _vms[host].Select(v => new PlacedVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad))], h.Draining);
+            [.. _vms[host].Select(v => new PlacedVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad))], h.Draining)
+        {
+            Disks = h.Disks ?? new Dictionary<string, DiskSeen>(StringComparer.Ordinal),
+        };
     }
 
     private PlannerVm? VmOn(string host, string vmId) =>

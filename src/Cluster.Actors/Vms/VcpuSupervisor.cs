@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
+using Cluster.Actors.Disks;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Vms;
@@ -18,6 +19,8 @@ namespace Cluster.Actors.Vms;
 /// no boot, the vCPUs go on where they are. For a migration away it lends its machine
 /// (<see cref="LendMachine"/>) and, once ownership moved, is released (<see cref="ReleaseGuest"/>): the
 /// source machine's stop is then not a guest exit.
+/// Before a boot it checks the VM's disks on this host (<see cref="DiskIdentity.Bind"/>): each image exists and carries the
+/// identity the VM recorded; on the VM's first start it tells its VM actor the identities it found (<see cref="DisksBound"/>).
 /// </summary>
 public sealed class VcpuSupervisor : ReceiveActor
 {
@@ -149,6 +152,18 @@ public sealed class VcpuSupervisor : ReceiveActor
             _hosting?.Agent.Tell(new GuestBooted(_spec.Id, _guest));
             _console.Tell(new GuestInputSink(Self, _guest.SendSerialInput));
             return;
+        }
+        if (_spec.Disks.Count > 0)
+        {
+            // The disks must be the files the VM started on first: a missing image or a namesake ends the boot here.
+            if (DiskIdentity.Bind(_spec.Disks, "this host", out var problem) is not { } identities)
+            {
+                Context.Parent.Tell(new GuestBootFailed(problem!, Self));
+                Context.Stop(Self);
+                return;
+            }
+            if (_spec.Disks.Any(d => d.Identity is null))
+                Context.Parent.Tell(new DisksBound(identities, Self));
         }
         try
         {

@@ -151,7 +151,7 @@ public sealed partial class VmActor
                     new Status.Failure(new TimeoutException($"no answer within {MigrationTunables.StepTimeout}"))), MigrationTunables.StepTimeout);
                 break;
             case PlacementRefused refused:
-                Fail(o, $"the target has no room ({refused.Resource}): {refused.Message}", cancelled: false);
+                Fail(o, $"the target does not fit ({refused.Resource}): {refused.Message}", cancelled: false);
                 break;
             case IncomingReady ready:
                 o.Prepared = true;

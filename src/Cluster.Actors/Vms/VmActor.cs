@@ -6,6 +6,7 @@ using Cluster.Actors.Devices;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
+using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Vms;
 
@@ -119,6 +120,11 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
         {
             ForgetSupervisor();
             Handle(_state.DecideBootFailure(e.Reason, DateTime.UtcNow), null);
+        });
+        Command<DisksBound>(b => Equals(b.Supervisor, _supervisor), b =>
+        {
+            if (_state.BindDisks(b.Identities, DateTime.UtcNow) is { } bound)
+                PersistAndAct([bound], null);
         });
         Command<Terminated>(t =>
         {
@@ -274,11 +280,26 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             case VmCrashed:
                 StopSupervisor(graceful: false);
                 break;
+            case VmDisksBound:
+                AnnounceSpec();
+                break;
             case VmDeleted:
                 StopSupervisor(graceful: false);
                 _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
                 break;
         }
+    }
+
+    /// <summary>
+    /// Tells this host's agent and the cluster's placement boards the VM's spec as it stands now (with its disks'
+    /// identities), so a restart elsewhere (HA) or a move only goes where the same images are seen.
+    /// </summary>
+    private void AnnounceSpec()
+    {
+        if (_hosting is null || _state.Spec is not { } spec)
+            return;
+        _hosting.Agent.Tell(new VmHosted(spec, Self));
+        _hosting.Scheduler?.Tell(new UpdatePlacement(spec, _settings.Node));
     }
 
     private void StopSupervisor(bool graceful)

@@ -8,3 +8,9 @@ internal sealed record GuestExited(GuestExit Exit, IActorRef Supervisor);
 
 /// <summary>From a <see cref="VcpuSupervisor"/> to its VM actor: the guest could not be created or started.</summary>
 internal sealed record GuestBootFailed(string Reason, IActorRef Supervisor);
+
+/// <summary>
+/// From a <see cref="VcpuSupervisor"/> to its VM actor, before the guest boots: the identities of the disk images it
+/// found (in the spec's order), sent when the spec had not recorded them all yet (the VM's first start).
+/// </summary>
+internal sealed record DisksBound(IReadOnlyList<string> Identities, IActorRef Supervisor);

@@ -169,12 +169,16 @@ public sealed record VmState
                 Migration = Migration is { } a && a.MigrationId == m.MigrationId ? a with { Committed = true } : null,
             },
             VmMigrationCompleted or VmMigrationFailed => this with { Migration = null },
+            VmDisksBound b when Spec is not null && b.Identities.Count == Spec.Disks.Count => this with
+            {
+                Spec = Spec with { Disks = [.. Spec.Disks.Zip(b.Identities, (d, id) => d with { Identity = id })] },
+            },
             _ => this,
         };
         var events = next.Events.Add(e);
         if (events.Count > EventsKept)
             events = events.RemoveRange(0, events.Count - EventsKept);
-        return e is VmOwnerClaimed or VmMigrationStarted or VmMigrationCompleted or VmMigrationFailed
+        return e is VmOwnerClaimed or VmMigrationStarted or VmMigrationCompleted or VmMigrationFailed or VmDisksBound
             ? next with { Events = events }
             : next with { Since = e.At, Reason = e.Reason, Events = events };
     }
@@ -195,6 +199,17 @@ public sealed record VmState
                 _ => null,
             })
             .OfType<VmOwnerClaimed>().Where(c => c.Epoch > myEpoch).MaxBy(c => c.Epoch);
+
+    /// <summary>
+    /// The event that records <paramref name="identities"/> (the images a boot found) for the disks that have none yet,
+    /// or null when there is nothing to record (all recorded already, or a count that does not match the spec).
+    /// </summary>
+    public VmDisksBound? BindDisks(IReadOnlyList<string> identities, DateTime now) =>
+        Spec is { } spec && identities.Count == spec.Disks.Count && spec.Disks.Any(d => d.Identity is null)
+            ? new VmDisksBound(spec.Id, now,
+                $"disks bound to their images: {string.Join(", ", spec.Disks.Zip(identities, (d, id) => $"{d.Path} = {id}"))}",
+                [.. spec.Disks.Zip(identities, (d, id) => d.Identity ?? id)])
+            : null;
 
     /// <summary>The commit of migration <paramref name="migrationId"/> to <paramref name="to"/>: the target owns the VM with the next epoch.</summary>
     public VmMigrated Commit(string id, string migrationId, string from, string to, DateTime now) =>

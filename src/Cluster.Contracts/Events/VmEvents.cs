@@ -24,6 +24,7 @@ namespace Cluster.Contracts.Events;
 [Union(10, typeof(VmMigrated))]
 [Union(11, typeof(VmMigrationCompleted))]
 [Union(12, typeof(VmMigrationFailed))]
+[Union(13, typeof(VmDisksBound))]
 public abstract record VmEvent(
     [property: Key(0)] string VmId, [property: Key(1)] DateTime At, [property: Key(2)] string Reason) : IWithVmId;
 
@@ -117,3 +118,12 @@ public sealed record VmMigrationFailed(
     [property: Key(3)] string MigrationId,
     [property: Key(4)] string To,
     [property: Key(5)] bool Cancelled) : VmEvent(VmId, At, Reason);
+
+/// <summary>
+/// The VM's first start bound its disks to the files it found: <paramref name="Identities"/> holds, in the order of
+/// the spec's disks, the identity of each image (the UUID beside it, <c>IMG.cluster-id</c>). From here on the VM runs
+/// only where every disk path holds a file with the same identity; a namesake (same path, another file) is refused.
+/// </summary>
+[MessagePackObject]
+public sealed record VmDisksBound(
+    string VmId, DateTime At, string Reason, [property: Key(3)] IReadOnlyList<string> Identities) : VmEvent(VmId, At, Reason);

@@ -44,6 +44,17 @@ public sealed record PlacementDecided([property: Key(0)] VmSpec Spec, [property:
     public string VmId => Spec.Id;
 }
 
+/// <summary>
+/// To the scheduler, from a VM actor whose spec changed where it runs (its disks' identities were recorded at its first
+/// start): the placement of <paramref name="Spec"/> is <paramref name="Host"/>; published to every node like a decision.
+/// </summary>
+[MessagePackObject]
+public sealed record UpdatePlacement([property: Key(0)] VmSpec Spec, [property: Key(1)] string Host) : IWithVmId
+{
+    [IgnoreMember]
+    public string VmId => Spec.Id;
+}
+
 /// <summary>To one host's agent: answer with the <see cref="Replies.VmList"/> of the VMs on that host.</summary>
 public sealed class ListLocalVms : IClusterMessage
 {

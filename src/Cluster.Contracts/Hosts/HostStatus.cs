@@ -28,7 +28,28 @@ public sealed record HostStatus(
     [property: Key(7)] int RunningVms,
     [property: Key(8)] double GuestCpuSeconds,
     [property: Key(9)] ulong MemoryInUseBytes,
-    [property: Key(10)] DateTime At) : IClusterMessage;
+    [property: Key(10)] DateTime At) : IClusterMessage
+{
+    /// <summary>
+    /// What this host sees at the disk paths of the cluster's VMs (every path the placement decisions it knows name),
+    /// looked at each refresh; placement runs a VM with disks only on a host that sees each of its files. Key 11,
+    /// empty from a host that predates disks.
+    /// </summary>
+    [Key(11)]
+    public IReadOnlyList<DiskSeen> Disks { get; init; } = [];
+}
+
+/// <summary>What one host sees at a disk path: whether a file is there, and its identity (null when it has none yet).</summary>
+[MessagePackObject]
+public sealed record DiskSeen([property: Key(0)] string Path, [property: Key(1)] bool Exists, [property: Key(2)] string? Identity) : IClusterMessage;
+
+/// <summary>To a host's agent: look at these disk paths now; answered with <see cref="DisksSeen"/>.</summary>
+[MessagePackObject]
+public sealed record CheckDisks([property: Key(0)] IReadOnlyList<string> Paths) : IClusterMessage;
+
+/// <summary>What <paramref name="Host"/> sees at the paths of a <see cref="CheckDisks"/>, in the same order.</summary>
+[MessagePackObject]
+public sealed record DisksSeen([property: Key(0)] string Host, [property: Key(1)] IReadOnlyList<DiskSeen> Disks) : Replies.IVmReply;
 
 /// <summary>A VM's claim on a host's resources.</summary>
 /// <param name="VmId">The VM.</param>

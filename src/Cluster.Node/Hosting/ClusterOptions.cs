@@ -1,4 +1,3 @@
-using System.Globalization;
 using Cluster.Actors.Persistence;
 
 namespace Cluster.Node.Hosting;
@@ -18,18 +17,4 @@ public sealed record ClusterOptions(
 {
     /// <summary>No seeds yet, role host, machine capacity.</summary>
     public static ClusterOptions Empty { get; } = new([], ["host"], null, new Dictionary<string, string>(), 0, 0, null);
-
-    /// <summary>Parses a size: bytes, or a number with K, M, G (binary) and an optional "iB"/"B".</summary>
-    public static bool TryParseSize(string text, out ulong bytes)
-    {
-        bytes = 0;
-        var t = text.Trim().ToUpperInvariant().Replace("IB", "", StringComparison.Ordinal).TrimEnd('B');
-        var shift = t.Length == 0 ? 0 : t[^1] switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
-        if (shift > 0)
-            t = t[..^1];
-        if (!ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > ulong.MaxValue >> shift)
-            return false;
-        bytes = n << shift;
-        return true;
-    }
 }

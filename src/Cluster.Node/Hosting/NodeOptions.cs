@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cluster.Actors.Persistence;
+using Cluster.Contracts.Validation;
 using Cluster.Vmm.Hypervisor;
 
 namespace Cluster.Node.Hosting;
@@ -160,7 +161,7 @@ public sealed record NodeOptions(
                 }
                 return c with { Vcpus = vcpus };
             case "--memory":
-                if (!ClusterOptions.TryParseSize(value, out var bytes) || bytes == 0)
+                if (!SizeText.TryParse(value, out var bytes) || bytes == 0)
                 {
                     error = $"bad memory size '{value}'";
                     return null;

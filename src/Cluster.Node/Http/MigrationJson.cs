@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Rebalancing;
-using Cluster.Node.Hosting;
+using Cluster.Contracts.Validation;
 
 namespace Cluster.Node.Http;
 
@@ -33,7 +33,7 @@ public static class MigrationJson
                 {
                     BandwidthBytesPerSecond =
                         b.ValueKind == JsonValueKind.Number && b.TryGetInt64(out var n) && n >= 0 ? n
-                        : b.ValueKind == JsonValueKind.String && ClusterOptions.TryParseSize(b.GetString()!, out var size) && size <= long.MaxValue ? (long)size
+                        : b.ValueKind == JsonValueKind.String && SizeText.TryParse(b.GetString()!, out var size) && size <= long.MaxValue ? (long)size
                         : throw new FormatException("'bandwidth' must be bytes per second: a number or a size like \"100M\""),
                 };
             if (Str(json, "mode") is { } mode)

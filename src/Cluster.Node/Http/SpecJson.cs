@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Cluster.Contracts.Validation;
 using Cluster.Contracts.Vms;
-using Cluster.Node.Hosting;
 
 namespace Cluster.Node.Http;
 
@@ -35,7 +34,7 @@ public static class SpecJson
             var memory = 16UL << 20;
             if (json.TryGetProperty("memory", out var m))
                 memory = m.ValueKind == JsonValueKind.Number ? m.GetUInt64()
-                    : m.ValueKind == JsonValueKind.String && ClusterOptions.TryParseSize(m.GetString()!, out var parsed) ? parsed
+                    : m.ValueKind == JsonValueKind.String && SizeText.TryParse(m.GetString()!, out var parsed) ? parsed
                     : throw new FormatException("'memory' must be bytes or a size like \"64M\"");
             RestartMode mode = (Str(json, "restart") ?? "never") switch
             {

@@ -55,7 +55,7 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
                         backend = b.Value;
                         break;
                     case "--memory":
-                        if (!TryParseSize(v, out memory)) { error = $"bad memory size '{v}' (for example 64M, 1G, 2097152)"; return null; }
+                        if (!SizeText.TryParse(v, out memory) || memory == 0) { error = $"bad memory size '{v}' (for example 64M, 1G, 2097152)"; return null; }
                         break;
                     case "--vcpus":
                         if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out vcpus) || vcpus < 1) { error = $"bad vCPU count '{v}'"; return null; }
@@ -114,17 +114,5 @@ public sealed record VmmRunOptions(BackendKind Backend, MachineConfig Machine)
         {
             Vcpus = vcpus, MemoryBytes = memory, Image = guest, Args = guestArgs, Disks = DiskConfigs.Of(disks),
         });
-    }
-
-    private static bool TryParseSize(string text, out ulong bytes)
-    {
-        bytes = 0;
-        if (text.Length == 0) return false;
-        int shift = char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
-        string digits = shift == 0 ? text : text[..^1];
-        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) || n == 0 || n > (ulong.MaxValue >> shift))
-            return false;
-        bytes = n << shift;
-        return true;
     }
 }

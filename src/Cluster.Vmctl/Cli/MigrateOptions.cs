@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cluster.Contracts.Migration;
+using Cluster.Contracts.Validation;
 
 namespace Cluster.Vmctl.Cli;
 
@@ -33,7 +34,7 @@ public static class MigrateOptions
         }
         if (line.Get("--bandwidth") is { } b)
         {
-            if (!SpecOptions.TryParseSize(b, out var bytes) || bytes > long.MaxValue)
+            if (!SizeText.TryParse(b, out var bytes) || bytes > long.MaxValue)
             {
                 error = $"bad --bandwidth '{b}' (bytes per second: 500K, 100M, 1G or a plain number; 0 for no cap)";
                 return null;

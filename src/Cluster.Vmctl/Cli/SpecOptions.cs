@@ -25,7 +25,7 @@ public static class SpecOptions
             return null;
         }
         var memory = 64UL << 20;
-        if (line.Get("--memory") is { } m && !TryParseSize(m, out memory))
+        if (line.Get("--memory") is { } m && !SizeText.TryParse(m, out memory))
         {
             error = $"bad --memory '{m}' (for example 16M, 1G, 2097152)";
             return null;
@@ -88,17 +88,5 @@ public static class SpecOptions
         }
         return new VmSpec(id, line.Get("--name") ?? id, vcpus, memory, image, [.. line.All("--arg")], labels,
             line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts), priority) { Disks = disks };
-    }
-
-    /// <summary>Parses a size in bytes with an optional K, M or G suffix (powers of 1024).</summary>
-    public static bool TryParseSize(string text, out ulong bytes)
-    {
-        bytes = 0;
-        var shift = char.ToUpperInvariant(text.Length > 0 ? text[^1] : ' ') switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
-        var digits = shift == 0 ? text : text[..^1];
-        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > ulong.MaxValue >> shift)
-            return false;
-        bytes = n << shift;
-        return true;
     }
 }

@@ -57,6 +57,37 @@ public sealed class MigrationReceiverTests : TestKit
     }
 
     [Fact]
+    public void Refuses_a_vm_whose_disk_this_host_does_not_see_naming_the_path()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"no-such-disk-{Guid.NewGuid():N}.img");
+        var reason = Refused(Prepare(Spec("a") with { Disks = [new DiskSpec(missing)] }));
+        Assert.Contains("(disks)", reason);
+        Assert.Contains($"does not see disk {missing}", reason);
+    }
+
+    [Fact]
+    public void Refuses_a_vm_whose_disk_here_is_a_namesake_naming_both_identities()
+    {
+        var image = Path.Combine(Path.GetTempPath(), $"namesake-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(image, new byte[512]);
+        var here = Guid.NewGuid().ToString("D");
+        var vms = Guid.NewGuid().ToString("D");
+        File.WriteAllText(image + ".cluster-id", here);
+        try
+        {
+            var reason = Refused(Prepare(Spec("a") with { Disks = [new DiskSpec(image, Identity: vms)] }));
+            Assert.Contains(image, reason);
+            Assert.Contains(here, reason);
+            Assert.Contains(vms, reason);
+        }
+        finally
+        {
+            File.Delete(image);
+            File.Delete(image + ".cluster-id");
+        }
+    }
+
+    [Fact]
     public void Refuses_a_vm_whose_anti_affinity_group_already_runs_here()
     {
         Assert.Contains("(anti-affinity)", Refused(Prepare(Spec("a", group: "g"))));

@@ -64,4 +64,68 @@ public class PlacerTests
         Assert.Equal("unschedulable", refused.Resource);
         Assert.Contains("h1", refused.Message);
     }
+
+    private const string IdA = "11111111-1111-1111-1111-111111111111";
+    private const string IdB = "22222222-2222-2222-2222-222222222222";
+
+    private static VmSpec WithDisk(string id, string? identity = null) =>
+        Spec(id) with { Disks = [new DiskSpec("/shared/a.qcow2", Identity: identity)] };
+
+    private static HostView Sees(HostView host, bool exists = true, string? identity = IdA) =>
+        host.Seeing([new DiskSeen("/shared/a.qcow2", exists, identity)]);
+
+    [Fact]
+    public void Never_chooses_a_host_that_does_not_see_the_disk_even_when_it_is_the_emptiest()
+    {
+        HostView[] hosts = [Sees(Host("h1", vms: new PlacedVm("x", 1, 32 << 20, null))), Sees(Host("h2"), exists: false)];
+        Assert.Equal("h1", Placer.Choose(WithDisk("v"), hosts, Spread).Host);
+    }
+
+    [Fact]
+    public void Never_chooses_a_host_that_has_not_reported_on_the_disk_path()
+    {
+        HostView[] hosts = [Sees(Host("h1", vms: new PlacedVm("x", 1, 32 << 20, null))), Host("h2")];
+        Assert.Equal("h1", Placer.Choose(WithDisk("v"), hosts, Spread).Host);
+    }
+
+    [Fact]
+    public void Refuses_naming_the_disk_path_when_no_host_sees_it()
+    {
+        var result = Placer.Choose(WithDisk("v"), [Sees(Host("h1"), exists: false), Sees(Host("h2"), exists: false)], Spread);
+        Assert.Equal("disks", result.Resource);
+        Assert.Contains("h1 does not see disk /shared/a.qcow2", result.Message);
+        Assert.Contains("h2 does not see disk /shared/a.qcow2", result.Message);
+    }
+
+    [Fact]
+    public void Refuses_a_namesake_naming_the_path_and_both_identities()
+    {
+        var result = Placer.Choose(WithDisk("v", identity: IdA), [Sees(Host("h1"), identity: IdB)], Spread);
+        Assert.Equal("disks", result.Resource);
+        Assert.Contains("/shared/a.qcow2", result.Message);
+        Assert.Contains(IdA, result.Message);
+        Assert.Contains(IdB, result.Message);
+    }
+
+    [Fact]
+    public void Chooses_the_host_whose_file_carries_the_vms_identity_over_a_namesake()
+    {
+        HostView[] hosts = [Sees(Host("h1"), identity: IdB), Sees(Host("h2", vms: new PlacedVm("x", 1, 32 << 20, null)), identity: IdA)];
+        Assert.Equal("h2", Placer.Choose(WithDisk("v", identity: IdA), hosts, Spread).Host);
+    }
+
+    [Fact]
+    public void Takes_any_host_that_sees_the_file_before_the_vm_recorded_its_identity()
+    {
+        HostView[] hosts = [Sees(Host("h1"), identity: null), Sees(Host("h2", vms: new PlacedVm("x", 1, 32 << 20, null)), identity: IdB)];
+        Assert.Equal("h1", Placer.Choose(WithDisk("v"), hosts, Spread).Host);
+    }
+
+    [Fact]
+    public void Still_applies_the_other_rules_among_the_hosts_that_see_the_disk()
+    {
+        var result = Placer.Choose(WithDisk("v") with { MemoryBytes = 48 << 20 },
+            [Sees(Host("h1", vms: new PlacedVm("x", 1, 32 << 20, null))), Sees(Host("h2"), exists: false)], Spread);
+        Assert.Equal("memory", result.Resource);
+    }
 }

@@ -144,6 +144,32 @@ public class RebalancePlannerTests
     }
 
     [Fact]
+    public void Drain_moves_a_vm_with_a_disk_only_to_a_host_that_sees_its_image()
+    {
+        const string image = "/shared/a.img";
+        const string identity = "11111111-1111-1111-1111-111111111111";
+        var vm = Vm("disked", 0.5) with { Disks = [new Cluster.Contracts.Vms.DiskSpec(image, Identity: identity)] };
+        Dictionary<string, Cluster.Contracts.Hosts.DiskSeen> Seeing(bool exists, string? id) => new() { [image] = new(image, exists, id) };
+        var plan = Plan(Input([
+            Host("h1", 4, 4096, "a", true, vm),
+            Host("h2", Vm("busy", 2)) with { Disks = Seeing(true, identity) },
+            Host("h3") with { Disks = Seeing(false, null) },
+            Host("h4") with { Disks = Seeing(true, "22222222-2222-2222-2222-222222222222") },
+        ]), rebalance: false);
+        Assert.Equal("h2", Assert.Single(plan.Steps).Move.To);
+    }
+
+    [Fact]
+    public void Drain_names_a_vm_whose_image_no_other_host_sees_as_stuck_on_its_disks()
+    {
+        var vm = Vm("disked", 0.5) with { Disks = [new Cluster.Contracts.Vms.DiskSpec("/shared/a.img")] };
+        var plan = Plan(Input([Host("h1", 4, 4096, "a", true, vm), Host("h2"), Host("h3")]), rebalance: false);
+        Assert.Empty(plan.Steps);
+        Assert.StartsWith("disks:", plan.Stuck["h1"]["disked"]);
+        Assert.Contains("/shared/a.img", plan.Stuck["h1"]["disked"]);
+    }
+
+    [Fact]
     public void Drain_names_the_vms_that_fit_nowhere_with_the_placement_reason()
     {
         var plan = Plan(Input([

@@ -92,6 +92,9 @@ public sealed class NodeProcess : IDisposable
         return node;
     }
 
+    /// <summary>The process id (of the node itself: wrappers such as unshare and `sh -c 'exec ...'` hand their id on).</summary>
+    public int Pid => _process.Id;
+
     /// <summary>True once the process has ended (for example after the cluster downed it).</summary>
     public bool HasExited => _process.HasExited;
 

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Validation;
 using Cluster.Contracts.Vms;
 using Cluster.Vmctl.Cli;
 
@@ -58,7 +59,7 @@ public class SpecOptionsTests
     [InlineData("1G", 1UL << 30)]
     public void Parses_sizes_with_binary_suffixes(string text, ulong expected)
     {
-        Assert.True(SpecOptions.TryParseSize(text, out var bytes));
+        Assert.True(SizeText.TryParse(text, out var bytes));
         Assert.Equal(expected, bytes);
     }
 
