@@ -25,7 +25,7 @@ public sealed class LinuxDiskTests(ITestOutputHelper output)
     public void Debian_kernel_mounts_an_ext4_image_on_virtio_blk_and_its_writes_reach_the_image()
     {
         using var scenario = new LinuxDiskScenario();
-        string commandLine = "console=ttyS0 reboot=t panic=-1 no_timer_check i8042.nokbd i8042.noaux " + scenario.CommandLine;
+        string commandLine = "console=ttyS0 earlyprintk=ttyS0 reboot=t panic=-1 no_timer_check i8042.nokbd i8042.noaux " + scenario.CommandLine;
         var console = new StringBuilder();
         var clock = Stopwatch.StartNew();
         bool sawEnd;
