@@ -1,3 +1,4 @@
+using Cluster.Contracts.Validation;
 using Cluster.Node.Hosting;
 using Cluster.Vmm.Storage;
 
@@ -18,7 +19,7 @@ internal static class DiskConvertCommand
         int clusterSize = 65536;
         if (a.Get("--cluster-size") is { } c)
         {
-            if (!ClusterOptions.TryParseSize(c, out var cs) || cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0)
+            if (!SizeText.TryParse(c, out var cs) || cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0)
                 return DiskCommands.UsageError(stderr, $"convert: bad cluster size '{c}' (a power of two from 512 to 2M)");
             clusterSize = (int)cs;
         }

@@ -1,3 +1,4 @@
+using Cluster.Contracts.Validation;
 using Cluster.Node.Hosting;
 using Cluster.Vmm.Storage;
 
@@ -16,7 +17,7 @@ internal static class DiskCreateCommand
         ulong? size = null;
         if (a.Get("--size") is { } s)
         {
-            if (!ClusterOptions.TryParseSize(s, out var bytes) || bytes == 0)
+            if (!SizeText.TryParse(s, out var bytes) || bytes == 0)
                 return DiskCommands.UsageError(stderr, $"create: bad size '{s}' (for example 64M, 1G, 512K, 1048576)");
             size = bytes;
         }
@@ -40,7 +41,7 @@ internal static class DiskCreateCommand
         {
             if (format == DiskFormat.Raw)
                 return DiskCommands.UsageError(stderr, "create: --cluster-size applies to qcow2 only");
-            if (!ClusterOptions.TryParseSize(c, out var cs) || cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0)
+            if (!SizeText.TryParse(c, out var cs) || cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0)
                 return DiskCommands.UsageError(stderr, $"create: bad cluster size '{c}' (a power of two from 512 to 2M)");
             clusterSize = (int)cs;
         }
