@@ -26,8 +26,32 @@ internal static class ImageLock
     private const int ConsistentRead = 1 << 0, Write = 1 << 1, WriteUnchanged = 1 << 2, Resize = 1 << 3, All = 0xf;
     private static readonly string[] Names = ["consistent read", "write", "write unchanged", "resize"];
 
-    /// <summary>Locks the file for a reader or a writer; throws a VmmException naming the conflict.</summary>
+    /// <summary>Tries before a conflict is reported, and the pause between tries.</summary>
+    private const int Attempts = 4, PauseMs = 50;
+
+    /// <summary>
+    /// Locks the file for a reader or a writer; throws a VmmException naming the conflict. A conflict
+    /// is retried a few times over 150 ms: a process that forks (to start a child) while another of its
+    /// threads closes an image keeps the image's open file, and its locks, in the child until that
+    /// child execs.
+    /// </summary>
     public static void Acquire(SafeFileHandle handle, string path, bool write)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                TryAcquire(handle, path, write);
+                return;
+            }
+            catch (VmmException e) when (e.Operation == "disk-lock" && e.Errno == Libc.EAGAIN && attempt < Attempts)
+            {
+                Thread.Sleep(PauseMs);
+            }
+        }
+    }
+
+    private static void TryAcquire(SafeFileHandle handle, string path, bool write)
     {
         int perm = write ? ConsistentRead | Write : ConsistentRead;
         int shared = write ? ConsistentRead | WriteUnchanged : All & ~Write;

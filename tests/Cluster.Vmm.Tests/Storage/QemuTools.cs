@@ -19,8 +19,23 @@ public static class QemuTools
     /// <summary>Runs qemu-io.</summary>
     public static string Io(params string[] args) => Run("qemu-io", args, [0]).Stdout;
 
-    /// <summary>Runs a tool and returns its exit code and output.</summary>
+    /// <summary>Runs a tool and returns its exit code and output. A lock conflict is retried a few
+    /// times: while other tests start processes, a just-closed image can stay open (and locked) in a
+    /// forked child until it execs.</summary>
     public static (int Exit, string Stdout, string Stderr) Run(string tool, IEnumerable<string> args, int[]? ok = null)
+    {
+        var result = RunOnce(tool, args);
+        for (int attempt = 1; attempt < 4 && result.Exit != 0 && result.Stderr.Contains("lock"); attempt++)
+        {
+            Thread.Sleep(50);
+            result = RunOnce(tool, args);
+        }
+        if (ok is not null && !ok.Contains(result.Exit))
+            throw new Xunit.Sdk.XunitException($"{tool} {string.Join(' ', args)} exited {result.Exit}:\n{result.Stdout}\n{result.Stderr}");
+        return result;
+    }
+
+    private static (int Exit, string Stdout, string Stderr) RunOnce(string tool, IEnumerable<string> args)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
@@ -29,10 +44,7 @@ public static class QemuTools
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        var result = (p.ExitCode, stdout, stderr.Result);
-        if (ok is not null && !ok.Contains(p.ExitCode))
-            throw new Xunit.Sdk.XunitException($"{tool} {string.Join(' ', start.ArgumentList)} exited {p.ExitCode}:\n{stdout}\n{result.Item3}");
-        return result;
+        return (p.ExitCode, stdout, stderr.Result);
     }
 
     /// <summary>The guest's bytes as qemu-img reads them (convert -O raw).</summary>
