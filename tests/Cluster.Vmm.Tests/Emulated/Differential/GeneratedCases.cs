@@ -43,8 +43,19 @@ internal sealed record Snippet(Producer Producer, Consumer Consumer, int Cond, b
 /// </summary>
 internal static class GeneratedCases
 {
-    /// <summary>The snippets at <paramref name="ip"/>, operands at <paramref name="operand"/>; the order is stable.</summary>
-    public static List<Snippet> All(ulong ip, ulong operand)
+    private static readonly Dictionary<(ulong, ulong), IReadOnlyList<Snippet>> Cache = [];
+
+    /// <summary>The snippets at <paramref name="ip"/>, operands at <paramref name="operand"/>; the order is stable (generated once per address pair).</summary>
+    public static IReadOnlyList<Snippet> All(ulong ip, ulong operand)
+    {
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue((ip, operand), out var list)) Cache[(ip, operand)] = list = Generate(ip, operand);
+            return list;
+        }
+    }
+
+    private static List<Snippet> Generate(ulong ip, ulong operand)
     {
         var list = new List<Snippet>();
         int k = 0;
