@@ -18,7 +18,10 @@ internal enum Consumer
     Pushf,
 }
 
-/// <summary>A producer, a flag consumer after it, and the encoded snippet (a NOP first, so that even a lone compare-and-branch makes a block the IL compiler takes).</summary>
+/// <summary>
+/// A producer, a flag consumer after it, and the encoded snippet (a NOP first, so that even a lone
+/// compare-and-branch makes a block the IL compiler takes; PUSH and POP paired so that RSP balances).
+/// </summary>
 internal sealed record Snippet(Producer Producer, Consumer Consumer, int Cond, byte[] Code)
 {
     public string Name => $"{Producer.Name} + {ConsumerName}";
@@ -43,8 +46,19 @@ internal sealed record Snippet(Producer Producer, Consumer Consumer, int Cond, b
 /// </summary>
 internal static class GeneratedCases
 {
-    /// <summary>The snippets at <paramref name="ip"/>, operands at <paramref name="operand"/>; the order is stable.</summary>
-    public static List<Snippet> All(ulong ip, ulong operand)
+    private static readonly Dictionary<(ulong, ulong), IReadOnlyList<Snippet>> Cache = [];
+
+    /// <summary>The snippets at <paramref name="ip"/>, operands at <paramref name="operand"/>; the order is stable (generated once per address pair).</summary>
+    public static IReadOnlyList<Snippet> All(ulong ip, ulong operand)
+    {
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue((ip, operand), out var list)) Cache[(ip, operand)] = list = Generate(ip, operand);
+            return list;
+        }
+    }
+
+    private static List<Snippet> Generate(ulong ip, ulong operand)
     {
         var list = new List<Snippet>();
         int k = 0;
@@ -123,9 +137,15 @@ internal static class GeneratedCases
     private static byte[]? Encode(Producer p, Consumer consumer, int cond, ulong ip)
     {
         var bytes = new List<byte> { 0x90 };
-        var prod = InstructionForms.Encode(p.Ins, ip + 1);
+        // PUSH and POP run as balanced pairs: push X; pop r14 (r14w for 16-bit pushes), and push r13 (r13w); pop X.
+        bool wordStack = p.Code.ToOpCode().OperandSize == 16;
+        if (p.Mnemonic == Mnemonic.Pop)
+            bytes.AddRange(InstructionForms.Encode(wordStack ? Instruction.Create(Code.Push_r16, Register.R13W) : Instruction.Create(Code.Push_r64, Register.R13), ip + 1)!);
+        var prod = InstructionForms.Encode(p.Ins, ip + (ulong)bytes.Count);
         if (prod is null) return null;
         bytes.AddRange(prod);
+        if (p.Mnemonic == Mnemonic.Push)
+            bytes.AddRange(InstructionForms.Encode(wordStack ? Instruction.Create(Code.Pop_r16, Register.R14W) : Instruction.Create(Code.Pop_r64, Register.R14), 0)!);
         ulong at = ip + (ulong)bytes.Count;
         string cc = Snippet.Conds[cond];
         switch (consumer)

@@ -17,7 +17,7 @@ namespace Cluster.Vmm.Tests.Emulated.Differential;
 public sealed class GeneratedDifferentialTests(ITestOutputHelper output)
 {
     /// <summary>Snippets per claimed code and operand sets per snippet in the ordinary suite (both paths run them).</summary>
-    private const int SamplePerCode = 6, SampleValues = 20;
+    private const int SamplePerCode = 10, SampleValues = 24;
     /// <summary>Random operand sets per snippet in the full sweep, beside every edge against a random edge on each side.</summary>
     private const int FullRandomValues = 32;
 
@@ -64,7 +64,7 @@ public sealed class GeneratedDifferentialTests(ITestOutputHelper output)
         var rng = new Random(seed);
         var all = GeneratedCases.All(h.SnippetAddress, h.Operand);
         // The sample keeps every code: a few of its snippets (addressing form, immediate, consumer) drawn by the seed.
-        var snippets = full ? all : all.GroupBy(x => x.Producer.Code).SelectMany(g => g.OrderBy(_ => rng.Next()).Take(SamplePerCode)).ToList();
+        var snippets = full ? [.. all] : all.GroupBy(x => x.Producer.Code).SelectMany(g => g.OrderBy(_ => rng.Next()).Take(SamplePerCode)).ToList();
         var failures = new Dictionary<string, string>();
         long cases = 0, skipped = 0;
         var values = new CaseValues(rng, h.Operand, FixedAddressNativeRunner.FsBase, FixedAddressNativeRunner.GsBase);

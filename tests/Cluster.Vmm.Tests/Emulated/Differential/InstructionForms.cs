@@ -44,7 +44,7 @@ internal sealed record Producer(Code Code, Instruction Ins, MemForm Mem, Slot[] 
 /// The instruction forms to compare with the host, derived from the emulator's own decoder: every
 /// legacy-encoded Iced <see cref="Code"/> valid in 64-bit mode that <see cref="MicroOpBuilder"/>
 /// turns into a micro-op other than <see cref="Op.Invalid"/>, less those that cannot run as a user
-/// snippet on the host (control transfers, stack, string, I/O and system ops: <see cref="NotNative"/>),
+/// snippet on the host (control transfers, flags and frame stack ops, string, I/O and system ops: <see cref="NotNative"/>),
 /// instantiated with register operands and with each memory addressing form of <see cref="MemForm"/>.
 /// </summary>
 internal static class InstructionForms
@@ -61,8 +61,8 @@ internal static class InstructionForms
         [Op.JmpFar] = "far transfer", [Op.JmpFarInd] = "far transfer", [Op.CallFar] = "far transfer", [Op.CallFarInd] = "far transfer",
         [Op.RetFar] = "far transfer", [Op.Iret] = "far transfer", [Op.Int] = "exception", [Op.Int3] = "exception", [Op.Into] = "exception",
         [Op.Syscall] = "system", [Op.Sysret] = "system", [Op.Hlt] = "privileged", [Op.Ud2] = "exception",
-        [Op.Push] = "stack (real programs cover it)", [Op.Pop] = "stack", [Op.PushR] = "stack", [Op.PopR] = "stack", [Op.PushSeg] = "stack",
-        [Op.PopSeg] = "stack", [Op.Pusha] = "stack", [Op.Popa] = "stack", [Op.Pushf] = "stack (a flag consumer instead)", [Op.Popf] = "stack",
+        [Op.PushSeg] = "segments differ",
+        [Op.PopSeg] = "segments differ", [Op.Pusha] = "stack", [Op.Popa] = "stack", [Op.Pushf] = "stack (a flag consumer instead)", [Op.Popf] = "stack",
         [Op.Leave] = "stack", [Op.Enter] = "stack",
         [Op.Movs] = "string (EmulatedVcpuStringTests)", [Op.Stos] = "string", [Op.Lods] = "string", [Op.Scas] = "string", [Op.Cmps] = "string",
         [Op.Ins] = "I/O", [Op.Outs] = "I/O", [Op.In] = "I/O", [Op.Out] = "I/O",
