@@ -27,11 +27,11 @@ internal static class ImageLock
     private static readonly string[] Names = ["consistent read", "write", "write unchanged", "resize"];
 
     /// <summary>Tries before a conflict is reported, and the pause between tries.</summary>
-    private const int Attempts = 4, PauseMs = 50;
+    private const int Attempts = 20, PauseMs = 100;
 
     /// <summary>
     /// Locks the file for a reader or a writer; throws a VmmException naming the conflict. A conflict
-    /// is retried a few times over 150 ms: a process that forks (to start a child) while another of its
+    /// is retried for about 2 s: a process that forks (to start a child) while another of its
     /// threads closes an image keeps the image's open file, and its locks, in the child until that
     /// child execs.
     /// </summary>

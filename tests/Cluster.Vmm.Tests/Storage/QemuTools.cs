@@ -25,9 +25,9 @@ public static class QemuTools
     public static (int Exit, string Stdout, string Stderr) Run(string tool, IEnumerable<string> args, int[]? ok = null)
     {
         var result = RunOnce(tool, args);
-        for (int attempt = 1; attempt < 4 && result.Exit != 0 && result.Stderr.Contains("lock"); attempt++)
+        for (int attempt = 1; attempt < 20 && result.Exit != 0 && result.Stderr.Contains("lock"); attempt++)
         {
-            Thread.Sleep(50);
+            Thread.Sleep(100);
             result = RunOnce(tool, args);
         }
         if (ok is not null && !ok.Contains(result.Exit))
