@@ -189,6 +189,9 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
     private sealed class QueueWorker(VirtioDevice device, Virtqueue queue)
     {
         private readonly object _gate = new();
+        // Set while no thread serves a chain: what Pause waits for (apart from the lock's own waits,
+        // so that waking one worker with Pulse can never wake the pausing thread instead).
+        private readonly ManualResetEventSlim _idle = new(true);
         private Thread[] _threads = [];
         private bool _wake, _paused, _stopping, _broken;
         private int _busy;
@@ -209,17 +212,14 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             lock (_gate)
             {
                 _wake = true;
-                Monitor.PulseAll(_gate);
+                Monitor.Pulse(_gate); // one thread: it wakes another when it finds more than one chain
             }
         }
 
         public void Pause()
         {
-            lock (_gate)
-            {
-                _paused = true;
-                while (_busy > 0) Monitor.Wait(_gate);
-            }
+            lock (_gate) _paused = true;
+            _idle.Wait();
         }
 
         public void Resume()
@@ -241,6 +241,7 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             }
             foreach (var t in _threads)
                 if (t != Thread.CurrentThread) t.Join();
+            if (!_threads.Contains(Thread.CurrentThread)) _idle.Dispose();
         }
 
         private void Run()
@@ -259,18 +260,18 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
                         // that came in meanwhile (event index).
                         _wake = Guard(Queue.ArmNotification) is true;
                     }
-                    _busy++;
-                    if (_threads.Length > 1) Monitor.PulseAll(_gate); // another thread may take the next chain
+                    if (_busy++ == 0) _idle.Reset();
+                    if (_threads.Length > 1 && _busy < _threads.Length && Guard(Queue.HasAvailable) is true)
+                        Monitor.Pulse(_gate); // another thread takes the next chain
                 }
                 uint written = 0;
                 Exception? failure = null;
                 try { written = device.Process(Queue.Index, chain!); }
                 catch (Exception e) { failure = e; }
                 bool signal = false;
-                lock (_gate)
+                if (failure is null)
                 {
-                    _busy--;
-                    if (failure is null)
+                    lock (_gate)
                     {
                         Guard(() =>
                         {
@@ -280,15 +281,17 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
                             return true;
                         });
                     }
-                    Monitor.PulseAll(_gate);
                 }
-                if (failure is not null) Break(failure);
+                else Break(failure);
                 if (signal)
                 {
                     Interlocked.Increment(ref device._interrupts);
                     try { device.InterruptQueue?.Invoke(Queue.Index); }
                     catch (Exception e) { Break(e); } // the VM refused the interrupt: never let it end the process
                 }
+                // Only now is the request done (in the used ring, its interrupt raised): a pause may return.
+                lock (_gate)
+                    if (--_busy == 0) _idle.Set();
             }
         }
 
