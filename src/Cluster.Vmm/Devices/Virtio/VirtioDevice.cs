@@ -261,8 +261,14 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
                         _wake = Guard(Queue.ArmNotification) is true;
                     }
                     if (_busy++ == 0) _idle.Reset();
-                    if (_threads.Length > 1 && _busy < _threads.Length && Guard(Queue.HasAvailable) is true)
-                        Monitor.Pulse(_gate); // another thread takes the next chain
+                    if (_threads.Length > 1 && _busy < _threads.Length)
+                    {
+                        // Threads are idle: the next chain must reach one of them now, not when this one
+                        // is done. Wake one for a chain already there; else ask the driver (event index)
+                        // to notify on the next one, and look once more.
+                        if (Guard(Queue.HasAvailable) is true || Guard(Queue.ArmNotification) is true)
+                            Monitor.Pulse(_gate);
+                    }
                 }
                 uint written = 0;
                 Exception? failure = null;
