@@ -8,7 +8,9 @@ using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Replies;
 using Cluster.Node.Tests.TestUtils;
+using Cluster.Vmctl.Client;
 using Cluster.Vmm.Storage;
+using Xunit.Abstractions;
 
 namespace Cluster.Node.Tests.Migration;
 
@@ -19,13 +21,14 @@ namespace Cluster.Node.Tests.Migration;
 /// writes 4 KiB blocks 0..N-1 at queue depth 1 (block i: the magic, then i in every other u64), printing
 /// `seq written=K` every 256 blocks, so the image and the console both show whether a block was lost or written twice.
 /// </summary>
-public sealed partial class DiskLiveMigrationTests : IDisposable
+public sealed partial class DiskLiveMigrationTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const ulong SeqMagic = 0x3130515345534b42UL;
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-disk-migration", Guid.NewGuid().ToString("N"));
     private readonly int[] _ports = [ProcessRunner.FreePort(), ProcessRunner.FreePort()];
     private readonly List<NodeProcess> _nodes = [];
     private PostgresScratch? _postgres;
+    private NodeClient? _client;
 
     private string Host(int i) => $"127.0.0.1:{_ports[i]}";
 
@@ -68,11 +71,19 @@ public sealed partial class DiskLiveMigrationTests : IDisposable
         return vms is [var vm] ? (vm.GetProperty("node").GetString()!, vm.GetProperty("status").GetString()!) : ("", "");
     }
 
+    /// <summary>Asks through host 0 on one client kept for the test (a client per poll would take a second or more to connect).</summary>
+    private async Task<T> AskAsync<T>(object message)
+    {
+        _client ??= await NodeClient.ConnectAsync(Host(0), TimeSpan.FromSeconds(20));
+        var reply = await _client.AskAsync(message);
+        return reply is T t ? t : throw new Xunit.Sdk.XunitException($"expected {typeof(T).Name}, got {reply}");
+    }
+
     private async Task<string> ConsoleAsync(string id) =>
-        Encoding.ASCII.GetString((await ClusterMessages.AskAsync<ConsoleOutput>(Host(0), new ConsoleTail(id, 60_000))).Data);
+        Encoding.ASCII.GetString((await AskAsync<ConsoleOutput>(new ConsoleTail(id, 60_000))).Data);
 
     private async Task<IReadOnlyList<VmEvent>> EventsAsync(string id) =>
-        (await ClusterMessages.AskAsync<VmEventList>(Host(0), new GetVmEvents(id))).Events;
+        (await AskAsync<VmEventList>(new GetVmEvents(id))).Events;
 
     [GeneratedRegex(@"^seq written=(\d+)\r?$", RegexOptions.Multiline)]
     private static partial Regex WrittenLine();
@@ -94,7 +105,7 @@ public sealed partial class DiskLiveMigrationTests : IDisposable
     {
         // At queue depth 1 the emulated backend writes some 500-3000 blocks a second: enough blocks that the guest is still
         // writing (for several seconds at the fast end) when the migration, started after its first 256 blocks, hands over.
-        const int Blocks = 16384;
+        const int Blocks = 32768;
         await StartClusterAsync();
         var image = Path.Combine(Shared, "seq.qcow2");
         DiskImage.Create(image, DiskFormat.Qcow2, (ulong)Blocks * 4096 + (1 << 20));
@@ -102,14 +113,20 @@ public sealed partial class DiskLiveMigrationTests : IDisposable
         var b = 1 - a;
         await ClusterVmctl.Eventually(async () => Written(await ConsoleAsync("w")).Count > 0, "w writing its first blocks", 60);
 
+        var before = Written(await ConsoleAsync("w"))[^1];
+        var clock = Stopwatch.StartNew();
         var moved = await Ctl.Run(0, "migrate", "w", "--to", Host(b), "--wait");
         var atMove = await ConsoleAsync("w");
+        output.WriteLine($"vmctl migrate --wait took {clock.ElapsedMilliseconds} ms, from {before} to {Written(atMove).LastOrDefault()} of {Blocks} blocks written; console then ({atMove.Length} chars): {atMove[..Math.Min(300, atMove.Length)]}");
         Assert.True(moved.ExitCode == 0, $"vmctl migrate -> {moved.ExitCode}\n{moved.Stdout}\n{moved.Stderr}\n{atMove}");
         Assert.True(!atMove.Contains($"seq written={Blocks} ok", StringComparison.Ordinal),
             $"the guest had finished its blocks by the time the migration was done; it moved no writing guest:\n{atMove}");
+        // Asked right away, the VM's console (on the target now) holds what the guest printed on the source.
+        Assert.True(Written(atMove) is [256, .., var last] && last >= before, $"the console right after the migration:\n{atMove}");
 
         await ClusterVmctl.Eventually(async () => await WhereAsync("w") == (Host(b), "Stopped"), "w to finish its blocks on the target", 80);
         var console = await ConsoleAsync("w");
+        output.WriteLine($"the guest finished {clock.ElapsedMilliseconds} ms after the migration began");
         Assert.Contains($"seq written={Blocks} ok", console);
         // The console went on on the target without a gap or a repeat (a cold restart would count from 256 again).
         Assert.Equal(Enumerable.Range(1, Blocks / 256).Select(k => k * 256L), Written(console));
@@ -205,8 +222,12 @@ public sealed partial class DiskLiveMigrationTests : IDisposable
         Assert.True(process.ExitCode == 0, $"qemu-img check -> {process.ExitCode}\n{await stdout}\n{await stderr}");
     }
 
-    public void Dispose()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
+        if (_client is not null)
+            await _client.DisposeAsync();
         foreach (var node in _nodes)
             node.Dispose();
         // CLUSTER_TEST_LOGS=DIR keeps each node's output for diagnosis.
