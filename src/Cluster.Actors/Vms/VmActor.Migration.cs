@@ -37,6 +37,7 @@ public sealed partial class VmActor
     private IActorRef? _releasedSupervisor;
     private bool _leaving;
     private bool _adopting;
+    private IncomingMigration? _consoleSeededFrom;
 
     private MigrationSettings MigrationTunables => _hosting?.Migration ?? MigrationSettings.Default;
 
@@ -302,6 +303,20 @@ public sealed partial class VmActor
     }
 
     /// <summary>
+    /// On a migration's target host, as the entity starts: fills its console with the source's history at once, so
+    /// that a console tail answered between the shard hand-off and the adoption (commands delivered during recovery
+    /// come before it) shows the VM's console rather than an empty one. The adoption seeds it when it was not here yet.
+    /// </summary>
+    private void SeedConsoleFromIncoming()
+    {
+        if (_hosting is not null && IncomingMigrations.Get(Context.System).Find(_id) is { ConsoleHistory: { Length: > 0 } history } incoming)
+        {
+            _console.Tell(new SerialChunk(history));
+            _consoleSeededFrom = incoming;
+        }
+    }
+
+    /// <summary>
     /// On a migration's target host: takes the incoming migration of this VM, if any, and waits for its guest
     /// (adopted in <see cref="OnAdoptionReady"/>); false when nothing arrives here.
     /// </summary>
@@ -331,7 +346,7 @@ public sealed partial class VmActor
             && _state.Epoch == ready.Incoming.ExpectedEpoch + 1)
         {
             _myEpoch = _state.Epoch;
-            if (ready.Incoming.ConsoleHistory is { Length: > 0 } history)
+            if (!ReferenceEquals(_consoleSeededFrom, ready.Incoming) && ready.Incoming.ConsoleHistory is { Length: > 0 } history)
                 _console.Tell(new SerialChunk(history));
             _supervisor = Context.Watch(Context.ActorOf(
                 VcpuSupervisor.Adopt(_state.Spec!, guest, _factory, _console, _hosting), $"vcpus-{++_boots}"));

@@ -54,6 +54,7 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
         _hosting = hosting;
         _state = VmState.Absent with { EventsKept = settings.EventsKept };
         _console = Context.ActorOf(SerialConsoleActor.Props(id, settings.ConsoleBufferBytes), "console");
+        SeedConsoleFromIncoming();
 
         Recover<VmEvent>(e => _state = _state.Apply(e));
         Recover<SnapshotOffer>(o => _state = VmState.FromSnapshot((VmSnapshot)o.Snapshot, settings.EventsKept));
