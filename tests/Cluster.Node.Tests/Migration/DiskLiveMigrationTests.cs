@@ -232,22 +232,6 @@ public sealed partial class DiskLiveMigrationTests(ITestOutputHelper output) : I
     {
         if (_client is not null)
             await _client.DisposeAsync();
-        foreach (var node in _nodes)
-            node.Dispose();
-        // CLUSTER_TEST_LOGS=DIR keeps each node's output for diagnosis.
-        if (Environment.GetEnvironmentVariable("CLUSTER_TEST_LOGS") is { Length: > 0 } logs)
-        {
-            Directory.CreateDirectory(logs);
-            for (var i = 0; i < _nodes.Count; i++)
-                File.WriteAllText(Path.Combine(logs, $"disk-node{i}.log"), _nodes[i].Output);
-        }
-        _postgres?.Dispose();
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        NodeTeardown.Run(_nodes, "disk-", _postgres, _data);
     }
 }

@@ -213,22 +213,6 @@ public sealed partial class LiveMigrationTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var node in _nodes)
-            node.Dispose();
-        // CLUSTER_TEST_LOGS=DIR keeps each node's output for diagnosis.
-        if (Environment.GetEnvironmentVariable("CLUSTER_TEST_LOGS") is { Length: > 0 } logs)
-        {
-            Directory.CreateDirectory(logs);
-            for (var i = 0; i < _nodes.Count; i++)
-                File.WriteAllText(Path.Combine(logs, $"node{i}.log"), _nodes[i].Output);
-        }
-        _postgres?.Dispose();
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        NodeTeardown.Run(_nodes, "", _postgres, _data);
     }
 }

@@ -157,23 +157,6 @@ internal sealed partial class RebalanceCluster : IAsyncDisposable
             {
             }
         }
-        foreach (var node in _nodes)
-            node?.Dispose();
-        // CLUSTER_TEST_LOGS=DIR keeps each node's output for diagnosis.
-        if (Environment.GetEnvironmentVariable("CLUSTER_TEST_LOGS") is { Length: > 0 } logs)
-        {
-            Directory.CreateDirectory(logs);
-            for (var i = 0; i < _nodes.Length; i++)
-                if (_nodes[i] is { } node)
-                    File.WriteAllText(Path.Combine(logs, $"rebalance-node{i}.log"), node.Output);
-        }
-        _postgres?.Dispose();
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        NodeTeardown.Run(_nodes, "rebalance-", _postgres, _data);
     }
 }
