@@ -142,7 +142,7 @@ public sealed class DeviceManager : IDisposable
     /// <exception cref="VmmException">a flush failed.</exception>
     public void DeactivateDisks()
     {
-        foreach (var d in Disks) ((HandoverDiskImage)d.Image).Deactivate();
+        foreach (var d in Disks) if (d.Image is HandoverDiskImage image) image.Deactivate();
     }
 
     /// <summary>Opens and locks every disk image (the target before its guest resumes; the source
@@ -150,7 +150,7 @@ public sealed class DeviceManager : IDisposable
     /// <exception cref="VmmException">an image cannot be opened or locked, or is not the source's disk.</exception>
     public void ActivateDisks()
     {
-        foreach (var d in Disks) ((HandoverDiskImage)d.Image).Activate();
+        foreach (var d in Disks) if (d.Image is HandoverDiskImage image) image.Activate();
     }
 
     /// <summary>Stops every device's own work and waits for requests in flight (for a pause or a snapshot).</summary>

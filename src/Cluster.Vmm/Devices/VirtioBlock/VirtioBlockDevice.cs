@@ -159,29 +159,20 @@ public sealed class VirtioBlockDevice : VirtioDevice
     private byte Read(DescriptorChain chain, ulong sector, ulong length)
     {
         if (!InRange(sector, length)) return StatusIoErr;
-        // Straight from the file into guest memory where the buffers are whole sectors (always, for Linux).
-        if (chain.ForEachPiece(Memory, writable: true, 0, length, SectorSize, (gpa, span, offset) =>
+        // Straight from the file into guest memory where the buffers are whole sectors (always, for Linux);
+        // through a bounce buffer otherwise.
+        if (!chain.ForEachPiece(Memory, writable: true, 0, length, SectorSize, (gpa, span, offset) =>
             {
                 _image.Read(sector * SectorSize + offset, span);
                 Memory.MarkWritten(gpa, (ulong)span.Length);
             }))
         {
-            Interlocked.Increment(ref _reads);
-            Interlocked.Add(ref _bytesRead, (long)length);
-            return StatusOk;
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, ChunkBytes));
-        try
-        {
-            for (ulong done = 0; done < length;)
+            InChunks(length, (done, chunk) =>
             {
-                var span = buffer.AsSpan(0, (int)Math.Min(length - done, ChunkBytes));
-                _image.Read(sector * SectorSize + done, span);
-                chain.Write(Memory, done, span);
-                done += (ulong)span.Length;
-            }
+                _image.Read(sector * SectorSize + done, chunk);
+                chain.Write(Memory, done, chunk);
+            });
         }
-        finally { ArrayPool<byte>.Shared.Return(buffer); }
         Interlocked.Increment(ref _reads);
         Interlocked.Add(ref _bytesRead, (long)length);
         return StatusOk;
@@ -190,30 +181,37 @@ public sealed class VirtioBlockDevice : VirtioDevice
     private byte Write(DescriptorChain chain, ulong sector, ulong length)
     {
         if (_image.ReadOnly || !InRange(sector, length)) return StatusIoErr;
-        if (chain.ForEachPiece(Memory, writable: false, HeaderSize, length, SectorSize,
+        if (!chain.ForEachPiece(Memory, writable: false, HeaderSize, length, SectorSize,
             (_, span, offset) => _image.Write(sector * SectorSize + offset, span)))
         {
-            if (_writeThrough) _image.Flush();
-            Interlocked.Increment(ref _writes);
-            Interlocked.Add(ref _bytesWritten, (long)length);
-            return StatusOk;
+            InChunks(length, (done, chunk) =>
+            {
+                chain.Read(Memory, HeaderSize + done, chunk);
+                _image.Write(sector * SectorSize + done, chunk);
+            });
         }
+        if (_writeThrough) _image.Flush();
+        Interlocked.Increment(ref _writes);
+        Interlocked.Add(ref _bytesWritten, (long)length);
+        return StatusOk;
+    }
+
+    private delegate void ChunkAction(ulong done, Span<byte> chunk);
+
+    /// <summary>Moves <paramref name="length"/> bytes through a pooled buffer, at most <see cref="ChunkBytes"/> at a time.</summary>
+    private static void InChunks(ulong length, ChunkAction action)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, ChunkBytes));
         try
         {
             for (ulong done = 0; done < length;)
             {
-                var span = buffer.AsSpan(0, (int)Math.Min(length - done, ChunkBytes));
-                chain.Read(Memory, HeaderSize + done, span);
-                _image.Write(sector * SectorSize + done, span);
-                done += (ulong)span.Length;
+                var chunk = buffer.AsSpan(0, (int)Math.Min(length - done, ChunkBytes));
+                action(done, chunk);
+                done += (ulong)chunk.Length;
             }
-            if (_writeThrough) _image.Flush();
         }
         finally { ArrayPool<byte>.Shared.Return(buffer); }
-        Interlocked.Increment(ref _writes);
-        Interlocked.Add(ref _bytesWritten, (long)length);
-        return StatusOk;
     }
 
     private byte Flush()
