@@ -8,7 +8,9 @@
  *   check SEED SECTORS        reads and verifies the pattern only (after a migration, a second boot)
  *   crc SECTORS               reads and prints the CRC-32 of the range (zlib's crc32 of those bytes)
  *   seq N                     writes 4 KiB blocks 0..N-1 in order at queue depth 1, block i holding
- *                             SEQ_MAGIC then i in every other u64 (N=0: forever, wrapping over span=)
+ *                             SEQ_MAGIC then i in every other u64 (N=0: forever, wrapping over span=);
+ *                             gap_us=N waits N microseconds (TSC) after each block, so that the run
+ *                             lasts at least N*blocks whatever the host's speed
  *   zero SECTORS              WRITE_ZEROES over the range, then reads it back as zeroes
  *   discard SECTORS           DISCARD of the range (status only)
  *   flush                     one FLUSH
@@ -32,6 +34,7 @@
  * its completion being seen). Exit status: 0, 1 on a data mismatch, 2 on a device error (an error
  * status, a timeout, no device), 4 on bad arguments. No native build: it drives PCI hardware. */
 #include "guest.h"
+#include "options.h"
 #include "virtio_blk.h"
 
 #define SEQ_MAGIC 0x3130515345534b42UL /* "BKSESQ01" */
@@ -51,72 +54,22 @@ static int g_opt_end;
 
 /* ---- arguments ---- */
 
-static int str_eq(const char *a, const char *b)
-{
-    while (*a && *a == *b)
-        a++, b++;
-    return *a == *b;
-}
-
-static int has_eq(const char *a)
-{
-    for (; *a; a++)
-        if (*a == '=')
-            return 1;
-    return 0;
-}
-
 /* The value of option name=VALUE (the last one given before the running command), or 0. */
 static const char *opt(const char *name)
 {
-    const char *found = 0;
-    for (int i = 0; i < g_opt_end; i++) {
-        const char *a = g_argv[i], *n = name;
-        while (*n && *a == *n)
-            a++, n++;
-        if (!*n && *a == '=')
-            found = a + 1;
-    }
-    return found;
-}
-
-static int parse_u64(const char *s, u64 *v)
-{
-    if (!s || !*s)
-        return 0;
-    u64 x = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        x = x * 10 + (u64)(*s - '0');
-    }
-    *v = x;
-    return 1;
+    return opt_in(g_opt_end, g_argv, name);
 }
 
 static int g_bad_args;
 
 static void bad(const char *what, const char *value)
 {
-    put_str("blk: bad ");
-    put_str(what);
-    put_str(" '");
-    put_str(value ? value : "");
-    put_str("'\n");
-    g_bad_args = 1;
+    opt_report_bad("blk", what, value, &g_bad_args);
 }
 
 static u64 opt_u64(const char *name, u64 fallback)
 {
-    const char *s = opt(name);
-    u64 v;
-    if (!s)
-        return fallback;
-    if (!parse_u64(s, &v)) {
-        bad(name, s);
-        return fallback;
-    }
-    return v;
+    return opt_u64_in(g_opt_end, g_argv, name, fallback, "blk", &g_bad_args);
 }
 
 static const struct {
@@ -481,6 +434,7 @@ static int cmd_seq(u64 n)
         put_str("seq FAIL the blocks do not fit in span= (4 KiB each)\n");
         return 2;
     }
+    u64 gap_ticks = opt_u64("gap_us", 0) * g_tsc_khz / 1000;
     u64 *buf = (u64 *)g_arena;
     for (u64 i = 0; n == 0 || i < n; i++) {
         buf[0] = SEQ_MAGIC;
@@ -490,6 +444,8 @@ static int cmd_seq(u64 n)
         u32 st = blk_sync(b, VIRTIO_BLK_T_OUT, sector, buf, 4096);
         if (st != VIRTIO_BLK_S_OK)
             return request_failed("seq", st, sector);
+        for (u64 t0 = rdtsc(); gap_ticks && rdtsc() - t0 < gap_ticks;)
+            __asm__ volatile("pause");
         if ((i & 255) == 255) {
             put_str("seq written=");
             put_u64(i + 1);
@@ -606,7 +562,7 @@ static int usage(void)
 {
     put_str("usage: blk [OPTION=VALUE...] COMMAND ARGS...; commands: info, pattern SEED SECTORS, check SEED SECTORS,\n"
             "  crc SECTORS, seq N, zero SECTORS, discard SECTORS, flush, echo WORD, bench randread|randwrite|seqread|seqwrite|flush QD LIMIT\n"
-            "  options: disk= feat= queues= qd= chunk= start= span= bs= seed= tsc_khz= timeout_ms= fresh_bars= (see guests/blk.c)\n");
+            "  options: disk= feat= queues= qd= chunk= start= span= bs= seed= gap_us= tsc_khz= timeout_ms= fresh_bars= (see guests/blk.c)\n");
     return 4;
 }
 
@@ -658,6 +614,7 @@ int guest_main(int argc, char **argv)
     opt_u64("chunk", 0);
     opt_u64("bs", 0);
     opt_u64("seed", 0);
+    opt_u64("gap_us", 0);
     opt_u64("fresh_bars", 0);
     if (g_bad_args)
         return usage();

@@ -29,12 +29,23 @@ int FreePort()
     return ((IPEndPoint)l.LocalEndpoint).Port;
 }
 
+
+// Akka.Remote runs over mutual TLS: one CA for the benchmark's nodes, and a client certificate for this process.
+var ca = Path.Combine(data, "ca");
+foreach (var command in new[] { new[] { "ca", "init", "--dir", ca }, ["ca", "issue", "vmctl", "--ca", ca] })
+{
+    using var issuing = Process.Start("dotnet", ["exec", nodeDll, .. command]);
+    issuing.WaitForExit();
+    if (issuing.ExitCode != 0)
+        throw new InvalidOperationException($"cluster-node {string.Join(' ', command)} failed");
+}
+var tls = Cluster.Serialization.Tls.RemoteTls.Load(ca, Path.Combine(ca, "vmctl.crt"));
 var ports = new[] { FreePort(), FreePort(), FreePort() };
 var nodes = new List<Process>();
 for (var i = 0; i < 3; i++)
 {
     var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    foreach (var a in (string[])["exec", nodeDll, "run", "--port", $"{ports[i]}", "--data", Path.Combine(data, $"n{i}"), "--backend", "emulated",
+    foreach (var a in (string[])["exec", nodeDll, "run", "--port", $"{ports[i]}", "--data", Path.Combine(data, $"n{i}"), "--ca", ca, "--backend", "emulated",
                  "--seed", $"127.0.0.1:{ports[0]}", "--journal", journal, "--vcpus", "4096", "--memory", "64G"])
         info.ArgumentList.Add(a);
     var p = Process.Start(info)!;
@@ -58,9 +69,9 @@ var config = ConfigurationFactory.ParseString(
     .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "base.conf"))))
     .WithFallback(ClusterClientReceptionist.DefaultConfig())
     .WithFallback(DistributedPubSub.DefaultConfig());
-var system = ActorSystem.Create("bench", config);
+var system = ActorSystem.Create("bench", tls.Bootstrap(config));
 var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(
-    [.. ports.Select(p => ActorPath.Parse($"akka.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
+    [.. ports.Select(p => ActorPath.Parse($"akka.ssl.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
 Task<object> Ask(object message, double seconds = 30) =>
     client.Ask<object>(new ClusterClient.Send("/user/vms", message, localAffinity: true), TimeSpan.FromSeconds(seconds));
 VmSpec Spec(string id) => new(id, id, 1, 4 << 20, new BuiltInImage("counter"), [], new Dictionary<string, string>(), null, RestartPolicy.Never);

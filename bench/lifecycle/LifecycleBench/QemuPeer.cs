@@ -49,4 +49,58 @@ public static class QemuPeer
             File.Delete(image);
         }
     }
+
+    /// <summary>
+    /// <paramref name="count"/> QEMU (TCG) processes at once, each booting <paramref name="kernel"/> (PVH) with <paramref name="append"/>
+    /// and <paramref name="memoryMib"/> MiB, measured once each has printed its first serial bytes and settled for a second.
+    /// Null when QEMU is not installed.
+    /// </summary>
+    public static List<ProcessMemory>? Memory(int count, string kernel, string append, int memoryMib)
+    {
+        var running = new List<Process>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var info = new ProcessStartInfo("qemu-system-x86_64")
+                {
+                    RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                };
+                foreach (var a in new[] { "-accel", "tcg", "-M", "q35", "-m", memoryMib.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                             "-display", "none", "-nodefaults", "-no-user-config", "-serial", "stdio", "-monitor", "none",
+                             "-kernel", kernel, "-append", append })
+                    info.ArgumentList.Add(a);
+                var qemu = Process.Start(info);
+                if (qemu is null)
+                    return null;
+                running.Add(qemu);
+            }
+            foreach (var qemu in running)
+            {
+                if (qemu.StandardOutput.BaseStream.ReadByte() < 0)
+                    throw new InvalidOperationException($"QEMU ended before its guest wrote: {qemu.StandardError.ReadToEnd()}");
+            }
+            Thread.Sleep(1000);
+            return running.Select(q => ProcessMemory.Read(q.Id, memoryMib * 1024L)).OfType<ProcessMemory>().ToList();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+        finally
+        {
+            foreach (var qemu in running)
+            {
+                try
+                {
+                    qemu.Kill();
+                    qemu.WaitForExit();
+                }
+                catch (InvalidOperationException)
+                {
+                }
+                qemu.Dispose();
+            }
+        }
+    }
 }

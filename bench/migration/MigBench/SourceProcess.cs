@@ -12,7 +12,8 @@ namespace MigBench;
 /// The source process: boots the benchmark guest (bench/migration/guest/migdirty.c) on the
 /// emulator, waits until it has written its fill, measures the dirty rate it really achieves from
 /// its "dirtied N" lines over 1.5 s, then migrates it to the target and reports the result and the
-/// page stream's throughput in the bulk round.
+/// page stream's throughput in the bulk round. The target's credentials come from the file it wrote
+/// (<c>--credentials</c>), as a node would hand them over the control plane.
 /// </summary>
 internal static partial class SourceProcess
 {
@@ -20,13 +21,7 @@ internal static partial class SourceProcess
     {
         Warmup.Run(Path.GetFullPath(a.Get("guest", "migdirty.elf")));
         using var hypervisor = new EmulatedHypervisor();
-        var config = new MachineConfig
-        {
-            MemoryBytes = (ulong)a.GetLong("memory-mib", 1024) << 20,
-            Image = new ElfGuestImage(Path.GetFullPath(a.Get("guest", "migdirty.elf"))),
-            // The emulator's TSC runs at a fixed nominal rate, so the guest is told it instead of calibrating.
-            Args = [a.Get("fill", "512"), a.Get("ws", "256"), a.Get("rate", "0"), (EmulatedVcpu.TscHz / 1000).ToString()],
-        };
+        var config = BenchMachine.Config(a);
         var machine = Machine.Create(hypervisor, config);
         var console = new StringBuilder();
         machine.Serial.Output += bytes => { lock (console) console.Append(Encoding.ASCII.GetString(bytes)); };
@@ -61,7 +56,8 @@ internal static partial class SourceProcess
         };
         var progress = new StreamClock();
         var target = new IPEndPoint(IPAddress.Loopback, (int)a.GetLong("port", 0));
-        var result = new MigrationSource(machine, options).MigrateAsync(target, progress).GetAwaiter().GetResult();
+        var credentials = BenchMachine.ReadCredentials(a.Get("credentials", "credentials.txt"));
+        var result = new MigrationSource(machine, options).MigrateAsync(target, credentials, progress).GetAwaiter().GetResult();
         if (!result.Succeeded) machine.Dispose();
         var tsc = TscLine().Match(Text());
         Console.WriteLine($"converged={(result.Succeeded ? 1 : 0)} achieved_mib_s={achieved:0.0} guest_tsc_per_ms={(tsc.Success ? tsc.Groups[1].Value : "-")} total_ms={result.TotalTime.TotalMilliseconds:0.0} " +

@@ -22,9 +22,10 @@ internal static class Warmup
         Thread.Sleep(200);
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var receiving = new MigrationTarget(hypervisor).ReceiveAsync(listener);
+        using var identity = MigrationIdentity.Create();
+        var receiving = new MigrationTarget(hypervisor, config).ReceiveAsync(listener, identity);
         var result = new MigrationSource(machine, new MigrationOptions { DowntimeLimit = TimeSpan.FromMilliseconds(5) })
-            .MigrateAsync((IPEndPoint)listener.LocalEndpoint).GetAwaiter().GetResult();
+            .MigrateAsync((IPEndPoint)listener.LocalEndpoint, identity.Credentials).GetAwaiter().GetResult();
         var target = receiving.GetAwaiter().GetResult();
         listener.Stop();
         target.Machine?.Dispose();

@@ -36,15 +36,30 @@ int FreePort()
     return ((IPEndPoint)l.LocalEndpoint).Port;
 }
 
+
+// Akka.Remote runs over mutual TLS: one CA for the benchmark's nodes, and a client certificate for this process.
+var ca = Path.Combine(data, "ca");
+foreach (var command in new[] { new[] { "ca", "init", "--dir", ca }, ["ca", "issue", "vmctl", "--ca", ca] })
+{
+    using var issuing = Process.Start("dotnet", ["exec", nodeDll, .. command]);
+    issuing.WaitForExit();
+    if (issuing.ExitCode != 0)
+        throw new InvalidOperationException($"cluster-node {string.Join(' ', command)} failed");
+}
+var tls = Cluster.Serialization.Tls.RemoteTls.Load(ca, Path.Combine(ca, "vmctl.crt"));
 var ports = Enumerable.Range(0, finalHosts).Select(_ => FreePort()).ToArray();
 string Host(int i) => $"127.0.0.1:{ports[i]}";
 var nodes = new List<Process>();
 
+// The hosts share this machine's cores: loads from the vCPUs' time in the guest, not their workers' cgroups (hocon/cluster.conf).
+var benchConf = Path.Combine(data, "bench.conf");
+File.WriteAllText(benchConf, "cluster-hypervisor.host.cpu-load = vcpu\n");
+
 async Task StartNode(int i)
 {
     var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    foreach (var a in (string[])["exec", nodeDll, "run", "--port", $"{ports[i]}", "--data", Path.Combine(data, $"n{i}"), "--backend", "emulated",
-                 "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "256M"])
+    foreach (var a in (string[])["exec", nodeDll, "run", "--port", $"{ports[i]}", "--data", Path.Combine(data, $"n{i}"), "--ca", ca, "--backend", "emulated",
+                 "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "256M", "--config", benchConf])
         info.ArgumentList.Add(a);
     // Each node's output goes to DATA/nodeN.log (the run script removes DATA unless BENCH_KEEP is set).
     var log = TextWriter.Synchronized(new StreamWriter(Path.Combine(data, $"node{i}.log")) { AutoFlush = true });
@@ -78,9 +93,9 @@ try
 {
     await StartNode(0);
     await StartNode(1);
-    system = ActorSystem.Create("bench", config);
+    system = ActorSystem.Create("bench", tls.Bootstrap(config));
     var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(
-        [.. ports.Take(2).Select(p => ActorPath.Parse($"akka.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
+        [.. ports.Take(2).Select(p => ActorPath.Parse($"akka.ssl.tcp://hypervisor@127.0.0.1:{p}/system/receptionist"))])));
     Task<object> Ask(object message) =>
         client.Ask<object>(new ClusterClient.Send("/user/vms", message, localAffinity: true), TimeSpan.FromSeconds(30));
     async Task<T> AskFor<T>(object message) =>

@@ -4,6 +4,7 @@ using Cluster.Actors.Placement;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Migration;
+using Cluster.Contracts.Networks;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Validation;
 
@@ -14,7 +15,9 @@ namespace Cluster.Actors.Clustering;
 /// ClusterClientReceptionist): validates specs, asks the scheduler singleton for admission, creates the
 /// VM through the shard region, routes every other VM command to its entity, and answers host-level
 /// requests (list hosts, list VMs and migrations across hosts, leave). Messages for the rebalancer
-/// (<see cref="Contracts.Rebalancing"/>) go to the actor given as <c>rebalancer</c>, when there is one.
+/// (<see cref="Contracts.Rebalancing"/>) go to the actor given as <c>rebalancer</c>, when there is one; network commands
+/// go to the network registry singleton, which gives a new VM's NICs their MACs and addresses before admission and
+/// frees them when the create fails or the VM is deleted.
 /// </summary>
 public sealed class ClusterControl : ReceiveActor
 {
@@ -26,7 +29,7 @@ public sealed class ClusterControl : ReceiveActor
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
-    public ClusterControl(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef? rebalancer = null)
+    public ClusterControl(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef networks, IActorRef? rebalancer = null)
     {
         var board = PlacementBoard.Get(Context.System);
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
@@ -37,9 +40,17 @@ public sealed class ClusterControl : ReceiveActor
                 Sender.Tell(failure);
                 return;
             }
-            Create(create, region, scheduler).PipeTo(Sender);
+            Create(create, region, scheduler, networks).PipeTo(Sender);
         });
-        Receive<DeleteVm>(delete => Delete(delete, region, scheduler).PipeTo(Sender));
+        Receive<DeleteVm>(delete => Delete(delete, region, scheduler, networks).PipeTo(Sender));
+        Receive<UpdateVmSpec>(update =>
+        {
+            if (validator.Validate(update.Spec) is { } failure)
+                Sender.Tell(failure);
+            else
+                region.Forward(update);
+        });
+        Receive<INetworkCommand>(command => networks.Forward(command));
         Receive<IVmCommand>(command => region.Forward(command));
         Receive<ListMigrations>(_ => ListMigrationsAll(board.Hosts().Select(h => h.Host)).PipeTo(Sender));
         if (rebalancer is not null)
@@ -65,23 +76,43 @@ public sealed class ClusterControl : ReceiveActor
         });
     }
 
-    public static Props Props(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef? rebalancer = null) =>
-        Akka.Actor.Props.Create(() => new ClusterControl(region, scheduler, validator, rebalancer));
+    public static Props Props(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef networks, IActorRef? rebalancer = null) =>
+        Akka.Actor.Props.Create(() => new ClusterControl(region, scheduler, validator, networks, rebalancer));
 
-    private static async Task<object> Create(CreateVm create, IActorRef region, IActorRef scheduler)
+    private static async Task<object> Create(CreateVm create, IActorRef region, IActorRef scheduler, IActorRef networks)
     {
-        var admission = await scheduler.Ask<object>(create, AskTimeout);
-        if (admission is not PlacementDecided decided)
-            return admission;
-        var reply = await region.Ask<object>(create, AskTimeout);
-        return reply is VmCommandAccepted accepted ? new VmCreated(accepted.VmId, accepted.Status, decided.Host) : reply;
+        if (create.Spec.Nics.Count > 0)
+        {
+            var assigned = await networks.Ask<object>(new AssignNics(create.VmId, create.Spec.Nics), AskTimeout);
+            if (assigned is not NicsAssigned nics)
+                return assigned;
+            create = new CreateVm(create.Spec with { Nics = nics.Nics });
+        }
+        var created = false;
+        try
+        {
+            var admission = await scheduler.Ask<object>(create, AskTimeout);
+            if (admission is not PlacementDecided decided)
+                return admission;
+            var reply = await region.Ask<object>(create, AskTimeout);
+            created = reply is VmCommandAccepted;
+            return reply is VmCommandAccepted accepted ? new VmCreated(accepted.VmId, accepted.Status, decided.Host) : reply;
+        }
+        finally
+        {
+            if (!created && create.Spec.Nics.Count > 0)
+                networks.Tell(new ReleaseNics(create.VmId));
+        }
     }
 
-    private static async Task<object> Delete(DeleteVm delete, IActorRef region, IActorRef scheduler)
+    private static async Task<object> Delete(DeleteVm delete, IActorRef region, IActorRef scheduler, IActorRef networks)
     {
         var reply = await region.Ask<object>(delete, AskTimeout);
         if (reply is VmCommandAccepted)
+        {
             scheduler.Tell(new PlacementReleased(delete.VmId));
+            networks.Tell(new ReleaseNics(delete.VmId));
+        }
         return reply;
     }
 
@@ -107,7 +138,7 @@ public sealed class ClusterControl : ReceiveActor
     {
         try
         {
-            return await system.ActorSelection($"akka.tcp://{system.Name}@{host}{HostAgent.Path}")
+            return await system.ActorSelection(HostPaths.Of(system, host, HostAgent.Path))
                 .Ask<object>(question, TimeSpan.FromSeconds(3));
         }
         catch (AskTimeoutException)

@@ -23,7 +23,7 @@ public sealed class HostAgentDiskProbe(ActorSystem system) : IDiskProbe
         {
             try
             {
-                return await system.ActorSelection($"akka.tcp://{system.Name}@{host}{HostAgent.Path}")
+                return await system.ActorSelection(HostPaths.Of(system, host, HostAgent.Path))
                     .Ask<DisksSeen>(new CheckDisks(paths), timeout);
             }
             catch (Exception e) when (e is AskTimeoutException or ActorNotFoundException)

@@ -14,7 +14,9 @@ namespace Cluster.Actors.Clustering;
 
 /// <summary>
 /// One per node (at <see cref="Path"/>): knows the VMs this host carries (their VM actors tell it) and
-/// the guests that run (their CPU time is the host's load), and every <c>refresh</c> publishes a
+/// the guests that run (their CPU time is the host's load: with <c>cpu-load = cgroup</c>, each VMM worker's cgroup's CPU
+/// accounting where it has one, else, and with <c>vcpu</c>, the guest's vCPU time; with the memory each worker's cgroup holds),
+/// and every <c>refresh</c> publishes a
 /// <see cref="HostStatus"/> on the cluster-wide <see cref="Topic"/>. It also relays fence pauses to
 /// the local VM actors and lists them for the control plane, with the migrations that leave this host
 /// (in progress, and finished ones for a while). VMs arriving by migration count against its capacity.
@@ -37,18 +39,22 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private readonly HostCapacity _capacity;
     private readonly TimeSpan _refresh;
     private readonly Dictionary<string, (Contracts.Vms.VmSpec Spec, IActorRef Actor)> _vms = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, IGuestRuntime> _guests = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _guests = new(StringComparer.Ordinal);
+    private readonly GuestClocks _clocks = GuestClocks.Get(Context.System);
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     private readonly Dictionary<string, (TimeSpan Cpu, DateTime At)> _lastVmCpu = new(StringComparer.Ordinal);
+    private readonly HostIoAccount _io = new();
     private readonly Dictionary<string, Contracts.Vms.VmSpec> _incoming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MigrationInfo> _migrations = new(StringComparer.Ordinal);
     private readonly TimeSpan _keepFinished;
+    private readonly bool _cgroupCpu;
     private bool _fenced;
     private IReadOnlyList<DiskSeen> _disks = [];
     private bool _looking;
 
-    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null)
+    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null, bool cgroupCpu = true)
     {
+        _cgroupCpu = cgroupCpu;
         _host = host;
         _capacity = capacity;
         _refresh = refresh;
@@ -68,14 +74,14 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
         Receive<GuestBooted>(g =>
         {
             // A guest that arrived by migration is told twice: when it arrives and when its VM actor adopts it.
-            if (_guests.TryGetValue(g.VmId, out var known) && ReferenceEquals(known, g.Guest))
+            if (_guests.TryGetValue(g.VmId, out var known) && known == g.Run)
                 return;
-            _guests[g.VmId] = g.Guest;
-            _lastVmCpu[g.VmId] = (g.Guest.GuestTime, DateTime.UtcNow);
+            _guests[g.VmId] = g.Run;
+            _lastVmCpu[g.VmId] = (_clocks.Sample(g.VmId, g.Run)?.Cpu(_cgroupCpu) ?? TimeSpan.Zero, DateTime.UtcNow);
         });
         Receive<GuestEnded>(g =>
         {
-            if (_guests.TryGetValue(g.VmId, out var guest) && ReferenceEquals(guest, g.Guest))
+            if (_guests.TryGetValue(g.VmId, out var run) && run == g.Run)
                 _guests.Remove(g.VmId);
         });
         Receive<FencePause>(p =>
@@ -83,12 +89,14 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
             _fenced = true;
             foreach (var v in _vms.Values)
                 v.Actor.Tell(p);
+            Vms.HeldGuests.Get(Context.System).PauseAll();
         });
         Receive<FenceResume>(r =>
         {
             _fenced = false;
             foreach (var v in _vms.Values)
                 v.Actor.Tell(r);
+            Vms.HeldGuests.Get(Context.System).ResumeAll();
         });
         Receive<IncomingVm>(i => _incoming[i.Spec.Id] = i.Spec);
         Receive<IncomingVmEnded>(e => _incoming.Remove(e.VmId));
@@ -111,8 +119,15 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null) =>
-        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh, keepFinished));
+    /// <summary>The agent's props.</summary>
+    /// <param name="host">This host's address.</param>
+    /// <param name="capacity">What it offers guests.</param>
+    /// <param name="refresh">How often it publishes its status.</param>
+    /// <param name="keepFinished">How long finished migrations stay listed.</param>
+    /// <param name="cgroupCpu">Count a guest's load from its worker's cgroup CPU time where it has one (<c>cluster-hypervisor.host.cpu-load
+    /// = cgroup</c>); false counts its vCPU time (<c>vcpu</c>: hosts that share one machine's cores).</param>
+    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null, bool cgroupCpu = true) =>
+        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh, keepFinished, cgroupCpu));
 
     /// <summary>The migrations leaving this host: in progress first, then those finished within keep-finished, newest first.</summary>
     private List<MigrationInfo> ListMigrationsHere()
@@ -133,9 +148,18 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     {
         var now = DateTime.UtcNow;
         var loads = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (id, guest) in _guests)
+        var memory = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        var io = new Dictionary<string, IoTotals>(StringComparer.Ordinal);
+        foreach (var (id, run) in _guests)
         {
-            var cpu = guest.GuestTime;
+            // A run that ended (its GuestEnded on the way) no longer counts.
+            if (_clocks.Sample(id, run) is not { } sample)
+                continue;
+            if (sample.MemoryBytes is { } used)
+                memory[id] = used;
+            if (sample.Io is { } counters)
+                io[id] = _io.Observe(id, run, counters);
+            var cpu = sample.Cpu(_cgroupCpu);
             // A guest counts from when it booted or arrived here, so its first report already shows its load (a zero
             // there made a VM that had just moved look absent to the rebalancer); one whose time restarted counts from now.
             var (before, since) = _lastVmCpu.TryGetValue(id, out var b) && b.Cpu <= cpu ? b : (cpu, now);
@@ -145,16 +169,19 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
         }
         foreach (var gone in _lastVmCpu.Keys.Where(id => !_guests.ContainsKey(id)).ToList())
             _lastVmCpu.Remove(gone);
+        _io.KeepOnly(_guests.Keys);
         var status = new HostStatus(_host, _capacity.Vcpus, _capacity.MemoryBytes, _capacity.Labels, _capacity.Cpu.Vendor,
             _capacity.Cpu.Features,
             [.. _vms.Values.Select(v => v.Spec).Concat(_incoming.Values.Where(i => !_vms.ContainsKey(i.Id)))
-                .Select(spec => new PlacedVm(spec.Id, spec.Vcpus, spec.MemoryBytes, spec.AntiAffinityGroup, loads.GetValueOrDefault(spec.Id)))
+                .Select(spec => new PlacedVm(spec.Id, spec.Vcpus, spec.MemoryBytes, spec.AntiAffinityGroup, loads.GetValueOrDefault(spec.Id),
+                    memory.TryGetValue(spec.Id, out var used) ? used : (ulong?)null, io.GetValueOrDefault(spec.Id)))
                 .OrderBy(v => v.VmId, StringComparer.Ordinal)],
             _guests.Count, loads.Values.Sum(),
             _guests.Keys.Where(_vms.ContainsKey).Aggregate(0UL, (sum, id) => sum + _vms[id].Spec.MemoryBytes),
             now)
         {
             Disks = _disks,
+            Io = _io.Total,
         };
         LookAtDisks();
         PlacementBoard.Get(Context.System).Report(status);

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Cluster.Actors.Runtime;
 using Cluster.Contracts.Vms;
 
 namespace Cluster.Actors.Clustering;
@@ -11,13 +10,14 @@ public sealed record VmHosted(VmSpec Spec, IActorRef Actor);
 public sealed record VmUnhosted(string VmId, IActorRef Actor);
 
 /// <summary>
-/// From a vCPU supervisor to its host's agent: a guest was booted or adopted (its CPU time counts as load); also
-/// from the migration receiver when a migrated guest starts running here, before its VM actor adopts it.
+/// From a vCPU supervisor to its host's agent: a guest was booted or adopted (its CPU time counts as load, read from
+/// <see cref="GuestClocks"/> by VM id and <paramref name="Run"/>); also from the migration receiver when a migrated guest
+/// starts running here, before its VM actor adopts it (the adoption tells the same run again).
 /// </summary>
-public sealed record GuestBooted(string VmId, IGuestRuntime Guest);
+public sealed record GuestBooted(string VmId, long Run);
 
-/// <summary>From a vCPU supervisor (or the migration receiver, for a migrated guest nobody adopted) to its host's agent: the guest ended.</summary>
-public sealed record GuestEnded(string VmId, IGuestRuntime Guest);
+/// <summary>From a vCPU supervisor (or the migration receiver, for a migrated guest nobody adopted) to its host's agent: the guest's run ended.</summary>
+public sealed record GuestEnded(string VmId, long Run);
 
 /// <summary>
 /// To a VM actor (from the host agent, when the node is cut off from the majority): pause the vCPUs

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Cluster.Serialization;
 using Cluster.Vmm.Hypervisor;
 
 namespace Cluster.Actors.Clustering;
@@ -14,7 +15,7 @@ public sealed record HostCapacity(int Vcpus, ulong MemoryBytes, IReadOnlyDiction
     public static HostCapacity From(Config config, CpuModel cpu)
     {
         var vcpus = config.GetInt("cluster-hypervisor.host.vcpus", 0);
-        var memory = (ulong)(config.GetByteSize("cluster-hypervisor.host.memory", null) ?? 0);
+        var memory = ConfigSize.Get(config, "cluster-hypervisor.host.memory") ?? 0;
         var labels = config.GetConfig("cluster-hypervisor.host.labels") is { IsEmpty: false } section
             ? section.AsEnumerable().ToDictionary(kv => kv.Key, kv => kv.Value.GetString(), StringComparer.Ordinal)
             : new Dictionary<string, string>(StringComparer.Ordinal);

@@ -6,7 +6,7 @@ namespace Cluster.Actors.Devices;
 public sealed record SerialChunk(byte[] Data);
 
 /// <summary>
-/// Where typed input goes now: the serial port of the guest that <paramref name="Owner"/> supervises,
-/// or nowhere (null <paramref name="Write"/>). A release from an old owner does not clear a newer sink.
+/// Where typed input goes now: to <paramref name="Owner"/> (the vCPU supervisor of the running guest, which writes it to
+/// the guest's serial port) while <paramref name="Accepting"/>, or nowhere. A release from an old owner does not clear a newer sink.
 /// </summary>
-public sealed record GuestInputSink(IActorRef Owner, Action<byte[]>? Write);
+public sealed record GuestInputSink(IActorRef Owner, bool Accepting);

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using Akka.Actor;
 
 namespace Cluster.Actors.Migration;
@@ -36,27 +36,43 @@ public sealed class IncomingMigration(string vmId, string migrationId, long expe
 /// <summary>
 /// The host-local registry of incoming migrations, keyed by VM id: written by the migration receiver,
 /// taken by the VM actor that starts on this host (which then adopts the running guest instead of booting
-/// it cold). Thread-safe.
+/// it cold).
 /// </summary>
+/// <remarks>
+/// An immutable snapshot holder rather than an actor: a VM actor reads it in its constructor (to seed its console)
+/// and takes its entry as recovery ends, synchronously, before it decides to boot cold. The table is an
+/// <see cref="ImmutableDictionary{TKey,TValue}"/> replaced as a whole (<see cref="ImmutableInterlocked"/>), so a take
+/// is atomic (one VM actor gets the entry, or the receiver's expiry removes it, never both). The entries are
+/// thread-safe one-shot objects (a task for the arrival, a volatile console history).
+/// </remarks>
 public sealed class IncomingMigrations : IExtension
 {
-    private readonly ConcurrentDictionary<string, IncomingMigration> _byVm = new(StringComparer.Ordinal);
+    private ImmutableDictionary<string, IncomingMigration> _byVm = ImmutableDictionary.Create<string, IncomingMigration>(StringComparer.Ordinal);
 
     /// <summary>The registry of <paramref name="system"/>.</summary>
     public static IncomingMigrations Get(ActorSystem system) => system.WithExtension<IncomingMigrations, IncomingMigrationsProvider>();
 
     /// <summary>Registers <paramref name="incoming"/>; false when the VM has one already.</summary>
-    public bool TryAdd(IncomingMigration incoming) => _byVm.TryAdd(incoming.VmId, incoming);
+    public bool TryAdd(IncomingMigration incoming) => ImmutableInterlocked.TryAdd(ref _byVm, incoming.VmId, incoming);
 
     /// <summary>The registered migration of <paramref name="vmId"/>, left in place.</summary>
-    public IncomingMigration? Find(string vmId) => _byVm.GetValueOrDefault(vmId);
+    public IncomingMigration? Find(string vmId) => Volatile.Read(ref _byVm).GetValueOrDefault(vmId);
 
     /// <summary>Takes the registered migration of <paramref name="vmId"/> out (the caller owns its guest from now on).</summary>
-    public IncomingMigration? TryTake(string vmId) => _byVm.TryRemove(vmId, out var incoming) ? incoming : null;
+    public IncomingMigration? TryTake(string vmId) => ImmutableInterlocked.TryRemove(ref _byVm, vmId, out var incoming) ? incoming : null;
 
     /// <summary>Removes <paramref name="incoming"/> if it is still registered; true when it was (nobody took it).</summary>
-    public bool TryRemove(IncomingMigration incoming) =>
-        _byVm.TryRemove(new KeyValuePair<string, IncomingMigration>(incoming.VmId, incoming));
+    public bool TryRemove(IncomingMigration incoming)
+    {
+        while (true)
+        {
+            var before = Volatile.Read(ref _byVm);
+            if (!before.TryGetValue(incoming.VmId, out var registered) || !ReferenceEquals(registered, incoming))
+                return false;
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _byVm, before.Remove(incoming.VmId), before), before))
+                return true;
+        }
+    }
 }
 
 /// <summary>Creates the <see cref="IncomingMigrations"/> extension.</summary>

@@ -7,8 +7,7 @@ using Cluster.Actors.Disks;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Migration;
-using Cluster.Vmm.Hypervisor;
-using Cluster.Vmm.Migration;
+using Cluster.Vmm;
 
 namespace Cluster.Actors.Migration;
 
@@ -16,7 +15,7 @@ namespace Cluster.Actors.Migration;
 /// The target side of live migration on one host (at <see cref="Path"/>). Actor-level protocol, version
 /// <see cref="ProtocolVersion"/> (control on Akka messages, pages on a dedicated TCP socket, never Akka.Remote):
 /// <code>
-///   source VmActor (host A)          Scheduler singleton         MigrationReceiver (host B)
+///   source VmActor + its MigrationSourceActor (host A)  Scheduler  MigrationReceiver (host B)
 ///     | persist VmMigrationStarted       |                              |
 ///     | ReserveMigrationTarget --------> | Placer on B; decision := B   |
 ///     | &lt;--------- PlacementDecided | PlacementRefused                  |
@@ -24,9 +23,9 @@ namespace Cluster.Actors.Migration;
 ///     |                                                                  |  anti-affinity, disks seen here
 ///     |                                                                  |  with their identities), concurrency;
 ///     |                                                                  |  listen on bind-host:port;
-///     |                                                                  |  MigrationTarget.ReceiveAsync
+///     |                                                                  |  IGuestRuntimeFactory.ListenIncoming
 ///     | &lt;-------------------------------- IncomingReady(addr, port) | IncomingRefused(reason)
-///     | LendMachine -&gt; VcpuSupervisor; MigrationSource.MigrateAsync ==== pages (TCP) ====&gt; |
+///     | MigrateGuestOut -&gt; VcpuSupervisor: IGuestRuntime.MigrateOutAsync == pages (TCP) ==&gt; |
 ///     |   [pause: stop-and-copy]                                         |
 ///     | IncomingConsole(history) ---------------------------------------&gt; | seeds the console on B
 ///     | persist VmMigrated(A, B, epoch+1)   (commit point: the journal decides from here)
@@ -35,6 +34,8 @@ namespace Cluster.Actors.Migration;
 ///     | shard hand-off (custom stop message) -&gt; entity starts on B -&gt; adopts the parked machine
 ///   On failure before the commit: AbortIncoming (or the source's death, or max-duration) cancels the target;
 ///   the source persists VmMigrationFailed and the VM runs on A.
+///   On host A the persists are the VmActor's (it owns the journal); the messages are its MigrationSourceActor's
+///   (the sender this receiver watches), see Migration/README.md.
 /// </code>
 /// States of one incoming migration: prepared (listening) -&gt; receiving -&gt; parked (running, waiting for its VM
 /// actor, at most parked-for) -&gt; adopted; or prepared|receiving -&gt; failed (machine disposed, resources freed).
@@ -50,7 +51,7 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
     /// <summary>The actor-level protocol version a <see cref="PrepareIncoming"/> must carry.</summary>
     public const int ProtocolVersion = 1;
 
-    private readonly IHypervisor _hypervisor;
+    private readonly IGuestRuntimeFactory _factory;
     private readonly string _host;
     private readonly IActorRef _agent;
     private readonly RunLog? _runLog;
@@ -60,10 +61,10 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
     private readonly IncomingMigrations _registry = IncomingMigrations.Get(Context.System);
     private readonly Dictionary<string, Receiving> _active = new(StringComparer.Ordinal);
 
-    public MigrationReceiver(IHypervisor hypervisor, string host, IActorRef agent, RunLog? runLog, PlacementSettings placement,
+    public MigrationReceiver(IGuestRuntimeFactory factory, string host, IActorRef agent, RunLog? runLog, PlacementSettings placement,
         MigrationSettings settings)
     {
-        _hypervisor = hypervisor;
+        _factory = factory;
         _host = host;
         _agent = agent;
         _runLog = runLog;
@@ -85,25 +86,26 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         Receive<IncomingFinished>(Finished);
         Receive<ParkedExpired>(p =>
         {
-            if (!_registry.TryRemove(p.Incoming))
+            if (_registry.Find(p.VmId) is not { } incoming || incoming.MigrationId != p.MigrationId || !_registry.TryRemove(incoming))
                 return;
-            _log.Warning("VM {0}: no VM actor took the migrated machine within {1}; dropping it", p.Incoming.VmId, _settings.ParkedFor);
-            if (p.Incoming.Arrival.IsCompletedSuccessfully && p.Incoming.Arrival.Result is { } guest)
+            _log.Warning("VM {0}: no VM actor took the migrated machine within {1}; dropping it", p.VmId, _settings.ParkedFor);
+            if (incoming.Arrival.IsCompletedSuccessfully && incoming.Arrival.Result is { } guest)
             {
                 guest.Guest.Stop();
-                _runLog?.End(p.Incoming.VmId);
+                _runLog?.End(p.VmId);
                 guest.Guest.Dispose();
-                _agent.Tell(new GuestEnded(p.Incoming.VmId, guest.Guest));
+                if (GuestClocks.Get(Context.System).Forget(p.VmId, guest.Guest) is { } run)
+                    _agent.Tell(new GuestEnded(p.VmId, run));
             }
-            _agent.Tell(new IncomingVmEnded(p.Incoming.VmId));
+            _agent.Tell(new IncomingVmEnded(p.VmId));
         });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IHypervisor hypervisor, string host, IActorRef agent, RunLog? runLog, PlacementSettings placement,
+    public static Props Props(IGuestRuntimeFactory factory, string host, IActorRef agent, RunLog? runLog, PlacementSettings placement,
         MigrationSettings settings) =>
-        Akka.Actor.Props.Create(() => new MigrationReceiver(hypervisor, host, agent, runLog, placement, settings));
+        Akka.Actor.Props.Create(() => new MigrationReceiver(factory, host, agent, runLog, placement, settings));
 
     /// <summary>Why this host does not take <paramref name="prepare"/>, or null when it does.</summary>
     private string? Refusal(PrepareIncoming prepare)
@@ -131,57 +133,54 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
             Sender.Tell(new IncomingRefused(prepare.MigrationId, why));
             return;
         }
-        TcpListener listener;
-        try
-        {
-            listener = new TcpListener(IPAddress.Parse(_settings.BindHost), _settings.Port);
-            listener.Start();
-        }
-        catch (Exception e) when (e is SocketException or FormatException)
-        {
-            Sender.Tell(new IncomingRefused(prepare.MigrationId, $"cannot listen on {_settings.BindHost}:{_settings.Port}: {e.Message}"));
-            return;
-        }
         var incoming = new IncomingMigration(prepare.Spec.Id, prepare.MigrationId, prepare.ExpectedEpoch);
-        _registry.TryAdd(incoming);
-        var receiving = new Receiving(incoming, Sender, listener, new CancellationTokenSource());
-        _active[prepare.MigrationId] = receiving;
-        Context.Watch(Sender);
-        _agent.Tell(new IncomingVm(prepare.Spec));
-        Timers.StartSingleTimer(prepare.MigrationId, new IncomingExpired(prepare.MigrationId), _settings.MaxDuration);
-
         ParkedGuest? parked = null;
         var runLog = _runLog;
         var vmId = prepare.Spec.Id;
         var id = prepare.MigrationId;
-        var target = new MigrationTarget(_hypervisor, new MigrationTargetOptions
+        var cancellation = new CancellationTokenSource();
+        IncomingGuest listening;
+        try
         {
-            ExpectedMemoryBytes = prepare.Spec.MemoryBytes,
-            IoTimeout = _settings.IoTimeout,
-            MachineCreated = machine => parked = new ParkedGuest(new MachineGuestRuntime(machine)),
-            // The run is logged as soon as the machine runs here (in post-copy, before its last pages arrived),
-            // and the machine is offered to the VM actor at once.
-            Resumed = _ =>
-            {
-                runLog?.Start(vmId);
-                incoming.Arrived(parked);
-            },
-        });
-        target.ReceiveAsync(listener, receiving.Cancellation.Token).ContinueWith(t =>
+            listening = _factory.ListenIncoming(prepare.Spec, new IncomingListen(_settings.BindHost, _settings.Port, prepare.ExpectedEpoch + 1,
+                _settings.IoTimeout,
+                guest => parked = new ParkedGuest(guest),
+                // The run is logged as soon as the guest runs here (in post-copy, before its last pages arrived),
+                // and the guest is offered to the VM actor at once.
+                () =>
+                {
+                    runLog?.Start(vmId);
+                    incoming.Arrived(parked);
+                },
+                cancellation.Token) { Encrypted = _settings.Encrypted });
+        }
+        catch (VmmException e)
+        {
+            cancellation.Dispose();
+            Sender.Tell(new IncomingRefused(prepare.MigrationId, e.Message));
+            return;
+        }
+        _registry.TryAdd(incoming);
+        var receiving = new Receiving(incoming, Sender, cancellation);
+        _active[prepare.MigrationId] = receiving;
+        Context.Watch(Sender);
+        _agent.Tell(new IncomingVm(prepare.Spec));
+        Timers.StartSingleTimer(prepare.MigrationId, new IncomingExpired(prepare.MigrationId), _settings.MaxDuration);
+        listening.Completion.ContinueWith(t =>
         {
             var result = t.IsCompletedSuccessfully
                 ? t.Result
-                : new MigrationTargetResult { FailureReason = t.Exception?.GetBaseException().Message ?? "the target failed" };
+                : new IncomingResult(false, t.Exception?.GetBaseException().Message ?? "the target failed", 0);
             incoming.Arrived(null);
             return new IncomingFinished(id, result, result.Succeeded ? parked : null);
         }, TaskScheduler.Default).PipeTo(Self);
-        var endpoint = (IPEndPoint)listener.LocalEndpoint;
+        var endpoint = listening.Endpoint;
         _log.Info("VM {0}: receiving migration {1} from {2} on {3}", vmId, id, prepare.SourceHost, endpoint);
         // A wildcard bind is reached at this node's own address.
         var reachable = endpoint.Address.Equals(IPAddress.Any) || endpoint.Address.Equals(IPAddress.IPv6Any)
             ? _host[.._host.LastIndexOf(':')]
             : endpoint.Address.ToString();
-        Sender.Tell(new IncomingReady(id, reachable, endpoint.Port));
+        Sender.Tell(new IncomingReady(id, reachable, endpoint.Port, listening.Credentials.Token, listening.Credentials.CertificatePin));
     }
 
     private void Cancel(string migrationId, string why)
@@ -190,7 +189,6 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
             return;
         _log.Info("VM {0}: cancelling incoming migration {1}: {2}", r.Incoming.VmId, migrationId, why);
         r.Cancellation.Cancel();
-        r.Listener.Stop();
     }
 
     private void Finished(IncomingFinished f)
@@ -198,7 +196,6 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         if (!_active.Remove(f.MigrationId, out var r))
             return;
         Timers.Cancel(f.MigrationId);
-        r.Listener.Stop();
         r.Cancellation.Dispose();
         if (!_active.Values.Any(a => Equals(a.Source, r.Source)))
             Context.Unwatch(r.Source);
@@ -206,8 +203,8 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         {
             _log.Info("VM {0}: migration {1} arrived ({2} bytes); the machine runs here", r.Incoming.VmId, f.MigrationId, f.Result.BytesReceived);
             // It runs here from now on: the host's load counts it before its VM actor adopts it.
-            _agent.Tell(new GuestBooted(r.Incoming.VmId, f.Guest.Guest));
-            Timers.StartSingleTimer("parked-" + f.MigrationId, new ParkedExpired(r.Incoming), _settings.ParkedFor);
+            _agent.Tell(new GuestBooted(r.Incoming.VmId, GuestClocks.Get(Context.System).Register(r.Incoming.VmId, f.Guest.Guest)));
+            Timers.StartSingleTimer("parked-" + f.MigrationId, new ParkedExpired(r.Incoming.VmId, f.MigrationId), _settings.ParkedFor);
             return;
         }
         _log.Info("VM {0}: incoming migration {1} failed: {2}", r.Incoming.VmId, f.MigrationId, f.Result.FailureReason);
@@ -220,10 +217,9 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         foreach (var r in _active.Values)
         {
             r.Cancellation.Cancel();
-            r.Listener.Stop();
         }
     }
 
     /// <summary>One incoming migration while its page stream runs.</summary>
-    private sealed record Receiving(IncomingMigration Incoming, IActorRef Source, TcpListener Listener, CancellationTokenSource Cancellation);
+    private sealed record Receiving(IncomingMigration Incoming, IActorRef Source, CancellationTokenSource Cancellation);
 }

@@ -1,50 +1,86 @@
+using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Cluster.Actors.Clustering;
+using Cluster.Actors.Runtime;
+using Cluster.Contracts.Migration;
 using Cluster.Vmm.Migration;
-using VmMachine = Cluster.Vmm.Machine.Machine;
 
 namespace Cluster.Actors.Migration;
 
 /// <summary>
-/// Runs a <see cref="MigrationSource"/> off the actor thread for a VM actor: progress reports and the commit
-/// request come back to the actor as messages (<see cref="MigrationProgressed"/>, <see cref="CommitRequested"/>),
-/// the outcome as <see cref="MigrationEnded"/>. The run log records the end of the guest's run on this host when
-/// the vCPUs pause for the last time, and a new run if the migration fails after that (the VM resumes here).
+/// Runs the page stream of one outgoing migration off the actor thread, for the vCPU supervisor that owns the guest
+/// (<see cref="IGuestRuntime.MigrateOutAsync"/>: in this process or in the guest's VMM worker). Progress reports go to the
+/// requester (the <see cref="MigrationSourceActor"/>), the commit request to the requester (<see cref="CommitRequested"/>) once the supervisor holds
+/// its wait (<see cref="RunCommitRequested"/>), and the outcome (<see cref="MigrationEnded"/>) to both, even when the supervisor has stopped meanwhile. The run log records the end of the guest's run on this host when the
+/// vCPUs pause for the last time, and a new run if the migration fails after that (the VM resumes here).
 /// </summary>
 public static class MigrationRun
 {
-    /// <summary>Starts the page stream of <paramref name="migration"/> from <paramref name="machine"/> to <paramref name="target"/>.</summary>
-    public static void Start(OutgoingMigration migration, VmMachine machine, IPEndPoint target, IActorRef actor, RunLog? runLog,
-        MigrationSettings settings)
+    /// <summary>Starts streaming <paramref name="guest"/> to <paramref name="target"/>; the task ends when the stream no longer uses the guest.</summary>
+    public static Task Start(string vmId, MigrateGuestOut order, IGuestRuntime guest, IPEndPoint target, IActorRef supervisor, IActorRef requester, RunLog? runLog,
+        MigrationSettings settings, CancellationToken ct)
     {
-        var vmId = migration.Spec.Id;
-        var id = migration.MigrationId;
-        var ct = migration.Cancellation.Token;
+        var id = order.MigrationId;
         var pausedHere = 0;
-        var options = migration.Options(settings.IoTimeout, async token =>
+        var committed = 0;
+        long commitWaitedTicks = 0;
+        var options = Options(order.Limits, settings.IoTimeout) with
         {
-            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            actor.Tell(new CommitRequested(id, written));
-            await written.Task.WaitAsync(settings.StepTimeout, token).ConfigureAwait(false);
-        });
+            Commit = async token =>
+            {
+                var asked = Stopwatch.GetTimestamp();
+                var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                supervisor.Tell(new RunCommitRequested(id, written));
+                // Straight to the migration's actor (not through the supervisor): the supervisor holds the completion source before
+                // any answer can reach it, since every answer follows this request.
+                requester.Tell(new CommitRequested(id));
+                try
+                {
+                    await written.Task.WaitAsync(settings.StepTimeout, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Volatile.Write(ref commitWaitedTicks, Stopwatch.GetElapsedTime(asked).Ticks);
+                }
+                Volatile.Write(ref committed, 1);
+            },
+        };
         var progress = new CallbackProgress(p =>
         {
             if (p.Phase == MigrationPhase.StopAndCopy && Interlocked.Exchange(ref pausedHere, 1) == 0)
                 runLog?.End(vmId);
-            actor.Tell(new MigrationProgressed(id, p));
+            requester.Tell(new MigrationProgressed(id, p));
         });
-        new MigrationSource(machine, options).MigrateAsync(target, progress, ct).ContinueWith(t =>
+        return guest.MigrateOutAsync(target, order.Credentials, options, progress, ct).ContinueWith(t =>
         {
-            migration.MachineReturned.TrySetResult();
             var result = t.IsCompletedSuccessfully
                 ? t.Result
                 : new MigrationResult { FailureReason = t.Exception?.GetBaseException().Message ?? "the migration source failed" };
-            if (!result.Succeeded && !migration.Committed && Volatile.Read(ref pausedHere) == 1)
+            if (!result.Succeeded && Volatile.Read(ref committed) == 0 && Volatile.Read(ref pausedHere) == 1)
                 runLog?.Start(vmId);
-            return new MigrationEnded(id, result);
-        }, TaskScheduler.Default).PipeTo(actor);
+            var ended = new MigrationEnded(id, result, TimeSpan.FromTicks(Volatile.Read(ref commitWaitedTicks)));
+            supervisor.Tell(ended);
+            requester.Tell(ended);
+        }, TaskScheduler.Default);
     }
+
+    /// <summary>The VMM's options for <paramref name="limits"/> (no commit callback).</summary>
+    public static MigrationOptions Options(MigrationLimits limits, TimeSpan ioTimeout) => new()
+    {
+        DowntimeLimit = TimeSpan.FromMilliseconds(limits.DowntimeMs),
+        MaxBandwidth = limits.BandwidthBytesPerSecond,
+        Connections = limits.Connections,
+        Mode = limits.Strategy switch
+        {
+            MigrationStrategy.PreCopy => MigrationMode.AutoConverge,
+            MigrationStrategy.PostCopy => MigrationMode.PostCopy,
+            _ => MigrationMode.Auto,
+        },
+        AllowPostCopy = limits.Strategy != MigrationStrategy.PreCopy,
+        IoTimeout = ioTimeout,
+        DisposeSourceOnSuccess = false,
+    };
 
     /// <summary>An <see cref="IProgress{T}"/> that calls back on the reporting thread (no synchronization context).</summary>
     private sealed class CallbackProgress(Action<MigrationProgress> report) : IProgress<MigrationProgress>
@@ -52,12 +88,3 @@ public static class MigrationRun
         public void Report(MigrationProgress value) => report(value);
     }
 }
-
-/// <summary>From a migration run to its VM actor: a progress report.</summary>
-public sealed record MigrationProgressed(string MigrationId, MigrationProgress Progress);
-
-/// <summary>From a migration run to its VM actor: the target is ready; persist the ownership and complete <paramref name="Written"/>.</summary>
-public sealed record CommitRequested(string MigrationId, TaskCompletionSource Written);
-
-/// <summary>From a migration run to its VM actor: the page stream ended.</summary>
-public sealed record MigrationEnded(string MigrationId, MigrationResult Result);

@@ -1,4 +1,3 @@
-using System.Net;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Vms;
 using Cluster.Vmm.Migration;
@@ -6,8 +5,9 @@ using Cluster.Vmm.Migration;
 namespace Cluster.Actors.Migration;
 
 /// <summary>
-/// The source side's record of one migration of a VM (owned by its VM actor, touched only on the actor's
-/// thread): where it goes, how far it got, and its <see cref="MigrationInfo"/> for the control plane.
+/// The source side's record of one migration of a VM (owned by its <see cref="MigrationSourceActor"/>, touched only on
+/// that actor's thread): where it goes and its <see cref="MigrationInfo"/> for the control plane. How far the migration
+/// got is the actor's behaviour, not a field here.
 /// </summary>
 public sealed class OutgoingMigration
 {
@@ -32,30 +32,6 @@ public sealed class OutgoingMigration
     public string Target { get; }
 
     public MigrationLimits Limits { get; }
-
-    /// <summary>Cancels the page stream (a cancellation or the actor's stop).</summary>
-    public CancellationTokenSource Cancellation { get; } = new();
-
-    /// <summary>Completed when the page stream no longer uses the source machine (it may be freed then).</summary>
-    public TaskCompletionSource MachineReturned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>An operator asked to cancel it.</summary>
-    public bool CancelRequested { get; set; }
-
-    /// <summary>The target's receiver answered ready (it must be told if the migration is abandoned).</summary>
-    public bool Prepared { get; set; }
-
-    /// <summary>Where the target listens for the page stream, once prepared.</summary>
-    public IPEndPoint? Endpoint { get; set; }
-
-    /// <summary>The page stream runs.</summary>
-    public bool Streaming { get; set; }
-
-    /// <summary>Ownership moved (VmMigrated is written).</summary>
-    public bool Committed { get; set; }
-
-    /// <summary>The commit callback waiting for the ownership write, while it is in progress.</summary>
-    public TaskCompletionSource? PendingCommit { get; set; }
 
     /// <summary>The latest view of it.</summary>
     public MigrationInfo Info { get; private set; }
@@ -100,23 +76,5 @@ public sealed class OutgoingMigration
     {
         State = cancelled ? MigrationState.Cancelled : MigrationState.Failed, FinishedAt = now, FailureReason = reason,
         TotalMs = (now - Info.StartedAt).TotalMilliseconds, EtaMs = -1,
-    };
-
-    /// <summary>The VMM's options for these limits; the commit callback is given by the caller.</summary>
-    public MigrationOptions Options(TimeSpan ioTimeout, Func<CancellationToken, Task> commit) => new()
-    {
-        DowntimeLimit = TimeSpan.FromMilliseconds(Limits.DowntimeMs),
-        MaxBandwidth = Limits.BandwidthBytesPerSecond,
-        Connections = Limits.Connections,
-        Mode = Limits.Strategy switch
-        {
-            MigrationStrategy.PreCopy => MigrationMode.AutoConverge,
-            MigrationStrategy.PostCopy => MigrationMode.PostCopy,
-            _ => MigrationMode.Auto,
-        },
-        AllowPostCopy = Limits.Strategy != MigrationStrategy.PreCopy,
-        IoTimeout = ioTimeout,
-        Commit = commit,
-        DisposeSourceOnSuccess = false,
     };
 }

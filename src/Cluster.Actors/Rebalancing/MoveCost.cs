@@ -5,7 +5,7 @@ namespace Cluster.Actors.Rebalancing;
 /// predicted guest downtime weighted by <see cref="RebalanceSettings.DowntimeWeight"/>.
 /// </summary>
 /// <param name="Seconds">The total cost.</param>
-/// <param name="TransferSeconds">Pre-copy time: memory / bandwidth, stretched by 1 / (1 - dirty/bandwidth) for the rounds that resend dirtied pages.</param>
+/// <param name="TransferSeconds">Pre-copy time: memory copied (<see cref="PlannerVm.CopiedBytes"/>) / bandwidth, stretched by 1 / (1 - dirty/bandwidth) for the rounds that resend dirtied pages.</param>
 /// <param name="DowntimeSeconds">Predicted pause: the share of the downtime limit the final round fills (dirty/bandwidth, at most 1).</param>
 /// <param name="DirtyBytesPerSecond">The dirty rate used (measured, or estimated from the CPU load).</param>
 public sealed record MoveCost(double Seconds, double TransferSeconds, double DowntimeSeconds, double DirtyBytesPerSecond)
@@ -19,7 +19,7 @@ public sealed record MoveCost(double Seconds, double TransferSeconds, double Dow
         var bandwidth = settings.BandwidthBytesPerSecond;
         var dirty = vm.DirtyBytesPerSecond ?? vm.CpuLoad * settings.DirtyBytesPerCpuSecond;
         var ratio = dirty / bandwidth;
-        var transfer = vm.MemoryBytes / bandwidth / Math.Max(1 - ratio, 1 - ConvergingRatio) * Math.Max(1, ratio / ConvergingRatio);
+        var transfer = vm.CopiedBytes / bandwidth / Math.Max(1 - ratio, 1 - ConvergingRatio) * Math.Max(1, ratio / ConvergingRatio);
         var downtime = Math.Min(ratio, 1) * settings.Limits.DowntimeMs / 1000.0;
         return new MoveCost(settings.MoveOverheadSeconds + transfer + settings.DowntimeWeight * downtime, transfer, downtime, dirty);
     }

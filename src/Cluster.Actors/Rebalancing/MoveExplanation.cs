@@ -31,7 +31,7 @@ internal static class MoveExplanation
               $"from {from} to {to} has the best gain per cost";
         var summary = $"{why}; {from} load {fromBefore:0.00} -> {fromAfter:0.00}, {to} load {toBefore:0.00} -> {toAfter:0.00}; " +
                       $"imbalance {before:0.000} -> {after:0.000}; gain {gain:0.000} for cost {cost.Seconds:0.00} s " +
-                      $"({vm.MemoryBytes / MiB:0} MiB, dirty {cost.DirtyBytesPerSecond / MiB:0.0} MiB/s {measured}, " +
+                      $"({vm.CopiedBytes / MiB:0} MiB to copy, dirty {cost.DirtyBytesPerSecond / MiB:0.0} MiB/s {measured}, " +
                       $"downtime ~{cost.DowntimeSeconds * 1000:0} ms); rules kept: {rules}";
         var inputs = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -46,6 +46,7 @@ internal static class MoveExplanation
             ["vm.cpu-load"] = $"{vm.CpuLoad:0.000}",
             ["vm.vcpus"] = $"{vm.Vcpus}",
             ["vm.memory-bytes"] = $"{vm.MemoryBytes}",
+            ["vm.memory-used-bytes"] = vm.MemoryUsedBytes is { } used ? $"{used} (its worker's cgroup)" : "not measured",
             ["vm.dirty-bytes-per-second"] = $"{cost.DirtyBytesPerSecond:0} ({measured})",
             ["from.load"] = $"{fromBefore:0.0000} -> {fromAfter:0.0000}",
             ["to.load"] = $"{toBefore:0.0000} -> {toAfter:0.0000}",

@@ -22,6 +22,9 @@ internal sealed class MoveLimits
     /// <summary>Whether a move from <paramref name="from"/> to <paramref name="to"/> fits the limits.</summary>
     public bool Allows(string from, string to) => AnyLeft && Count(from) < _maxPerHost && Count(to) < _maxPerHost;
 
+    /// <summary>Whether <paramref name="host"/> may take part in one more move (as source or target).</summary>
+    public bool Open(string host) => Count(host) < _maxPerHost;
+
     public void Take(string from, string to)
     {
         _perHost[from] = Count(from) + 1;

@@ -5,17 +5,25 @@ namespace Cluster.Actors.Rebalancing;
 /// <param name="Vcpus">Its vCPUs.</param>
 /// <param name="MemoryBytes">Its memory (what a move copies).</param>
 /// <param name="AntiAffinityGroup">Its anti-affinity group, or null.</param>
-/// <param name="CpuLoad">Guest CPU seconds per second it uses.</param>
+/// <param name="CpuLoad">CPU seconds per second it uses (its worker's cgroup's, or its vCPUs' guest time; see <see cref="Contracts.Hosts.PlacedVm"/>).</param>
 /// <param name="RequiredLabels">
 /// The host labels it requires, or null when its spec is unknown here: then a target must carry every
 /// label of its current host (so whatever it required still holds).
 /// </param>
 /// <param name="DirtyBytesPerSecond">Its dirty rate measured by an earlier migration, or null to estimate it from the CPU load.</param>
 /// <param name="Disks">Its disks (a target must see each image, with its identity), or null when its spec is unknown here.</param>
+/// <param name="MemoryUsedBytes">The memory its worker holds, from its cgroup, or null when not measured.</param>
 public sealed record PlannerVm(
     string VmId, int Vcpus, ulong MemoryBytes, string? AntiAffinityGroup, double CpuLoad,
     IReadOnlyDictionary<string, string>? RequiredLabels = null, double? DirtyBytesPerSecond = null,
-    IReadOnlyList<Contracts.Vms.DiskSpec>? Disks = null);
+    IReadOnlyList<Contracts.Vms.DiskSpec>? Disks = null, ulong? MemoryUsedBytes = null)
+{
+    /// <summary>
+    /// What a live move copies at full size: its guest memory, but no more than its worker holds where that is measured
+    /// (pages the guest never touched go as zero-page markers).
+    /// </summary>
+    public ulong CopiedBytes => MemoryUsedBytes is { } used ? Math.Min(MemoryBytes, used) : MemoryBytes;
+}
 
 /// <summary>A host as the rebalance planner sees it.</summary>
 /// <param name="Host">Its address.</param>

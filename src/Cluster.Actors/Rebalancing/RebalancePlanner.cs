@@ -86,27 +86,62 @@ public static class RebalancePlanner
         {
             var recent = history.Where(m => now - m.At < settings.History).ToList();
             var cooling = recent.Where(m => now - m.At < settings.CoolDown).Select(m => m.VmId).ToHashSet(StringComparer.Ordinal);
-            var left = recent.Select(m => (m.VmId, m.From)).ToHashSet();
+            var left = recent.GroupBy(m => m.VmId, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Select(m => m.From).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
             var schedulable = world.Hosts.Where(h => !h.Draining).Select(h => h.Host).ToList();
+            // The VMs each schedulable host may give (not busy, not cooling down), with their costs, built once: a VM
+            // planned to move is busy from then on, so it only ever leaves these lists.
+            var candidates = schedulable.Select(h => new HostCandidates(
+                [.. world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId)).Select(v => (v, MoveCost.Of(v, settings).Seconds))])).ToArray();
+            var index = schedulable.Select((h, i) => (h, i)).ToDictionary(p => p.h, p => p.i, StringComparer.Ordinal);
+            var order = new List<(int Host, double Bound)>(schedulable.Count);
             while (limits.AnyLeft && world.Imbalance() is var current && current > settings.Threshold)
             {
-                (PlannerVm Vm, string From, string To, double Score, double Cost)? best = null;
-                foreach (var from in schedulable)
+                // The limits do not change during one step's scan: a host that may take no move is no source or target.
+                var open = schedulable.Select(limits.Open).ToArray();
+                var scan = world.Scan(schedulable, limits.Open);
+                // Sources best first by a bound of the gain per cost any of their VMs can reach, so that once the best
+                // candidate so far beats a host's bound, that host and every later one are skipped whole.
+                order.Clear();
+                for (var f = 0; f < schedulable.Count; f++)
                 {
-                    foreach (var vm in world.VmsOn(from).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId)).ToList())
+                    if (!open[f] || candidates[f].Count == 0)
+                        continue;
+                    var c = candidates[f];
+                    var gain = current - scan.BestImbalanceOver(c.MinLoad, c.MaxLoad, f);
+                    if (gain < settings.MinGain - 1e-12)
+                        continue;
+                    order.Add((f, c.MinCost > 0 ? gain / c.MinCost : double.PositiveInfinity));
+                }
+                order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
+                (PlannerVm Vm, string From, string To, double Score, double Cost)? best = null;
+                foreach (var (f, bound) in order)
+                {
+                    if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
+                        break;
+                    var from = schedulable[f];
+                    foreach (var (vm, cost) in candidates[f].Vms)
                     {
-                        var cost = MoveCost.Of(vm, settings).Seconds;
-                        foreach (var to in schedulable)
+                        var needed = Needed(cost, best?.Score);
+                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f) < needed)
+                            continue;
+                        // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
+                        // so a target that cannot reach the needed gain now never could.
+                        scan.AimAt(vm.CpuLoad, f, current, needed);
+                        var hasLeft = left.GetValueOrDefault(vm.VmId);
+                        for (var t = 0; t < schedulable.Count; t++)
                         {
-                            if (to == from || left.Contains((vm.VmId, to)) || !limits.Allows(from, to))
+                            var to = schedulable[t];
+                            if (t == f || !open[t] || scan.Hopeless(t) || hasLeft?.Contains(to) == true)
                                 continue;
-                            var gain = current - world.ImbalanceIf(vm, from, to);
+                            var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
                             if (gain < settings.MinGain)
                                 continue;
                             var score = gain / cost;
-                            if (best is { } b && !Better(score, cost, vm.VmId, to, b.Score, b.Cost, b.Vm.VmId, b.To))
+                            if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, b2.To))
                                 continue;
-                            if (Check(vm, from, [to]).Placed)
+                            // The labels first: the Placer refuses a target without them anyway, and they cost no host view.
+                            if (LabelsFit(vm, from, to) && Check(vm, from, [to]).Placed)
                                 best = (vm, from, to, score, cost);
                         }
                     }
@@ -114,19 +149,69 @@ public static class RebalancePlanner
                 if (best is not { } chosen)
                     break;
                 Add(chosen.Vm, chosen.From, chosen.To, MigrationTrigger.Rebalance);
+                candidates[index[chosen.From]].Remove(chosen.Vm);
             }
         }
+
+        /// <summary>A source host's movable VMs in their order, with the least and most CPU load and the least cost among them.</summary>
+        private sealed class HostCandidates(List<(PlannerVm Vm, double Cost)> vms)
+        {
+            public List<(PlannerVm Vm, double Cost)> Vms { get; } = vms;
+
+            public int Count => Vms.Count;
+
+            public double MinLoad { get; private set; } = vms.Count == 0 ? 0 : vms.Min(v => v.Vm.CpuLoad);
+
+            public double MaxLoad { get; private set; } = vms.Count == 0 ? 0 : vms.Max(v => v.Vm.CpuLoad);
+
+            public double MinCost { get; private set; } = vms.Count == 0 ? 0 : vms.Min(v => v.Cost);
+
+            public void Remove(PlannerVm vm)
+            {
+                Vms.RemoveAll(v => ReferenceEquals(v.Vm, vm));
+                MinLoad = Vms.Count == 0 ? 0 : Vms.Min(v => v.Vm.CpuLoad);
+                MaxLoad = Vms.Count == 0 ? 0 : Vms.Max(v => v.Vm.CpuLoad);
+                MinCost = Vms.Count == 0 ? 0 : Vms.Min(v => v.Cost);
+            }
+        }
+
+        /// <summary>
+        /// The least gain a move of cost <paramref name="cost"/> needs to pass the minimum gain and to be <see cref="Better"/>
+        /// than the best so far, less a margin (beyond <see cref="Better"/>'s tolerance, so a near tie is still tried).
+        /// </summary>
+        private double Needed(double cost, double? bestScore)
+        {
+            var needed = settings.MinGain - 1e-12;
+            // A free move (cost 0) scores infinity: then only the minimum gain counts.
+            return bestScore is { } b && double.IsFinite(b) && cost > 0
+                ? Math.Max(needed, (b - 2 * Epsilon * Math.Max(1, Math.Abs(b))) * cost)
+                : needed;
+        }
+
+        /// <summary>Scores closer than this (relative) are a tie.</summary>
+        private const double Epsilon = 1e-9;
 
         /// <summary>Higher gain per cost wins; then the cheaper move; then the lower VM id and host address (determinism).</summary>
         private static bool Better(double score, double cost, string vm, string to, double bestScore, double bestCost, string bestVm, string bestTo)
         {
-            const double Epsilon = 1e-9;
             if (Math.Abs(score - bestScore) > Epsilon * Math.Max(1, Math.Abs(bestScore)))
                 return score > bestScore;
             if (Math.Abs(cost - bestCost) > Epsilon)
                 return cost < bestCost;
             var byVm = string.CompareOrdinal(vm, bestVm);
             return byVm != 0 ? byVm < 0 : string.CompareOrdinal(to, bestTo) < 0;
+        }
+
+        /// <summary>Whether <paramref name="to"/> has every label <paramref name="vm"/> requires (the <see cref="Placer"/>'s label rule).</summary>
+        private bool LabelsFit(PlannerVm vm, string from, string to)
+        {
+            var labels = world.Host(to).Labels;
+            foreach (var (key, value) in vm.RequiredLabels ?? world.Host(from).Labels)
+            {
+                if (!labels.TryGetValue(key, out var v) || v != value)
+                    return false;
+            }
+            return true;
         }
 
         private PlacementResult Check(PlannerVm vm, string from, IReadOnlyList<string> targets) =>

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Rebalancing;
+using Cluster.Serialization;
 
 namespace Cluster.Actors.Rebalancing;
 
@@ -47,7 +48,7 @@ public sealed record RebalanceSettings(
         TimeSpan Time(string key, TimeSpan fallback) => config.GetTimeSpan($"{Section}.{key}", fallback);
         double Number(string key, double fallback) => config.GetDouble($"{Section}.{key}", fallback);
         int Count(string key, int fallback) => config.GetInt($"{Section}.{key}", fallback);
-        double Bytes(string key, double fallback) => config.GetByteSize($"{Section}.{key}", (long)fallback) ?? fallback;
+        double Bytes(string key, double fallback) => ConfigSize.Get(config, $"{Section}.{key}") is { } bytes ? bytes : fallback;
         var settings = new RebalanceSettings(
             ParseMode(config.GetString($"{Section}.mode", "automatic")),
             Time("interval", d.Interval), Number("threshold", d.Threshold), Time("hold", d.Hold), Number("min-gain", d.MinGain),

@@ -10,7 +10,8 @@ internal static class RebalanceView
     /// <summary>
     /// The hosts as the planner sees them: draining when drained; each VM with its required labels from its
     /// placement decision when this node knows it (null otherwise), its disks from the same decision, and its dirty rate
-    /// when a migration measured it; each host with what it sees at the cluster's disk paths.
+    /// when a migration measured it, its CPU load and memory in use as its host measured them (from its worker's cgroup where
+    /// it has one); each host with what it sees at the cluster's disk paths.
     /// </summary>
     public static List<PlannerHost> PlannerHosts(IReadOnlyList<HostView> views, IReadOnlySet<string> drained,
         Func<string, PlacementDecided?> decisionFor, Func<string, double?> dirtyRate) =>
@@ -18,8 +19,8 @@ internal static class RebalanceView
         .. views.Select(h => new PlannerHost(h.Host, h.Vcpus, h.MemoryBytes, h.Labels, drained.Contains(h.Host),
             [.. h.Vms.Select(v => decisionFor(v.VmId) is { } d
                 ? new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad, PlacementRequest.Of(d.Spec).RequiredLabels,
-                    dirtyRate(v.VmId), d.Spec.Disks)
-                : new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad, null, dirtyRate(v.VmId)))],
+                    dirtyRate(v.VmId), d.Spec.Disks, v.MemoryUsedBytes)
+                : new PlannerVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad, null, dirtyRate(v.VmId), null, v.MemoryUsedBytes))],
             h.Disks)),
     ];
 

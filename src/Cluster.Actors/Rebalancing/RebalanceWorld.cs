@@ -52,6 +52,11 @@ internal sealed class RebalanceWorld
         return Deviation(sum, squares);
     }
 
+    /// <summary>The figures of <paramref name="hosts"/> (in that order) for scanning candidate moves; <paramref name="open"/>: whether a host may take a move now.</summary>
+    public CandidateScan Scan(IReadOnlyList<string> hosts, Func<string, bool> open) => new(
+        [.. hosts.Select(h => _cpu[h])], [.. hosts.Select(h => _hosts[h].Vcpus)], [.. hosts.Select(h => Counts(_hosts[h]))],
+        [.. hosts.Select(open)], (_counted, _sum, _sumOfSquares));
+
     /// <summary>The load of <paramref name="host"/> with <paramref name="extra"/> guest CPU load added.</summary>
     public double Load(string host, double extra)
     {
@@ -73,7 +78,7 @@ internal sealed class RebalanceWorld
     {
         var h = _hosts[host];
         return new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
-            [.. _vms[host].Select(v => new PlacedVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad))], h.Draining)
+            [.. _vms[host].Select(v => new PlacedVm(v.VmId, v.Vcpus, v.MemoryBytes, v.AntiAffinityGroup, v.CpuLoad, v.MemoryUsedBytes))], h.Draining)
         {
             Disks = h.Disks ?? new Dictionary<string, DiskSeen>(StringComparer.Ordinal),
         };

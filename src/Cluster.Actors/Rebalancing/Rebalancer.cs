@@ -249,7 +249,7 @@ public sealed class Rebalancer : ReceivePersistentActor, IWithTimers
     }
 
     private RebalanceStatus Status() => new(_state.Mode, _plan.Imbalance, _settings.Threshold, _aboveSince, Hosts(),
-        [.. _plan.Steps.Select(s => s.Move)], _moves.InFlightMoves, _moves.MovesMade);
+        [.. _plan.Steps.Select(s => s.Move)], _moves.InFlightMoves, _moves.MovesMade, RebalanceBound.FewestMoves(_hosts));
 
     private List<RebalanceHost> Hosts() => RebalanceView.StatusHosts(_plan, _hosts, _state.Drained, _moves.Refusals(DateTime.UtcNow));
 

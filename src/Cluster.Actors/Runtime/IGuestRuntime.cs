@@ -1,3 +1,7 @@
+using System.Net;
+using Cluster.Vmm;
+using Cluster.Vmm.Migration;
+
 namespace Cluster.Actors.Runtime;
 
 /// <summary>
@@ -32,23 +36,44 @@ public interface IGuestRuntime : IDisposable
     /// <summary>Guest CPU time consumed by all vCPUs so far (the host's load accounting reads it from other threads).</summary>
     TimeSpan GuestTime { get; }
 
+    /// <summary>
+    /// The guest process's CPU time and memory from its cgroup, read now; null where the guest has none (it runs inside
+    /// the node, or its worker could not be contained). The host's load accounting prefers it to <see cref="GuestTime"/>.
+    /// </summary>
+    GuestAccounting? Accounting => null;
+
+    /// <summary>
+    /// The guest's disk and network traffic since it started (its devices' counters, read now in this process or as of its
+    /// worker's last stats); null where the runtime cannot say (a worker of protocol 4). Read by the host's agent from other threads.
+    /// </summary>
+    Cluster.Vmm.Devices.IoCounters? Io => null;
+
     /// <summary>Feeds bytes to the guest's serial port as if typed.</summary>
     void SendSerialInput(byte[] data);
+
+    /// <summary>
+    /// Lets go of the guest because the node shuts down. A guest inside the node stops with it (stopped and freed);
+    /// a guest in a VMM worker that may outlive its node keeps running for the node's next incarnation to re-attach.
+    /// True when the guest goes on running.
+    /// </summary>
+    bool Detach()
+    {
+        Stop();
+        Dispose();
+        return false;
+    }
+
+    /// <summary>
+    /// Live-migrates this running guest to the target listening at <paramref name="target"/>, which announced
+    /// <paramref name="credentials"/> (its token and certificate pin, see <see cref="MigrationCredentials"/>): the page stream runs
+    /// where the guest's memory is (in this process, or in its VMM worker), <see cref="MigrationOptions.Commit"/> runs
+    /// between the target's readiness and its resume, and progress is reported on the stream's threads. The guest is
+    /// not freed on success (<see cref="MigrationOptions.DisposeSourceOnSuccess"/> is ignored): its owner stops it.
+    /// </summary>
+    Task<MigrationResult> MigrateOutAsync(IPEndPoint target, MigrationCredentials credentials, MigrationOptions options, IProgress<MigrationProgress> progress,
+        CancellationToken ct) =>
+        Task.FromException<MigrationResult>(new VmmException("this guest cannot be live-migrated", "migration-source"));
 }
 
 /// <summary>How a guest ended: <paramref name="Failed"/> for triple faults, internal errors and non-zero exit statuses.</summary>
 public sealed record GuestExit(bool Failed, string Reason);
-
-/// <summary>Creates guests from specs; the node picks the implementation (the VMM's Machine).</summary>
-public interface IGuestRuntimeFactory
-{
-    /// <summary>Names of the built-in guest images this factory can boot.</summary>
-    IReadOnlySet<string> BuiltInImages { get; }
-
-    /// <summary>The most vCPUs one guest may have on this backend.</summary>
-    int MaxVcpus { get; }
-
-    /// <summary>Creates and loads a guest (not started).</summary>
-    /// <exception cref="Cluster.Vmm.VmmException">the image cannot be loaded or the VM created.</exception>
-    IGuestRuntime Create(Cluster.Contracts.Vms.VmSpec spec);
-}

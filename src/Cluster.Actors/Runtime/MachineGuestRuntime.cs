@@ -1,4 +1,6 @@
+using System.Net;
 using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
 
 namespace Cluster.Actors.Runtime;
 
@@ -42,7 +44,15 @@ public sealed class MachineGuestRuntime : IGuestRuntime
     public TimeSpan GuestTime => _machine.Vcpus.Aggregate(TimeSpan.Zero, (sum, v) => sum + v.Vcpu.GuestTime);
 
     /// <inheritdoc />
+    public Cluster.Vmm.Devices.IoCounters? Io => _machine.Devices.IoCounters();
+
+    /// <inheritdoc />
     public void SendSerialInput(byte[] data) => _machine.Serial.Input(data);
+
+    /// <inheritdoc />
+    public Task<MigrationResult> MigrateOutAsync(IPEndPoint target, MigrationCredentials credentials, MigrationOptions options,
+        IProgress<MigrationProgress> progress, CancellationToken ct) =>
+        new MigrationSource(_machine, options with { DisposeSourceOnSuccess = false }).MigrateAsync(target, credentials, progress, ct);
 
     /// <inheritdoc />
     public void Dispose() => _machine.Dispose();

@@ -16,9 +16,10 @@ namespace Cluster.Actors.Vms;
 /// stop, save state) and turns the guest's exit (clean exit, shutdown/triple fault, internal error) into a
 /// <see cref="GuestExited"/> for its VM actor, then stops. A new boot gets a new supervisor.
 /// A supervisor may also adopt a guest that arrived running by live migration (a <see cref="ParkedGuest"/>):
-/// no boot, the vCPUs go on where they are. For a migration away it lends its machine
-/// (<see cref="LendMachine"/>) and, once ownership moved, is released (<see cref="ReleaseGuest"/>): the
-/// source machine's stop is then not a guest exit.
+/// no boot, the vCPUs go on where they are. For a migration away it streams its guest (<see cref="MigrateGuestOut"/>,
+/// <see cref="MigrationRun"/>, which asks the migration's source actor for the commit, <see cref="CommitRequested"/>; this actor
+/// holds the page stream's wait until <see cref="CommitWritten"/> or <see cref="CommitRefused"/>) and, once
+/// ownership moved, is released (<see cref="ReleaseGuest"/>): the source guest's stop is then not a guest exit.
 /// Before a boot it checks the VM's disks on this host (<see cref="DiskIdentity.Bind"/>): each image exists and carries the
 /// identity the VM recorded; on the VM's first start it tells its VM actor the identities it found (<see cref="DisksBound"/>).
 /// </summary>
@@ -33,10 +34,16 @@ public sealed class VcpuSupervisor : ReceiveActor
     private IGuestRuntime? _guest;
     private bool _running;
     private bool _released;
-    private Task? _lentUntil;
+    private Task? _migrating;
+    private CancellationTokenSource? _migrationCancel;
+    private readonly Dictionary<string, TaskCompletionSource> _commits = new(StringComparer.Ordinal);
 
-    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null, ParkedGuest? adopted = null)
+    private readonly long _epoch;
+
+    public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null, ParkedGuest? adopted = null,
+        long epoch = 0)
     {
+        _epoch = epoch;
         _spec = spec;
         _factory = factory;
         _console = console;
@@ -71,15 +78,42 @@ public sealed class VcpuSupervisor : ReceiveActor
                 Try("pause before stopping", () => _guest?.Pause());
             Context.Stop(Self);
         });
-        Receive<LendMachine>(lend =>
+        // Typed input, forwarded by the console while this supervisor is its sink: a guest that ended meanwhile drops it.
+        Receive<Cluster.Contracts.Commands.ConsoleInput>(input =>
         {
-            if (_guest is MachineGuestRuntime { } runtime)
+            try
             {
-                _lentUntil = lend.Returned;
-                Sender.Tell(new MachineLent(runtime.Machine));
+                _guest?.SendSerialInput(input.Data);
             }
-            else
-                Sender.Tell(new Status.Failure(new VmmException("this guest has no machine to migrate", "migration-source")));
+            catch (Exception e) when (e is VmmException or ObjectDisposedException or InvalidOperationException or IOException)
+            {
+                _log.Warning("VM {0}: cannot type into the guest: {1}", _spec.Id, e.Message);
+            }
+        });
+        Receive<MigrateGuestOut>(StartMigration);
+        Receive<CancelGuestMigration>(_ => _migrationCancel?.Cancel());
+        // The page stream tells the requester (CommitRequested) itself, after this: CommitWritten or CommitRefused come after it.
+        Receive<RunCommitRequested>(r => _commits[r.MigrationId] = r.Written);
+        Receive<CommitWritten>(w =>
+        {
+            if (_commits.Remove(w.MigrationId, out var written) && written.TrySetResult())
+                return;
+            // The stream gave up waiting and resumed the guest here, but the journal gives the VM to the target now.
+            _log.Warning("VM {0}: ownership moved after the migration gave up waiting for it; stopping the guest here", _spec.Id);
+            _released = true;
+            Context.Stop(Self);
+        });
+        Receive<CommitRefused>(r =>
+        {
+            if (_commits.Remove(r.MigrationId, out var written))
+                written.TrySetException(new OperationCanceledException(r.Reason));
+        });
+        Receive<MigrationEnded>(e =>
+        {
+            _migrating = null;
+            _migrationCancel?.Dispose();
+            _migrationCancel = null;
+            _commits.Clear();
         });
         Receive<ReleaseGuest>(_ =>
         {
@@ -99,12 +133,41 @@ public sealed class VcpuSupervisor : ReceiveActor
         });
     }
 
-    public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null) =>
-        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting, null));
+    public static Props Props(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null, long epoch = 0) =>
+        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting, null, epoch));
 
     /// <summary>A supervisor that adopts <paramref name="parked"/>, a guest already running here (its run was logged when it resumed).</summary>
     public static Props Adopt(VmSpec spec, ParkedGuest parked, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting) =>
-        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting, parked));
+        Akka.Actor.Props.Create(() => new VcpuSupervisor(spec, factory, console, hosting, parked, 0));
+
+    private void StartMigration(MigrateGuestOut order)
+    {
+        if (_guest is null || _migrating is not null || !System.Net.IPAddress.TryParse(order.Address, out var address))
+        {
+            Sender.Tell(new MigrationEnded(order.MigrationId, new Cluster.Vmm.Migration.MigrationResult
+            {
+                FailureReason = _guest is null ? "the guest is not running" : _migrating is not null ? "another migration runs" : $"'{order.Address}' is not an IP address",
+            }));
+            return;
+        }
+        _migrationCancel = new CancellationTokenSource();
+        _migrating = MigrationRun.Start(_spec.Id, order, _guest, new System.Net.IPEndPoint(address, order.Port), Self, Sender, _hosting?.RunLog,
+            _hosting?.Migration ?? MigrationSettings.Default, _migrationCancel.Token);
+    }
+
+    /// <summary>Tells the host's agent that the guest runs here (its guest time is read from <see cref="GuestClocks"/>).</summary>
+    private void Booted()
+    {
+        if (_hosting is not null && _guest is not null)
+            _hosting.Agent.Tell(new GuestBooted(_spec.Id, GuestClocks.Get(Context.System).Register(_spec.Id, _guest)));
+    }
+
+    /// <summary>Tells the host's agent that <paramref name="guest"/> no longer runs here.</summary>
+    private void Ended(IGuestRuntime guest)
+    {
+        if (_hosting is not null && GuestClocks.Get(Context.System).Forget(_spec.Id, guest) is { } run)
+            _hosting.Agent.Tell(new GuestEnded(_spec.Id, run));
+    }
 
     /// <summary>Logs the start of a run interval (before the vCPUs may run).</summary>
     private void MarkRunning()
@@ -149,8 +212,8 @@ public sealed class VcpuSupervisor : ReceiveActor
             var self = Self;
             var console = _console;
             _adopted.Attach(bytes => console.Tell(new SerialChunk(bytes)), exit => self.Tell(exit));
-            _hosting?.Agent.Tell(new GuestBooted(_spec.Id, _guest));
-            _console.Tell(new GuestInputSink(Self, _guest.SendSerialInput));
+            Booted();
+            _console.Tell(new GuestInputSink(Self, Accepting: true));
             return;
         }
         if (_spec.Disks.Count > 0)
@@ -167,15 +230,15 @@ public sealed class VcpuSupervisor : ReceiveActor
         }
         try
         {
-            _guest = _factory.Create(_spec);
+            _guest = _factory.Create(_spec, _epoch);
             var self = Self;
             var console = _console;
             _guest.SerialOutput += bytes => console.Tell(new SerialChunk(bytes));
             _guest.Exited += exit => self.Tell(exit);
             MarkRunning();
             _guest.Start();
-            _hosting?.Agent.Tell(new GuestBooted(_spec.Id, _guest));
-            _console.Tell(new GuestInputSink(Self, _guest.SendSerialInput));
+            Booted();
+            _console.Tell(new GuestInputSink(Self, Accepting: true));
         }
         catch (VmmException e)
         {
@@ -186,17 +249,41 @@ public sealed class VcpuSupervisor : ReceiveActor
 
     protected override void PostStop()
     {
-        _console.Tell(new GuestInputSink(Self, null));
+        _console.Tell(new GuestInputSink(Self, Accepting: false));
         if (_guest is null)
             return;
+        // The VM actor stopped on a journal fault: the guest keeps running, held for the VM's next incarnation.
+        if (_migrating is null && !_released && HeldGuests.Get(Context.System).TryHold(_spec.Id, _guest))
+        {
+            _log.Warning("VM {0}: the journal failed; the guest keeps running, held until the VM's journal reads again", _spec.Id);
+            _guest = null;
+            return;
+        }
+        // The node shuts down: a guest that can outlive it (in its VMM worker) goes on running for the next incarnation.
+        if (_migrating is null && !_released && CoordinatedShutdown.Get(Context.System).ShutdownReason is not null)
+        {
+            var guest0 = _guest;
+            _guest = null;
+            if (guest0.Detach())
+            {
+                _log.Info("VM {0}: the node shuts down; its guest keeps running in its VMM worker", _spec.Id);
+                return;
+            }
+            MarkEnded();
+            Ended(guest0);
+            return;
+        }
         _guest.Stop();
         MarkEnded();
-        _hosting?.Agent.Tell(new GuestEnded(_spec.Id, _guest));
+        Ended(_guest);
         var guest = _guest;
         _guest = null;
-        // A migration that borrowed the machine may still read its memory: it is freed once it is given back.
-        if (_lentUntil is { IsCompleted: false } lent)
-            lent.ContinueWith(_ => guest.Dispose(), TaskScheduler.Default);
+        // A running page stream still reads the guest's memory: it is cancelled and the guest freed once it ended.
+        foreach (var written in _commits.Values)
+            written.TrySetException(new OperationCanceledException("the vCPU supervisor stopped"));
+        _migrationCancel?.Cancel();
+        if (_migrating is { IsCompleted: false } migrating)
+            migrating.ContinueWith(_ => guest.Dispose(), TaskScheduler.Default);
         else
             guest.Dispose();
     }

@@ -40,16 +40,6 @@ public sealed class SaveVcpuState
 public sealed record VcpuStateSaved(Cluster.Vmm.Machine.MachineSnapshot Snapshot);
 
 /// <summary>
-/// Asks a <see cref="VcpuSupervisor"/> for its machine, to migrate it (the vCPU threads stay where they are);
-/// answered with <see cref="MachineLent"/>, or a <see cref="Akka.Actor.Status.Failure"/> when the guest has none.
-/// The machine is not freed before <paramref name="Returned"/> completes, even if the guest ends meanwhile.
-/// </summary>
-public sealed record LendMachine(Task Returned);
-
-/// <summary>The machine of a supervisor's guest, lent to a migration source.</summary>
-public sealed record MachineLent(Cluster.Vmm.Machine.Machine Machine);
-
-/// <summary>
 /// Tells a <see cref="VcpuSupervisor"/> that its guest's ownership moved to another host: the source machine's
 /// coming stop is not a guest exit, and its run ended when the migration paused it.
 /// </summary>

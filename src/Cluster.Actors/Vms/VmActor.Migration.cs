@@ -1,4 +1,3 @@
-using System.Net;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
@@ -7,9 +6,9 @@ using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
+using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
-using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Migration;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Vms;
@@ -17,70 +16,28 @@ using Cluster.Contracts.Vms;
 namespace Cluster.Actors.Vms;
 
 /// <summary>
-/// Live migration in the VM actor. Source side, a Migrating behaviour: persist VmMigrationStarted, reserve the
-/// target through the scheduler, prepare the target's <see cref="MigrationReceiver"/>, borrow the machine from
-/// the vCPU supervisor and stream it (<see cref="MigrationRun"/>); lifecycle commands wait in the stash, queries
-/// are answered at once. The commit persists VmMigrated (the target owns the VM with the next epoch); after it
-/// the source supervisor is released, VmMigrationCompleted is written, the move is published and the entity
-/// waits for the shard hand-off (<see cref="MigrationHandOff"/>) to pass its stash on. Before the commit any
-/// failure or a cancellation writes VmMigrationFailed and the VM runs on here. Target side: an entity that
-/// recovers running on the host a migration brought its guest to adopts that guest instead of booting cold.
+/// Live migration in the VM actor. Source side: Running --MigrateVm, VmMigrationStarted persisted--&gt; Migrating, where a
+/// <see cref="MigrationSourceActor"/> child runs the protocol (scheduler, target receiver, the vCPU supervisor's page
+/// stream) and asks this actor to persist the commit (<see cref="PersistMigrationCommit"/>) and the outcome
+/// (<see cref="OutgoingMigrationCompleted"/> / <see cref="OutgoingMigrationFailed"/>). Lifecycle commands wait in the
+/// stash, queries are answered at once. After success the entity is Leaving: the move is published and the shard
+/// hand-off (<see cref="MigrationHandOff"/>) passes the stash on; after a failure the VM rests here again (the stash is
+/// replayed). Target side, Adopting: an entity that recovers running on the host a migration brought its guest to
+/// waits for that guest and adopts it instead of booting cold.
 /// </summary>
 public sealed partial class VmActor
 {
-    /// <summary>Console bytes carried to the target (under the serializer's payload cap).</summary>
-    private const int ConsoleCarriedBytes = 100_000;
-
-    private const string PrepareTimer = "migration-prepare";
-
-    private OutgoingMigration? _outgoing;
-    private IActorRef? _releasedSupervisor;
-    private bool _leaving;
-    private bool _adopting;
-    private IncomingMigration? _consoleSeededFrom;
+    /// <summary>The migration id whose console history already seeded the console (on a migration's target host).</summary>
+    private string? _consoleSeededFrom;
 
     private MigrationSettings MigrationTunables => _hosting?.Migration ?? MigrationSettings.Default;
 
-    private void MigrationCommands()
-    {
-        Command<MigrateVm>(OnMigrate);
-        Command<CancelMigration>(_ => OnCancel());
-        Command<IVmCommand>(c => (_outgoing is not null || _leaving || _adopting) && VmState.IsLifecycle(c), _ => Stash.Stash());
-        Command<MigrationStep>(s => _outgoing?.MigrationId == s.MigrationId, OnStep);
-        Command<IncomingReady>(r => _outgoing?.MigrationId == r.MigrationId, r =>
-        {
-            Timers.Cancel(PrepareTimer);
-            OnStep(new MigrationStep(r.MigrationId, "prepare", r));
-        });
-        Command<IncomingRefused>(r => _outgoing?.MigrationId == r.MigrationId, r =>
-        {
-            Timers.Cancel(PrepareTimer);
-            OnStep(new MigrationStep(r.MigrationId, "prepare", r));
-        });
-        Command<MigrationProgressed>(p => _outgoing?.MigrationId == p.MigrationId, p =>
-        {
-            if (_outgoing!.Update(p.Progress))
-                Publish(_outgoing);
-            else
-                _hosting?.Agent.Tell(_outgoing.Info);
-        });
-        Command<CommitRequested>(OnCommitRequested);
-        Command<MigrationEnded>(e => _outgoing?.MigrationId == e.MigrationId, OnEnded);
-        Command<AdoptionReady>(OnAdoptionReady);
-        Command<MigrationHandOff>(_ => OnHandOff());
-    }
-
-    private void OnMigrate(MigrateVm migrate)
+    private void OnMigrate(MigrateVm migrate, bool streamable)
     {
         var now = DateTime.UtcNow;
         if (_hosting?.Migration is null || _hosting.Scheduler is null)
         {
-            Handle(_state.Decide(migrate, now), Sender);
-            return;
-        }
-        if (_leaving)
-        {
-            Sender.Tell(new NotAllowed(_id, $"VM has just moved to {_state.Owner}"));
+            Handle(_state.Decide(migrate, now), Sender, null);
             return;
         }
         var up = PlacementBoard.Get(Context.System).Hosts().Select(h => h.Host).ToList();
@@ -91,215 +48,153 @@ public sealed partial class VmActor
             Sender.Tell(decision.Refusal);
             return;
         }
-        if (_supervisor is null || _fencePaused)
+        if (!streamable || _supervisor is null)
         {
             Sender.Tell(new NotAllowed(_id, "the guest is not running on this host"));
             return;
         }
-        var outgoing = new OutgoingMigration(migrationId, _state.Spec!, _settings.Node, migrate.TargetHost, migrate.Limits, migrate.Cause, now);
-        _outgoing = outgoing;
         var replyTo = Sender;
-        var scheduler = _hosting.Scheduler;
-        PersistMigrationEvent(decision.Events[0], () =>
+        var streamer = _supervisor;
+        var hosting = _hosting;
+        PersistAndAct([decision.Events[0]], null, () =>
         {
-            replyTo.Tell(new MigrationAccepted(_id, migrationId, outgoing.Source, outgoing.Target));
-            Publish(outgoing);
-            Step(scheduler.Ask<object>(new ReserveMigrationTarget(outgoing.Spec, outgoing.Target), MigrationTunables.StepTimeout), "reserve");
+            replyTo.Tell(new MigrationAccepted(_id, migrationId, _settings.Node, migrate.TargetHost));
+            var outgoing = new OutgoingMigration(migrationId, _state.Spec!, _settings.Node, migrate.TargetHost, migrate.Limits, migrate.Cause, now);
+            var child = Context.Watch(Context.ActorOf(MigrationSourceActor.Props(outgoing, _state.Epoch, streamer, _console, hosting),
+                $"migration-{migrationId}"));
+            Become(() => Migrating(new Outgoing(child, null, null)));
         });
     }
 
-    private void OnCancel()
+    /// <summary>
+    /// The source side of a migration runs in <see cref="Outgoing.Child"/>: lifecycle commands wait; the commit and the
+    /// outcome are persisted here when the child asks.
+    /// </summary>
+    private void Migrating(Outgoing m)
     {
-        var reply = _state.DecideCancel(_id);
-        if (reply is MigrationCancelling && _outgoing is { } o)
+        Command<IVmCommand>(VmState.IsLifecycle, _ => Stash.Stash());
+        Command<MigrateVm>(_ => Sender.Tell(new NotAllowed(_id, _state.Migration is { } active
+            ? $"VM is already migrating to {active.To} (migration {active.MigrationId})"
+            : "VM is migrating")));
+        Command<CancelMigration>(c =>
         {
-            if (o.PendingCommit is not null)
-                reply = new NotAllowed(_id, $"migration {o.MigrationId} is committing; it can no longer be cancelled");
+            var reply = _state.DecideCancel(_id);
+            if (reply is MigrationCancelling)
+                m.Child.Forward(c);
             else
+                Sender.Tell(reply);
+        });
+        Command<PersistMigrationCommit>(p =>
+        {
+            var child = Sender;
+            var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
+            PersistAndAct([_state.Commit(_id, p.MigrationId, p.Source, p.Target, DateTime.UtcNow)], null, () =>
             {
-                o.CancelRequested = true;
-                if (o.Streaming)
-                    o.Cancellation.Cancel();
-            }
-        }
-        Sender.Tell(reply);
+                var released = _supervisor;
+                ForgetSupervisor();
+                // Released first: the guest's stop is no exit now. If the stream gave up waiting and resumed the guest
+                // here, the supervisor stops it when the commit reaches it (the journal gives the VM to the target).
+                released?.Tell(ReleaseGuest.Instance);
+                // The guest is paused until the target resumes, which waits for this: straight to the supervisor.
+                released?.Tell(new CommitWritten(p.MigrationId));
+                Become(() => Migrating(m with { Released = released, FencePaused = null }));
+                child.Tell(new MigrationCommitPersisted(p.MigrationId, System.Diagnostics.Stopwatch.GetElapsedTime(persisting)));
+            });
+        });
+        Command<OutgoingMigrationCompleted>(c =>
+        {
+            Context.Unwatch(m.Child);
+            PersistAndAct([c.Event], null, () => Left(c.Info.MigrationId, c.Info.Source, c.Info.Target, c.Info, m.Released));
+        });
+        Command<OutgoingMigrationFailed>(f =>
+        {
+            Context.Unwatch(m.Child);
+            PersistAndAct([f.Event], null, () => Settle(m.FencePaused));
+        });
+        Command<Terminated>(t => Equals(t.ActorRef, m.Child), _ => MigrationActorStopped(m));
+        Command<FencePause>(_ =>
+        {
+            if (m.FencePaused is not null || _supervisor is null)
+                return;
+            _log.Warning("VM {0}: fence pause (this node lost the majority)", _id);
+            _supervisor.Tell(PauseVcpus.Instance);
+            Become(() => Migrating(m with { FencePaused = _supervisor }));
+        });
+        Command<FenceResume>(_ =>
+        {
+            if (m.FencePaused is null)
+                return;
+            if (_state.Status == VmStatus.Running && Equals(_supervisor, m.FencePaused))
+                _supervisor!.Tell(ResumeVcpus.Instance);
+            Become(() => Migrating(m with { FencePaused = null }));
+        });
+        Common(settle: null);
     }
 
-    /// <summary>Sends the next control step's result back to this actor as a <see cref="MigrationStep"/>.</summary>
-    private void Step(Task<object> ask, string step)
+    /// <summary>The migration's child stopped without reporting (it failed): before the commit the VM stays here, after it the VM left.</summary>
+    private void MigrationActorStopped(Outgoing m)
     {
-        var id = _outgoing!.MigrationId;
-        ask.PipeTo(Self, success: r => new MigrationStep(id, step, r), failure: e => new MigrationStep(id, step, new Status.Failure(e)));
-    }
-
-    private ActorSelection Receiver(string host) =>
-        Context.ActorSelection($"akka.tcp://{Context.System.Name}@{host}{MigrationReceiver.Path}");
-
-    private void OnStep(MigrationStep step)
-    {
-        var o = _outgoing!;
-        if (o.CancelRequested)
+        var now = DateTime.UtcNow;
+        switch (_state.Migration)
         {
-            Fail(o, "cancelled", cancelled: true);
-            return;
-        }
-        switch (step.Reply)
-        {
-            case PlacementDecided:
-                // Told, not asked: the receiver watches the sender (this actor) to clean up if the source goes away.
-                Receiver(o.Target).Tell(new PrepareIncoming(MigrationReceiver.ProtocolVersion, o.MigrationId, o.Spec, o.Source, _state.Epoch), Self);
-                Timers.StartSingleTimer(PrepareTimer, new MigrationStep(o.MigrationId, "prepare",
-                    new Status.Failure(new TimeoutException($"no answer within {MigrationTunables.StepTimeout}"))), MigrationTunables.StepTimeout);
+            case { Committed: false } active:
+                _log.Warning("VM {0}: the actor of migration {1} stopped before the commit; the VM stays here", _id, active.MigrationId);
+                _hosting?.Scheduler?.Tell(new EndMigrationReservation(_state.Spec!, _settings.Node));
+                PersistAndAct([new VmMigrationFailed(_id, now, $"migration to {active.To} failed: its actor stopped", active.MigrationId,
+                    active.To, Cancelled: false)], null, () => Settle(m.FencePaused));
                 break;
-            case PlacementRefused refused:
-                Fail(o, $"the target does not fit ({refused.Resource}): {refused.Message}", cancelled: false);
-                break;
-            case IncomingReady ready:
-                o.Prepared = true;
-                if (!IPAddress.TryParse(ready.Address, out var address))
-                    Fail(o, $"the target offered '{ready.Address}', which is not an IP address", cancelled: false);
-                else if (_supervisor is null)
-                    Fail(o, "the guest stopped", cancelled: false);
-                else
-                {
-                    o.Endpoint = new IPEndPoint(address, ready.Port);
-                    Step(_supervisor.Ask<object>(new LendMachine(o.MachineReturned.Task), MigrationTunables.StepTimeout), "lend");
-                }
-                break;
-            case IncomingRefused refused:
-                Fail(o, $"the target refused: {refused.Reason}", cancelled: false);
-                break;
-            case MachineLent lent:
-                o.Streaming = true;
-                MigrationRun.Start(o, lent.Machine, o.Endpoint!, Self, _hosting?.RunLog, MigrationTunables);
-                break;
-            case ConsoleOutput history:
-                Commit(o, history.Data);
-                break;
-            case Status.Failure failure:
-                Fail(o, step.Step switch
-                {
-                    "reserve" => $"the scheduler did not reserve the target: {failure.Cause.Message}",
-                    "prepare" => $"the target did not answer: {failure.Cause.Message}",
-                    _ => $"{step.Step} failed: {failure.Cause.Message}",
-                }, cancelled: false);
+            case { } committed:
+                _log.Warning("VM {0}: the actor of migration {1} stopped after the commit; the VM is on {2}", _id, committed.MigrationId,
+                    committed.To);
+                PersistAndAct([new VmMigrationCompleted(_id, now, $"ownership moved to {committed.To}, but the migration's actor stopped",
+                    committed.MigrationId, 0, 0, 0, 0, "unknown")], null, () => Left(committed.MigrationId, committed.From, committed.To, null, m.Released));
                 break;
             default:
-                Fail(o, $"unexpected answer {step.Reply.GetType().Name} to {step.Step}", cancelled: false);
+                Settle(m.FencePaused);
                 break;
         }
     }
 
-    private void OnCommitRequested(CommitRequested request)
+    /// <summary>The VM runs on the target: free this host, publish the move and wait for the shard to follow.</summary>
+    private void Left(string migrationId, string source, string target, MigrationInfo? info, IActorRef? released)
     {
-        if (_outgoing is not { } o || o.MigrationId != request.MigrationId || o.CancelRequested)
-        {
-            request.Written.TrySetException(new OperationCanceledException("the migration was cancelled"));
-            return;
-        }
-        o.PendingCommit = request.Written;
-        Step(_console.Ask<object>(new ConsoleTail(_id, ConsoleCarriedBytes), MigrationTunables.StepTimeout), "console");
-    }
-
-    /// <summary>Seeds the target's console, then persists the commit point; the source may resume the target once it is written.</summary>
-    private void Commit(OutgoingMigration o, byte[] history)
-    {
-        Receiver(o.Target).Tell(new IncomingConsole(o.MigrationId, _id, history));
-        PersistMigrationEvent(_state.Commit(_id, o.MigrationId, o.Source, o.Target, DateTime.UtcNow), () =>
-        {
-            o.Committed = true;
-            var supervisor = _supervisor;
-            ForgetSupervisor();
-            if (o.PendingCommit!.TrySetResult())
-            {
-                supervisor?.Tell(ReleaseGuest.Instance);
-                _releasedSupervisor = supervisor;
-            }
-            else
-            {
-                // The source gave up waiting and resumed here, but the journal gives the VM to the target now.
-                _log.Warning("VM {0}: ownership moved to {1} after the source gave up; stopping the guest here", _id, o.Target);
-                supervisor?.Tell(new StopVcpus(false));
-            }
-        });
-    }
-
-    private void OnEnded(MigrationEnded ended)
-    {
-        var o = _outgoing!;
-        var r = ended.Result;
-        o.Streaming = false;
-        if (!o.Committed)
-        {
-            Fail(o, r.FailureReason ?? "the migration failed", o.CancelRequested);
-            return;
-        }
-        var now = DateTime.UtcNow;
-        o.Completed(r, now);
-        var mode = r.MaxThrottlePercent > 0 ? $"{r.ModeUsed} (throttled to {r.MaxThrottlePercent}%)" : r.ModeUsed.ToString();
-        var reason = r.Succeeded
-            ? $"migration to {o.Target} completed: {r.Downtime.TotalMilliseconds:0.#} ms downtime, {r.Rounds} rounds"
-            : $"ownership moved to {o.Target}, but {r.FailureReason}";
-        PersistMigrationEvent(new VmMigrationCompleted(_id, now, reason, o.MigrationId, r.Downtime.TotalMilliseconds,
-            o.Info.TotalMs ?? 0, r.WireBytes, r.Rounds, mode), () => Left(o));
-    }
-
-    /// <summary>The VM runs on the target: free this host and let the shard follow.</summary>
-    private void Left(OutgoingMigration o)
-    {
-        _releasedSupervisor?.Tell(new StopVcpus(false));
-        _releasedSupervisor = null;
-        _outgoing = null;
-        _leaving = true;
+        released?.Tell(new StopVcpus(false));
         _hosting!.Agent.Tell(new VmUnhosted(_id, Self));
-        _hosting.Scheduler?.Tell(new EndMigrationReservation(o.Spec, o.Target));
-        var moved = new VmMoved(_id, o.Source, o.Target, o.MigrationId);
+        _hosting.Scheduler?.Tell(new EndMigrationReservation(_state.Spec!, target));
+        var moved = new VmMoved(_id, source, target, migrationId);
         PendingMoves.Get(Context.System).Add(moved);
-        DistributedPubSub.Get(Context.System).Mediator.Tell(new Publish(MigrationTopics.Moves, moved));
-        Publish(o);
-        _log.Info("VM {0}: migrated to {1} in {2:0} ms ({3:0.#} ms downtime, {4} rounds, {5} bytes sent); handing the entity over",
-            _id, o.Target, o.Info.TotalMs, o.Info.DowntimeMs, o.Info.Round, o.Info.WireBytes);
-    }
-
-    /// <summary>Abandons <paramref name="o"/> before its commit: a running page stream is cancelled (its end comes back), otherwise it ends here.</summary>
-    private void Fail(OutgoingMigration o, string reason, bool cancelled)
-    {
-        if (o.Streaming)
+        var mediator = DistributedPubSub.Get(Context.System).Mediator;
+        mediator.Tell(new Publish(MigrationTopics.Moves, moved));
+        if (info is not null)
         {
-            o.CancelRequested |= cancelled;
-            o.Cancellation.Cancel();
-            return;
+            mediator.Tell(new Publish(MigrationTopics.Progress, info));
+            _hosting.Agent.Tell(info);
+            _log.Info("VM {0}: migrated to {1} in {2:0} ms ({3:0.#} ms downtime, {4} rounds, {5} bytes sent); handing the entity over",
+                _id, target, info.TotalMs, info.DowntimeMs, info.Round, info.WireBytes);
         }
-        var now = DateTime.UtcNow;
-        o.MachineReturned.TrySetResult();
-        o.Failed(reason, cancelled, now);
-        _outgoing = null;
-        if (o.Prepared)
-            Receiver(o.Target).Tell(new AbortIncoming(o.MigrationId, reason));
-        _hosting?.Scheduler?.Tell(new EndMigrationReservation(o.Spec, o.Source));
-        Publish(o);
-        _log.Info("VM {0}: migration to {1} {2}: {3}", _id, o.Target, cancelled ? "cancelled" : "failed", reason);
-        PersistMigrationEvent(new VmMigrationFailed(_id, now, $"migration to {o.Target} {(cancelled ? "cancelled" : "failed")}: {reason}",
-            o.MigrationId, o.Target, cancelled), Stash.UnstashAll);
+        Become(Leaving);
     }
 
-    private void Publish(OutgoingMigration o)
+    /// <summary>Moved away: lifecycle commands wait for the shard hand-off, which passes them on to the VM's new host.</summary>
+    private void Leaving()
     {
-        DistributedPubSub.Get(Context.System).Mediator.Tell(new Publish(MigrationTopics.Progress, o.Info));
-        _hosting?.Agent.Tell(o.Info);
+        Command<IVmCommand>(VmState.IsLifecycle, _ => Stash.Stash());
+        Command<MigrateVm>(_ => Sender.Tell(new NotAllowed(_id, $"VM has just moved to {_state.Owner}")));
+        Command<MigrationHandOff>(_ => OnHandOff(restartOnNewHost: true));
+        Common(settle: null);
     }
 
-    private void PersistMigrationEvent(VmEvent e, Action then)
+    /// <summary>
+    /// On a migration's target host: waits for the guest of <paramref name="incoming"/> (taken from this host's
+    /// <see cref="IncomingMigrations"/>); lifecycle commands wait.
+    /// </summary>
+    private void Adopting(IncomingMigration incoming)
     {
-        _pendingPersists++;
-        Persist(e, persisted =>
-        {
-            _pendingPersists--;
-            _state = _state.Apply(persisted);
-            if (LastSequenceNr % _settings.SnapshotEvery == 0)
-                SaveSnapshot(_state.ToSnapshot());
-            then();
-        });
+        Command<AdoptionReady>(r => r.MigrationId == incoming.MigrationId, r =>
+            OnAdoptionReady(incoming, r.Arrived ? incoming.Arrival.Result : null));
+        Command<IVmCommand>(VmState.IsLifecycle, _ => Stash.Stash());
+        Command<MigrateVm>(m => OnMigrate(m, streamable: false));
+        Common(settle: null);
     }
 
     /// <summary>
@@ -312,55 +207,108 @@ public sealed partial class VmActor
         if (_hosting is not null && IncomingMigrations.Get(Context.System).Find(_id) is { ConsoleHistory: { Length: > 0 } history } incoming)
         {
             _console.Tell(new SerialChunk(history));
-            _consoleSeededFrom = incoming;
+            _consoleSeededFrom = incoming.MigrationId;
         }
     }
 
-    /// <summary>
-    /// On a migration's target host: takes the incoming migration of this VM, if any, and waits for its guest
-    /// (adopted in <see cref="OnAdoptionReady"/>); false when nothing arrives here.
-    /// </summary>
-    private bool TryAdopt()
+    /// <summary>On a migration's target host: takes the incoming migration of this VM out of the registry, if any.</summary>
+    private IncomingMigration? TakeIncoming() =>
+        _hosting is null ? null : IncomingMigrations.Get(Context.System).TryTake(_id);
+
+    /// <summary>Waits (off the actor thread) for the guest of <paramref name="incoming"/>; its arrival comes back as <see cref="AdoptionReady"/>.</summary>
+    private void StartAdopting(IncomingMigration incoming)
     {
-        if (_hosting is null || IncomingMigrations.Get(Context.System).TryTake(_id) is not { } incoming)
-            return false;
-        _adopting = true;
-        var runLog = _hosting.RunLog;
+        var runLog = _hosting!.RunLog;
         var id = _id;
         incoming.Arrival.WaitAsync(MigrationTunables.StepTimeout * 2).ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully)
-                return new AdoptionReady(incoming, t.Result);
+                return new AdoptionReady(incoming.MigrationId, true);
             // Too late: a guest that still arrives is nobody's and is dropped.
             incoming.Arrival.ContinueWith(late => Discard(id, late.Result, runLog), TaskScheduler.Default);
-            return new AdoptionReady(incoming, null);
+            return new AdoptionReady(incoming.MigrationId, false);
         }, TaskScheduler.Default).PipeTo(Self);
-        return true;
+        Become(() => Adopting(incoming));
+        Stash.UnstashAll();
     }
 
-    private void OnAdoptionReady(AdoptionReady ready)
+    private void OnAdoptionReady(IncomingMigration incoming, ParkedGuest? guest)
     {
-        _adopting = false;
-        var guest = ready.Guest;
         if (guest is not null && _state.IsActive && _myEpoch == 0 && _state.Owner == _settings.Node
-            && _state.Epoch == ready.Incoming.ExpectedEpoch + 1)
+            && _state.Epoch == incoming.ExpectedEpoch + 1)
         {
             _myEpoch = _state.Epoch;
-            if (!ReferenceEquals(_consoleSeededFrom, ready.Incoming) && ready.Incoming.ConsoleHistory is { Length: > 0 } history)
+            if (_consoleSeededFrom != incoming.MigrationId && incoming.ConsoleHistory is { Length: > 0 } history)
                 _console.Tell(new SerialChunk(history));
             _supervisor = Context.Watch(Context.ActorOf(
                 VcpuSupervisor.Adopt(_state.Spec!, guest, _factory, _console, _hosting), $"vcpus-{++_boots}"));
             if (_state.Status == VmStatus.Paused)
                 _supervisor.Tell(PauseVcpus.Instance);
             _log.Info("VM {0}: adopted the guest migrated here (epoch {1})", _id, _myEpoch);
+            Settle();
+            return;
         }
+        Discard(_id, guest, _hosting?.RunLog);
+        if (_state.IsActive && _myEpoch == 0)
+            ColdBootAfterRecovery();
         else
+            Settle();
+    }
+
+    /// <summary>
+    /// After a node restart: takes over the guest that still runs here in its VMM worker when the journal says this
+    /// node owns the VM with the epoch the worker was started under (no boot, the console goes on from the worker's
+    /// history); a worker of another epoch (the VM moved or restarted elsewhere meanwhile) is stopped. False when
+    /// nothing was re-attached (the caller boots cold if the VM should run).
+    /// </summary>
+    private bool TryReattach()
+    {
+        if (HeldGuests.Get(Context.System).Take(_id) is { } held)
+            return TryTakeBack(held);
+        if (_factory.Reattach(_id) is not { } found)
+            return false;
+        if (!_state.IsActive || _state.Owner != _settings.Node || _state.Epoch != found.Epoch || _state.Spec is null)
         {
-            Discard(_id, guest, _hosting?.RunLog);
-            if (_state.IsActive && _myEpoch == 0)
-                ColdBootAfterRecovery();
+            _log.Warning("VM {0}: a guest of epoch {1} still ran here, but the journal says {2} on {3} (epoch {4}); stopping it",
+                _id, found.Epoch, _state.Status, _state.Owner ?? "no host", _state.Epoch);
+            found.Guest.Stop();
+            _hosting?.RunLog?.End(_id);
+            found.Guest.Dispose();
+            return false;
         }
-        Stash.UnstashAll();
+        _myEpoch = found.Epoch;
+        if (found.ConsoleHistory.Length > 0)
+            _console.Tell(new SerialChunk(found.ConsoleHistory));
+        _supervisor = Context.Watch(Context.ActorOf(
+            VcpuSupervisor.Adopt(_state.Spec, new ParkedGuest(found.Guest), _factory, _console, _hosting), $"vcpus-{++_boots}"));
+        if (_state.Status == VmStatus.Paused)
+            _supervisor.Tell(PauseVcpus.Instance);
+        else
+            _supervisor.Tell(ResumeVcpus.Instance);
+        _log.Info("VM {0}: re-attached to its guest still running here (epoch {1})", _id, _myEpoch);
+        return true;
+    }
+
+    /// <summary>
+    /// After a journal fault: takes back the guest the previous incarnation held running here, when the journal (read
+    /// again) still gives the VM to this node under the epoch it ran with; otherwise (the failed write did land and
+    /// stopped or moved the VM, or another host claimed it meanwhile) the guest is stopped. False when nothing was taken.
+    /// </summary>
+    private bool TryTakeBack(HeldGuest held)
+    {
+        if (!_state.IsActive || _state.Owner != _settings.Node || _state.Epoch != held.Epoch || _state.Spec is null)
+        {
+            _log.Warning("VM {0}: its guest was held (epoch {1}) through a journal fault, but the journal says {2} on {3} (epoch {4}); stopping it",
+                _id, held.Epoch, _state.Status, _state.Owner ?? "no host", _state.Epoch);
+            Discard(_id, held.Parked, _hosting?.RunLog);
+            return false;
+        }
+        _myEpoch = held.Epoch;
+        _supervisor = Context.Watch(Context.ActorOf(
+            VcpuSupervisor.Adopt(_state.Spec, held.Parked, _factory, _console, _hosting), $"vcpus-{++_boots}"));
+        _supervisor.Tell(_state.Status == VmStatus.Paused ? PauseVcpus.Instance : ResumeVcpus.Instance);
+        _log.Info("VM {0}: took back its guest, held running through a journal fault (epoch {1})", _id, _myEpoch);
+        return true;
     }
 
     /// <summary>Stops and frees a migrated guest nobody adopts.</summary>
@@ -373,20 +321,35 @@ public sealed partial class VmActor
         guest.Guest.Dispose();
     }
 
-    private void ColdBootAfterRecovery() =>
-        PersistAndAct([new VmStarted(_id, DateTime.UtcNow, "cold boot: the journal says it was running (node restart or host failover)")], null);
+    private void ColdBootAfterRecovery()
+    {
+        var decision = _state.DecideColdBoot(_settings.Node, DateTime.UtcNow, _settings.MaxRelocations, _settings.RelocationWindow);
+        if (decision.Events.Count == 0)
+            Settle();
+        else
+            PersistAndAct(decision.Events, null, () => Settle());
+    }
 
-    /// <summary>The shard hands the entity over: pass held-back commands on to the region (they reach the new host), then stop.</summary>
-    private void OnHandOff()
+    /// <summary>
+    /// The shard hands the entity over: pass held-back commands on to the region (they reach the new host), then stop;
+    /// an entity whose VM moved also starts the entity on its new host.
+    /// </summary>
+    private void OnHandOff(bool restartOnNewHost)
     {
         if (_hosting is not null)
         {
             var region = ClusterSharding.Get(Context.System).ShardRegion(VmMessageExtractor.TypeName);
             foreach (var envelope in Stash.ClearStash())
                 region.Tell(envelope.Message, envelope.Sender);
-            if (_leaving)
+            if (restartOnNewHost)
                 region.Tell(new ShardRegion.StartEntity(_id));
         }
         Context.Stop(Self);
     }
+
+    /// <summary>
+    /// The source side of a migration as the VM actor keeps it: its child, the supervisor released at the commit (stopped
+    /// once the VM left), and the supervisor paused by a fence pause meanwhile (resumed by the fence resume).
+    /// </summary>
+    private sealed record Outgoing(IActorRef Child, IActorRef? Released, IActorRef? FencePaused);
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Cluster.Actors.Clustering;
@@ -7,6 +8,7 @@ using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Hosts;
+using Cluster.Contracts.Migration;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Vms;
 
@@ -20,31 +22,40 @@ namespace Cluster.Actors.Vms;
 /// again cold (and runs: a cold boot has nothing to stay paused on), recorded as a VmStarted event.
 /// </summary>
 /// <remarks>
+/// Its behaviours (see Vms/README.md for the diagram):
+/// <list type="bullet">
+/// <item>Recovering: until the journal is read; every command waits in the stash.</item>
+/// <item>Idle: no guest here (defined, stopped, crashed, or not yet created).</item>
+/// <item>Running: a vCPU supervisor runs the guest (running or paused by command).</item>
+/// <item>FencePaused: Running, with the vCPUs paused because this node lost the majority (nothing recorded).</item>
+/// <item>Fenced: another host claimed the VM with a higher epoch; every command is refused.</item>
+/// <item>Migrating, Leaving, Adopting: live migration, in VmActor.Migration.cs.</item>
+/// </list>
 /// Fencing: an incarnation persists a <see cref="VmOwnerClaimed"/> with the next epoch (in the same write)
-/// before it first boots the guest. As a
-/// cluster entity (<see cref="VmHosting"/> given) a running VM reads its journal every fence-check
-/// interval; a claim with a higher epoch means another host owns the VM now, so this one stops its
-/// guest and refuses every command from then on. A fence pause (the node lost the majority) pauses the
-/// vCPUs without recording anything, since the journal now belongs to the majority.
-/// Live migration (the source side, and the adoption of a migrated guest on the target) is in VmActor.Migration.cs.
+/// before it first boots the guest. As a cluster entity (<see cref="VmHosting"/> given) a running VM reads its
+/// journal every fence-check interval (a <see cref="FenceProbe"/> child, one at a time); a claim with a higher
+/// epoch means another host owns the VM now, so this one stops its guest and becomes Fenced.
 /// </remarks>
 public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
 {
+    private const string FenceProbeName = "fence-probe";
+    private const string RestartTimer = "restart";
+
     private readonly string _id;
     private readonly IGuestRuntimeFactory _factory;
     private readonly VmActorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _console;
-    private VmState _state;
     private readonly VmHosting? _hosting;
+    private VmState _state;
     private IActorRef? _supervisor;
     private int _boots;
+
+    /// <summary>Who waits for the write in flight (told if it fails).</summary>
+    private IActorRef? _awaitingWrite;
+
+    /// <summary>The epoch this incarnation owns the VM under (0 until it claimed, adopted or re-attached it).</summary>
     private long _myEpoch;
-    private bool _claiming;
-    private int _pendingPersists;
-    private bool _probing;
-    private bool _fencePaused;
-    private VmOwnerClaimed? _fencedBy;
 
     public VmActor(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null)
     {
@@ -53,45 +64,131 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _hosting = hosting;
         _state = VmState.Absent with { EventsKept = settings.EventsKept };
-        _console = Context.ActorOf(SerialConsoleActor.Props(id, settings.ConsoleBufferBytes), "console");
+        _console = Context.ActorOf(SerialConsoleActor.Props(id, settings.ConsoleBufferBytes, settings.Console), "console");
         SeedConsoleFromIncoming();
 
         Recover<VmEvent>(e => _state = _state.Apply(e));
         Recover<SnapshotOffer>(o => _state = VmState.FromSnapshot((VmSnapshot)o.Snapshot, settings.EventsKept));
         Recover<RecoveryCompleted>(_ => Self.Tell(RecoveredBoot.Instance));
+        Recovering();
+    }
 
+    public override string PersistenceId => $"vm-{_id}";
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null) =>
+        Akka.Actor.Props.Create(() => new VmActor(id, factory, settings, hosting));
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        if (_hosting is not null)
+            Timers.StartPeriodicTimer("fence", FenceTick.Instance, _hosting.FenceCheckInterval);
+    }
+
+    protected override void PostStop()
+    {
+        _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
+        base.PostStop();
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(_ => Directive.Stop);
+
+    /// <summary>The journal is read; commands (delivered during recovery, then here) wait for the boot decision.</summary>
+    private void Recovering()
+    {
         Command<RecoveredBoot>(_ =>
         {
+            HeldGuests.Get(Context.System).Cleared(_id);
             if (_state.Exists && _state.Spec is not null)
                 _hosting?.Agent.Tell(new VmHosted(_state.Spec, Self));
-            var busy = _pendingPersists > 0;
             if (_state.Migration is { Committed: false } dangling)
                 PersistAndAct([new VmMigrationFailed(_id, DateTime.UtcNow, "the source restarted before the commit", dangling.MigrationId,
                     dangling.To, Cancelled: false)], null);
-            if (_state.IsActive && _myEpoch == 0 && !busy && !TryAdopt())
+            if (!_state.IsActive || _myEpoch != 0 || TryReattach())
+                Settle();
+            else if (TakeIncoming() is { } incoming)
+                StartAdopting(incoming);
+            else
                 ColdBootAfterRecovery();
         });
-        Command<IVmCommand>(_ => _fencedBy is not null, _ =>
-            Sender.Tell(new NotAllowed(_id, $"fenced: VM {_id} is owned by {_fencedBy!.Host} (epoch {_fencedBy.Epoch})")));
-        MigrationCommands();
-        Command<FenceTick>(_ => CheckFence());
-        Command<NewerEvents>(n => OnNewerEvents(n.Events));
+        Command<object>(_ => Stash.Stash());
+    }
+
+    /// <summary>No guest on this host: the VM is absent, defined, stopped or crashed.</summary>
+    private void Idle()
+    {
+        Command<MigrateVm>(m => OnMigrate(m, streamable: false));
+        Common(settle: () => Settle());
+    }
+
+    /// <summary>A vCPU supervisor runs the guest here (running, or paused by command).</summary>
+    private void Running()
+    {
+        Command<MigrateVm>(m => OnMigrate(m, streamable: true));
         Command<FencePause>(_ =>
         {
-            if (_supervisor is null || _fencePaused)
-                return;
             _log.Warning("VM {0}: fence pause (this node lost the majority)", _id);
-            _fencePaused = true;
-            _supervisor.Tell(PauseVcpus.Instance);
+            _supervisor!.Tell(PauseVcpus.Instance);
+            Settle(fencePaused: _supervisor);
         });
+        Fencing();
+        Common(settle: () => Settle());
+    }
+
+    /// <summary>
+    /// Running, with the vCPUs of <paramref name="paused"/> paused without a record: the majority may restart the VM
+    /// elsewhere. A new boot (a new supervisor) ends it.
+    /// </summary>
+    private void FencePaused(IActorRef paused)
+    {
+        Command<MigrateVm>(m => OnMigrate(m, streamable: false));
         Command<FenceResume>(_ =>
         {
-            if (!_fencePaused)
-                return;
-            _fencePaused = false;
-            if (_state.Status == VmStatus.Running && _fencedBy is null)
+            if (_state.Status == VmStatus.Running)
                 _supervisor?.Tell(ResumeVcpus.Instance);
+            Settle();
         });
+        Fencing();
+        Common(settle: () => Settle(fencePaused: paused));
+    }
+
+    /// <summary>Another host owns the VM (a claim with a higher epoch): the guest is stopped here and every command refused.</summary>
+    private void Fenced(VmOwnerClaimed by)
+    {
+        Command<IVmCommand>(_ => Sender.Tell(new NotAllowed(_id, $"fenced: VM {_id} is owned by {by.Host} (epoch {by.Epoch})")));
+        Command<MigrationHandOff>(_ => OnHandOff(restartOnNewHost: false));
+        CommandAny(_ => { });
+    }
+
+    /// <summary>Running and FencePaused: the periodic journal read that detects a newer owner.</summary>
+    private void Fencing()
+    {
+        Command<FenceTick>(_ =>
+        {
+            if (_myEpoch != 0 && Context.Child(FenceProbeName).IsNobody())
+                Context.ActorOf(FenceProbe.Props(PersistenceId, LastSequenceNr + 1), FenceProbeName);
+        });
+        Command<NewerEvents>(n =>
+        {
+            if (VmState.NewerClaim(n.Events, _myEpoch) is not { } claim)
+                return;
+            _log.Warning("VM {0}: fenced by epoch {1} on {2} (mine is {3}); stopping the guest here", _id, claim.Epoch, claim.Host, _myEpoch);
+            StopSupervisor(graceful: false);
+            _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
+            Become(() => Fenced(claim));
+        });
+    }
+
+    /// <summary>
+    /// What every behaviour past recovery (but Fenced) answers the same way: queries, the console, the guest's reports,
+    /// the shard hand-off; then any other command is decided by <see cref="VmState"/>, and <paramref name="settle"/>
+    /// (when given) picks the resting behaviour once its events are applied.
+    /// </summary>
+    private void Common(Action? settle)
+    {
         Command<GetVm>(_ =>
         {
             Sender.Tell(_state.Describe(_id, _settings.Node));
@@ -111,56 +208,58 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
                 Sender.Tell(new VmCommandAccepted(_id, _state.Status));
             }
         });
-        Command<IVmCommand>(c => Handle(_state.Decide(c, DateTime.UtcNow), Sender));
+        Command<CancelMigration>(_ => Sender.Tell(_state.DecideCancel(_id)));
+        Command<IVmCommand>(c => Handle(_state.Decide(c, DateTime.UtcNow), Sender, settle));
         Command<GuestExited>(e => Equals(e.Supervisor, _supervisor), e =>
         {
             ForgetSupervisor();
-            Handle(_state.DecideExit(e.Exit, DateTime.UtcNow), null);
+            Handle(_state.DecideExit(e.Exit, DateTime.UtcNow), null, settle);
         });
         Command<GuestBootFailed>(e => Equals(e.Supervisor, _supervisor), e =>
         {
             ForgetSupervisor();
-            Handle(_state.DecideBootFailure(e.Reason, DateTime.UtcNow), null);
+            Handle(_state.DecideBootFailure(e.Reason, DateTime.UtcNow), null, settle);
+        });
+        Command<Terminated>(t => Equals(t.ActorRef, _supervisor), _ =>
+        {
+            _supervisor = null;
+            Handle(_state.DecideExit(new GuestExit(true, "vCPU supervisor stopped unexpectedly"), DateTime.UtcNow), null, settle);
         });
         Command<DisksBound>(b => Equals(b.Supervisor, _supervisor), b =>
         {
             if (_state.BindDisks(b.Identities, DateTime.UtcNow) is { } bound)
                 PersistAndAct([bound], null);
         });
-        Command<Terminated>(t =>
+        Command<MigrationHandOff>(_ => OnHandOff(restartOnNewHost: false));
+        // A restart's back-off ended: it boots if nothing (a stop, a delete, another restart) came in between.
+        Command<RestartDue>(d =>
         {
-            if (!Equals(t.ActorRef, _supervisor))
+            if (_supervisor is not null || _state.Restarts != d.Attempt || _state.Status is not (VmStatus.Running or VmStatus.Paused))
                 return;
-            _supervisor = null;
-            Handle(_state.DecideExit(new GuestExit(true, "vCPU supervisor stopped unexpectedly"), DateTime.UtcNow), null);
+            Boot();
+            if (_state.Status == VmStatus.Paused)
+                _supervisor!.Tell(PauseVcpus.Instance);
+            settle?.Invoke();
         });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("VM {0}: snapshot failed: {1}", _id, f.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        // Late or out-of-place reports (a probe that raced a migration, a fence signal with no guest, an old supervisor).
+        CommandAny(_ => { });
     }
 
-    public override string PersistenceId => $"vm-{_id}";
-
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    public static Props Props(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null) =>
-        Akka.Actor.Props.Create(() => new VmActor(id, factory, settings, hosting));
-
-    protected override void PreStart()
+    /// <summary>
+    /// The resting behaviour for the state as it stands, then the held-back commands again: Running while a supervisor
+    /// runs the guest here (FencePaused when that supervisor is <paramref name="fencePaused"/>), else Idle.
+    /// </summary>
+    private void Settle(IActorRef? fencePaused = null)
     {
-        base.PreStart();
-        if (_hosting is not null)
-            Timers.StartPeriodicTimer("fence", FenceTick.Instance, _hosting.FenceCheckInterval);
-    }
-
-    protected override void PostStop()
-    {
-        _outgoing?.Cancellation.Cancel();
-        if (_outgoing is { Streaming: false } notStreaming)
-            notStreaming.MachineReturned.TrySetResult();
-        _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
-        base.PostStop();
+        if (_supervisor is null)
+            Become(Idle);
+        else if (fencePaused is not null && Equals(fencePaused, _supervisor))
+            Become(() => FencePaused(fencePaused));
+        else
+            Become(Running);
+        Stash.UnstashAll();
     }
 
     /// <summary>
@@ -177,32 +276,9 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
     /// <summary>An entity started by a message for an id that has no VM does not stay (nor get remembered).</summary>
     private void PassivateIfAbsent()
     {
-        if (_hosting is not null && !_state.Exists && _pendingPersists == 0)
+        if (_hosting is not null && !_state.Exists)
             StopEntity();
     }
-
-    /// <summary>Starts a journal read for events after ours, when the guest runs and no write of ours is in flight.</summary>
-    private void CheckFence()
-    {
-        if (_probing || _fencedBy is not null || _myEpoch == 0 || _pendingPersists > 0 || _supervisor is null || _outgoing is not null || _leaving)
-            return;
-        _probing = true;
-        Context.ActorOf(FenceProbe.Props(PersistenceId, LastSequenceNr + 1));
-    }
-
-    private void OnNewerEvents(IReadOnlyList<VmEvent> events)
-    {
-        _probing = false;
-        if (_outgoing is not null || _leaving || VmState.NewerClaim(events, _myEpoch) is not { } claim)
-            return;
-        _fencedBy = claim;
-        _log.Warning("VM {0}: fenced by epoch {1} on {2} (mine is {3}); stopping the guest here", _id, claim.Epoch, claim.Host, _myEpoch);
-        StopSupervisor(graceful: false);
-        _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
-    }
-
-    protected override SupervisorStrategy SupervisorStrategy() =>
-        new OneForOneStrategy(_ => Directive.Stop);
 
     private void ToConsole(IVmCommand command)
     {
@@ -212,35 +288,38 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             _console.Forward(command);
     }
 
-    private void Handle(VmDecision decision, IActorRef? replyTo)
+    private void Handle(VmDecision decision, IActorRef? replyTo, Action? then)
     {
         if (decision.Refusal is not null)
         {
             replyTo?.Tell(decision.Refusal);
             PassivateIfAbsent();
+            then?.Invoke();
         }
         else if (decision.Events.Count == 0)
+        {
             replyTo?.Tell(new VmCommandAccepted(_id, _state.Status));
+            then?.Invoke();
+        }
         else
-            PersistAndAct(decision.Events, replyTo);
+            PersistAndAct(decision.Events, replyTo, then);
     }
 
     /// <summary>
-    /// Persists <paramref name="events"/> then acts on them. The first boot of this incarnation is preceded
-    /// by an ownership claim with the next epoch, in the same atomic write.
+    /// Persists <paramref name="events"/>, acts on each, then runs <paramref name="then"/>. The first boot of this
+    /// incarnation is preceded by an ownership claim with the next epoch, in the same atomic write (commands wait
+    /// while a write is in flight, so no second claim can start before the first is applied).
     /// </summary>
-    private void PersistAndAct(IReadOnlyList<VmEvent> events, IActorRef? replyTo)
+    private void PersistAndAct(IReadOnlyList<VmEvent> events, IActorRef? replyTo, Action? then = null)
     {
-        if (_myEpoch == 0 && !_claiming && events.Any(e => e is VmStarted or VmRestarted))
-        {
-            _claiming = true;
+        if (_myEpoch == 0 && events.Any(e => e is VmStarted or VmRestarted))
             events = [_state.Claim(_id, _settings.Node, DateTime.UtcNow), .. events];
-        }
         var last = events[^1];
-        _pendingPersists += events.Count;
+        _awaitingWrite = replyTo;
         PersistAll(events, e =>
         {
-            _pendingPersists--;
+            if (ReferenceEquals(e, last))
+                _awaitingWrite = null;
             _state = _state.Apply(e);
             Act(e);
             if (LastSequenceNr % _settings.SnapshotEvery == 0)
@@ -250,7 +329,57 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             replyTo?.Tell(new VmCommandAccepted(_id, _state.Status));
             if (e is VmDeleted)
                 StopEntity();
+            then?.Invoke();
         });
+    }
+
+    /// <summary>
+    /// A journal write failed (its outcome unknown: the database may or may not have it) and Akka stops this actor
+    /// next. The guest keeps running: its supervisor parks it in <see cref="HeldGuests"/> as it stops, and the VM's
+    /// next incarnation, started after a back-off, takes it back once the journal reads again and still gives the VM to
+    /// this node under this epoch (else it stops it). Whoever waits for the write is told.
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        var delay = HeldGuests.Get(Context.System).Faulted(_id, _supervisor is null ? 0 : _myEpoch, _state.Status == VmStatus.Paused);
+        _log.Error(cause, "VM {0}: the journal write of {1} (#{2}) failed; {3}; the VM is read again from its journal in {4:F1} s",
+            _id, @event.GetType().Name, sequenceNr, _supervisor is null ? "no guest runs here" : "its guest keeps running, held", delay.TotalSeconds);
+        _awaitingWrite?.Tell(new NotAllowed(_id,
+            $"the journal write failed ({cause.Message}); the command's outcome is known once the journal reads again (retrying in {delay.TotalSeconds:F1} s)"));
+        _awaitingWrite = null;
+        RestartLater(delay);
+    }
+
+    /// <summary>The journal refused the write (nothing was stored): handled as a failed write, this actor stops and starts again.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        OnPersistFailure(cause, @event, sequenceNr);
+        Context.Stop(Self);
+    }
+
+    /// <summary>The journal cannot be read: Akka stops this actor; it is tried again after a back-off (a held guest stays held).</summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var delay = HeldGuests.Get(Context.System).Faulted(_id, 0, false);
+        _log.Error(reason, "VM {0}: its journal cannot be read; trying again in {1:F1} s", _id, delay.TotalSeconds);
+        RestartLater(delay);
+    }
+
+    /// <summary>
+    /// Has this VM's actor started again after <paramref name="delay"/>: a sharded entity through its region; a VM
+    /// manager's child by its parent, which sees the fault in <see cref="HeldGuests"/> when the child terminates.
+    /// </summary>
+    private void RestartLater(TimeSpan delay)
+    {
+        if (_hosting is null)
+        {
+            // The manager answers this VM's commands itself until it has started the next incarnation: whatever it
+            // forwarded to this stopping actor would be lost.
+            Context.Parent.Tell(new VmActorStopping(_id));
+            return;
+        }
+        var region = ClusterSharding.Get(Context.System).ShardRegion(VmMessageExtractor.TypeName);
+        Context.System.Scheduler.ScheduleTellOnce(delay, region, new ShardRegion.StartEntity(_id), ActorRefs.NoSender);
     }
 
     private void Act(VmEvent e)
@@ -263,11 +392,16 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             case VmOwnerClaimed claim:
                 _myEpoch = claim.Epoch;
                 break;
-            case VmStarted or VmRestarted:
+            case VmStarted:
                 StopSupervisor(graceful: false);
-                _fencePaused = false;
-                _supervisor = Context.Watch(Context.ActorOf(
-                    VcpuSupervisor.Props(_state.Spec!, _factory, _console, _hosting), $"vcpus-{++_boots}"));
+                Boot();
+                break;
+            case VmRestarted restarted:
+                StopSupervisor(graceful: false);
+                if (VmState.RestartBackoff(restarted.Attempt) is var delay && delay == TimeSpan.Zero)
+                    Boot();
+                else
+                    Timers.StartSingleTimer(RestartTimer, new RestartDue(restarted.Attempt), delay);
                 break;
             case VmPaused:
                 _supervisor?.Tell(PauseVcpus.Instance);
@@ -281,7 +415,7 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             case VmCrashed:
                 StopSupervisor(graceful: false);
                 break;
-            case VmDisksBound:
+            case VmDisksBound or VmSpecUpdated:
                 AnnounceSpec();
                 break;
             case VmDeleted:
@@ -290,6 +424,10 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
                 break;
         }
     }
+
+    private void Boot() =>
+        _supervisor = Context.Watch(Context.ActorOf(
+            VcpuSupervisor.Props(_state.Spec!, _factory, _console, _hosting, _myEpoch), $"vcpus-{++_boots}"));
 
     /// <summary>
     /// Tells this host's agent and the cluster's placement boards the VM's spec as it stands now (with its disks'
@@ -320,6 +458,8 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
     {
         public static RecoveredBoot Instance { get; } = new();
     }
+
+    private sealed record RestartDue(int Attempt);
 
     private sealed class FenceTick
     {

@@ -14,3 +14,9 @@ internal sealed record GuestBootFailed(string Reason, IActorRef Supervisor);
 /// found (in the spec's order), sent when the spec had not recorded them all yet (the VM's first start).
 /// </summary>
 internal sealed record DisksBound(IReadOnlyList<string> Identities, IActorRef Supervisor);
+
+/// <summary>
+/// From a VM actor to its <see cref="Hosting.VmManager"/> parent: a journal fault stops it now and the manager starts
+/// the next incarnation after the back-off; until then the manager answers the VM's commands itself.
+/// </summary>
+internal sealed record VmActorStopping(string VmId);

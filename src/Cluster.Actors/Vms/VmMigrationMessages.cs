@@ -1,5 +1,3 @@
-using Cluster.Actors.Migration;
-
 namespace Cluster.Actors.Vms;
 
 /// <summary>
@@ -16,8 +14,8 @@ public sealed class MigrationHandOff
     }
 }
 
-/// <summary>To a VM actor: the answer (or a <see cref="Akka.Actor.Status.Failure"/>) to one control step of its outgoing migration.</summary>
-internal sealed record MigrationStep(string MigrationId, string Step, object Reply);
-
-/// <summary>To a VM actor on a migration's target host: the migrated guest (null when it did not arrive) it may adopt.</summary>
-internal sealed record AdoptionReady(IncomingMigration Incoming, ParkedGuest? Guest);
+/// <summary>
+/// To a VM actor on a migration's target host, from its wait on the arrival: whether the guest of migration
+/// <paramref name="MigrationId"/> arrived in time (the actor reads it from the <see cref="Migration.IncomingMigration"/> it took).
+/// </summary>
+internal sealed record AdoptionReady(string MigrationId, bool Arrived);

@@ -44,6 +44,10 @@ public sealed record VmState
     /// <summary>The epoch of the latest ownership claim (0: never claimed); fences older owners.</summary>
     public long Epoch { get; init; }
 
+    /// <summary>Ownership claims so far: the starts of this VM on a host from its disks (a live migration moves ownership
+    /// without one).</summary>
+    public int ColdStarts { get; init; }
+
     /// <summary>The host of the latest ownership claim, or null.</summary>
     public string? Owner { get; init; }
 
@@ -83,10 +87,33 @@ public sealed record VmState
                 : Refuse(id, "stop"),
             DeleteVm => IsActive ? VmDecision.Refuse(new NotAllowed(id, $"VM is {Status}; stop it before deleting"))
                 : VmDecision.Accept(new VmDeleted(id, now, "deleted by command")),
+            UpdateVmSpec update => DecideUpdate(update.Spec, now),
             MigrateVm => VmDecision.Refuse(new NotAllowed(id, "live migration needs cluster mode")),
             CancelMigration => VmDecision.Refuse(new NotAllowed(id, "no migration is in progress")),
             _ => VmDecision.None,
         };
+    }
+
+    /// <summary>
+    /// Decides a new spec (validated by the caller, like a create): refused while the VM runs or is paused, and when it
+    /// would change the NICs; nothing to do when it says the same; else the spec, keeping what the cluster added (the
+    /// NICs' MACs and addresses, the identity of each disk whose path stays).
+    /// </summary>
+    private VmDecision DecideUpdate(VmSpec desired, DateTime now)
+    {
+        var id = desired.Id;
+        if (IsActive)
+            return VmDecision.Refuse(new NotAllowed(id, $"VM is {Status}; stop it before changing its spec"));
+        if (!VmSpecComparison.SameNics(desired.Nics, Spec!.Nics))
+            return VmDecision.Refuse(new NotAllowed(id, "NICs are not updatable (their MACs and addresses were assigned at create time): " +
+                                                        "delete the VM and create it again to change them"));
+        var identities = Spec.Disks.Where(d => d.Identity is not null).GroupBy(d => d.Path).ToDictionary(g => g.Key, g => g.First().Identity);
+        var merged = desired with
+        {
+            Nics = Spec.Nics,
+            Disks = [.. desired.Disks.Select(d => d with { Identity = identities.GetValueOrDefault(d.Path) })],
+        };
+        return VmSpecComparison.Same(merged, Spec) ? VmDecision.None : VmDecision.Accept(new VmSpecUpdated(id, now, "spec updated by command", merged));
     }
 
     /// <summary>Whether <paramref name="command"/> changes the lifecycle (start, stop, pause, resume, delete).</summary>
@@ -141,7 +168,64 @@ public sealed record VmState
         if (!wanted || Restarts >= policy.MaxRestarts)
             return VmDecision.Accept(ended);
         var attempt = Restarts + 1;
-        return VmDecision.Accept(ended, new VmRestarted(id, now, $"restart policy {policy.Mode} ({attempt}/{policy.MaxRestarts})", attempt));
+        var delay = RestartBackoff(attempt);
+        var when = delay == TimeSpan.Zero ? "at once" : $"after {delay.TotalSeconds:0.#} s";
+        return VmDecision.Accept(ended, new VmRestarted(id, now, $"restart policy {policy.Mode} ({attempt}/{policy.MaxRestarts}), {when}", attempt));
+    }
+
+    /// <summary>
+    /// How long restart <paramref name="attempt"/> (1-based, counted since the last start) waits before it boots: the first
+    /// at once (a one-off crash comes back fast), then 1 s doubled per attempt, at most 60 s, so a crash-looping guest
+    /// costs its host less and less until its policy's limit leaves it crashed.
+    /// </summary>
+    public static TimeSpan RestartBackoff(int attempt) =>
+        attempt <= 1 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, Math.Min(attempt - 2, 6))));
+
+    /// <summary>The reason of a boot after the journal said the VM was running (node restart or failover).</summary>
+    public const string ColdBootReason = "cold boot: the journal says it was running (node restart or host failover)";
+
+    /// <summary>
+    /// Decides the boot of a VM the journal says is running, by a new incarnation on <paramref name="node"/>. When that is
+    /// another host than its owner (a failover) and the VM was already moved so <paramref name="maxRelocations"/> times
+    /// within <paramref name="window"/> since it was last started by hand, it is left crashed instead.
+    /// </summary>
+    public VmDecision DecideColdBoot(string node, DateTime now, int maxRelocations, TimeSpan window)
+    {
+        if (!IsActive || Spec is null)
+            return VmDecision.None;
+        if (Owner is { } owner && owner != node && RelocationsSince(now - window) is var moved && moved >= maxRelocations)
+            return VmDecision.Accept(new VmCrashed(Spec.Id, now,
+                $"not booted on {node}: failover already moved it {moved} time(s) within {window.TotalMinutes:0.#} min " +
+                $"(ha.max-relocations {maxRelocations}); a guest that keeps taking its hosts down stays crashed until started by hand"));
+        return VmDecision.Accept(new VmStarted(Spec.Id, now, ColdBootReason));
+    }
+
+    /// <summary>
+    /// Failovers among the kept events since <paramref name="since"/>: ownership claims by another host than the owner
+    /// before them (a live migration's move is no claim), counted after the last start by hand.
+    /// </summary>
+    public int RelocationsSince(DateTime since)
+    {
+        string? owner = null;
+        int moved = 0;
+        foreach (var e in Events)
+        {
+            switch (e)
+            {
+                case VmStarted started when started.Reason != ColdBootReason:
+                    moved = 0;
+                    break;
+                case VmOwnerClaimed claim:
+                    if (owner is not null && claim.Host != owner && claim.At >= since)
+                        moved++;
+                    owner = claim.Host;
+                    break;
+                case VmMigrated migrated:
+                    owner = migrated.To;
+                    break;
+            }
+        }
+        return moved;
     }
 
     /// <summary>Decides what a guest that failed to boot means: crashed, never restarted.</summary>
@@ -154,7 +238,7 @@ public sealed record VmState
         var next = e switch
         {
             VmDefined d => new VmState { Spec = d.Spec, Status = VmStatus.Defined, EventsKept = EventsKept, Epoch = Epoch, Owner = Owner },
-            VmOwnerClaimed c => this with { Epoch = c.Epoch, Owner = c.Host },
+            VmOwnerClaimed c => this with { Epoch = c.Epoch, Owner = c.Host, ColdStarts = ColdStarts + 1 },
             VmStarted => this with { Status = VmStatus.Running, Restarts = 0 },
             VmPaused => this with { Status = VmStatus.Paused },
             VmResumed => this with { Status = VmStatus.Running },
@@ -169,6 +253,7 @@ public sealed record VmState
                 Migration = Migration is { } a && a.MigrationId == m.MigrationId ? a with { Committed = true } : null,
             },
             VmMigrationCompleted or VmMigrationFailed => this with { Migration = null },
+            VmSpecUpdated u => this with { Spec = u.Spec },
             VmDisksBound b when Spec is not null && b.Identities.Count == Spec.Disks.Count => this with
             {
                 Spec = Spec with { Disks = [.. Spec.Disks.Zip(b.Identities, (d, id) => d with { Identity = id })] },
@@ -178,7 +263,7 @@ public sealed record VmState
         var events = next.Events.Add(e);
         if (events.Count > EventsKept)
             events = events.RemoveRange(0, events.Count - EventsKept);
-        return e is VmOwnerClaimed or VmMigrationStarted or VmMigrationCompleted or VmMigrationFailed or VmDisksBound
+        return e is VmOwnerClaimed or VmMigrationStarted or VmMigrationCompleted or VmMigrationFailed or VmDisksBound or VmSpecUpdated
             ? next with { Events = events }
             : next with { Since = e.At, Reason = e.Reason, Events = events };
     }
@@ -217,16 +302,17 @@ public sealed record VmState
 
     /// <summary>The reply describing this VM, as hosted on <paramref name="node"/>.</summary>
     public IVmReply Describe(string id, string node) =>
-        Exists && Spec is not null ? new VmInfo(Spec, Status, Restarts, Since, Reason, node) : new VmNotFound(id);
+        Exists && Spec is not null ? new VmInfo(Spec, Status, Restarts, Since, Reason, node, ColdStarts) : new VmNotFound(id);
 
     /// <summary>The persisted form of this state.</summary>
-    public VmSnapshot ToSnapshot() => new(Spec, Status, Restarts, Since, Reason, Events, Epoch, Owner);
+    public VmSnapshot ToSnapshot() => new(Spec, Status, Restarts, Since, Reason, Events, Epoch, Owner, ColdStarts);
 
     /// <summary>The state a snapshot describes, keeping at most <paramref name="eventsKept"/> events.</summary>
     public static VmState FromSnapshot(VmSnapshot s, int eventsKept) => new()
     {
         Spec = s.Spec, Status = s.Status, Restarts = s.Restarts, Since = s.Since, Reason = s.Reason,
         Events = [.. s.Events.TakeLast(eventsKept)], EventsKept = eventsKept, Epoch = s.Epoch, Owner = s.Owner,
+        ColdStarts = s.ColdStarts,
     };
 
     private VmDecision Refuse(string id, string verb) =>

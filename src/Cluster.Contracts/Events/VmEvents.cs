@@ -25,6 +25,7 @@ namespace Cluster.Contracts.Events;
 [Union(11, typeof(VmMigrationCompleted))]
 [Union(12, typeof(VmMigrationFailed))]
 [Union(13, typeof(VmDisksBound))]
+[Union(14, typeof(VmSpecUpdated))]
 public abstract record VmEvent(
     [property: Key(0)] string VmId, [property: Key(1)] DateTime At, [property: Key(2)] string Reason) : IWithVmId;
 

@@ -13,4 +13,5 @@ public sealed record VmSnapshot(
     [property: Key(4)] string Reason,
     [property: Key(5)] IReadOnlyList<VmEvent> Events,
     [property: Key(6)] long Epoch = 0,
-    [property: Key(7)] string? Owner = null) : IClusterMessage;
+    [property: Key(7)] string? Owner = null,
+    [property: Key(8)] int ColdStarts = 0) : IClusterMessage;

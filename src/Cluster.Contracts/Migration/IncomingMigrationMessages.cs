@@ -21,10 +21,26 @@ public sealed record PrepareIncoming(
     [property: Key(3)] string SourceHost,
     [property: Key(4)] long ExpectedEpoch) : IClusterMessage;
 
-/// <summary>The target listens for the page stream at <paramref name="Address"/>:<paramref name="Port"/>.</summary>
+/// <summary>
+/// The target listens for the page stream at <paramref name="Address"/>:<paramref name="Port"/>. The source proves itself with
+/// <paramref name="Token"/> on every connection, and opens TLS only to a certificate whose SHA-256 is
+/// <paramref name="CertificatePin"/> (both made by the target for this migration alone); no pin: the target offers a
+/// plaintext stream (an operator's explicit choice, for benchmarks). Secrets: this message travels on the control plane only.
+/// </summary>
+/// <param name="MigrationId">The attempt.</param>
+/// <param name="Address">The page stream's address.</param>
+/// <param name="Port">The page stream's port.</param>
+/// <param name="Token">The one-time token (32 bytes).</param>
+/// <param name="CertificatePin">SHA-256 of the target's certificate (32 bytes), or null for plaintext.</param>
 [MessagePackObject]
 public sealed record IncomingReady(
-    [property: Key(0)] string MigrationId, [property: Key(1)] string Address, [property: Key(2)] int Port) : IClusterMessage;
+    [property: Key(0)] string MigrationId, [property: Key(1)] string Address, [property: Key(2)] int Port,
+    [property: Key(3)] byte[] Token, [property: Key(4)] byte[]? CertificatePin) : IClusterMessage
+{
+    /// <summary>Leaves the token out (records print every property).</summary>
+    public override string ToString() =>
+        $"IncomingReady {{ MigrationId = {MigrationId}, Address = {Address}, Port = {Port}, {(CertificatePin is null ? "plaintext" : "TLS")} }}";
+}
 
 /// <summary>The target will not take the VM; <paramref name="Reason"/> says why.</summary>
 [MessagePackObject]

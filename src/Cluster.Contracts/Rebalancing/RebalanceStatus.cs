@@ -39,6 +39,9 @@ public sealed record RebalanceHost(
 /// <param name="Plan">The moves it plans now (recommend mode shows them; automatic mode makes them).</param>
 /// <param name="InFlight">Moves it started that have not finished.</param>
 /// <param name="MovesMade">Moves completed since the rebalancer started.</param>
+/// <param name="FewestMoves">A lower bound of the moves that bring every schedulable host to within one VM of the mean load
+/// (each overloaded host shedding its heaviest VMs first): what a plan's length compares with. Key 8, 0 from a node that
+/// predates it.</param>
 [MessagePackObject]
 public sealed record RebalanceStatus(
     [property: Key(0)] RebalanceMode Mode,
@@ -48,4 +51,5 @@ public sealed record RebalanceStatus(
     [property: Key(4)] IReadOnlyList<RebalanceHost> Hosts,
     [property: Key(5)] IReadOnlyList<PlannedMove> Plan,
     [property: Key(6)] IReadOnlyList<PlannedMove> InFlight,
-    [property: Key(7)] int MovesMade) : Replies.IVmReply;
+    [property: Key(7)] int MovesMade,
+    [property: Key(8)] int FewestMoves = 0) : Replies.IVmReply;

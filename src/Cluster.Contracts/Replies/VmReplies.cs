@@ -30,6 +30,9 @@ public sealed record ValidationFailed([property: Key(0)] string Field, [property
 /// <param name="Since">When it entered <paramref name="Status"/> (UTC).</param>
 /// <param name="Reason">Why it entered <paramref name="Status"/>.</param>
 /// <param name="Node">The node that hosts it ("host:port").</param>
+/// <param name="ColdStarts">How many times a host started it from its disks (first boots, restarts elsewhere after a host
+/// failure, starts after a stop): every ownership claim of its journal; a live migration is not one. Key 6, 0 from a node
+/// that predates it.</param>
 [MessagePackObject]
 public sealed record VmInfo(
     [property: Key(0)] VmSpec Spec,
@@ -37,7 +40,8 @@ public sealed record VmInfo(
     [property: Key(2)] int Restarts,
     [property: Key(3)] DateTime Since,
     [property: Key(4)] string Reason,
-    [property: Key(5)] string Node) : IVmReply, IWithVmId
+    [property: Key(5)] string Node,
+    [property: Key(6)] int ColdStarts = 0) : IVmReply, IWithVmId
 {
     [IgnoreMember]
     public string VmId => Spec.Id;

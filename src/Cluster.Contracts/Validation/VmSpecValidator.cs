@@ -7,7 +7,7 @@ namespace Cluster.Contracts.Validation;
 /// <summary>
 /// The one place where VM specs are checked. It rejects, naming the field, what no node could run:
 /// bad ids or names, zero or absurd memory, too many vCPUs, unknown built-in images, missing files, disks that are not
-/// absolute paths, repeated or too many disks, bad serial numbers. Whether a disk's image exists is placement's concern (a
+/// absolute paths, repeated or too many disks, bad serial numbers, bad NICs (<see cref="NetworkSpecValidator.CheckNics"/>). Whether a disk's image exists is placement's concern (a
 /// disk lives on shared storage that some hosts see and others not), not this node's.
 /// Duplicate ids are not its concern: the registry refuses those.
 /// </summary>
@@ -55,7 +55,7 @@ public sealed partial class VmSpecValidator(VmSpecLimits limits)
         if (spec.Restart is null || !Enum.IsDefined(spec.Restart.Mode)
             || spec.Restart.MaxRestarts < 0 || spec.Restart.MaxRestarts > Limits.MaxRestarts)
             return new ValidationFailed("restart", $"restart policy needs a known mode and 0..{Limits.MaxRestarts} restarts");
-        return ValidateImage(spec.Image) ?? CheckDisks(spec.Disks, Limits.MaxDisks);
+        return ValidateImage(spec.Image) ?? CheckDisks(spec.Disks, Limits.MaxDisks) ?? NetworkSpecValidator.CheckNics(spec.Nics);
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ namespace Cluster.Contracts.Vms;
 /// <param name="Priority">HA restart priority: when a host fails, its VMs restart elsewhere highest first (default 0).</param>
 /// <remarks>
 /// Persisted in <c>VmDefined</c> and snapshots: a key added later must have a default, so journals written before it still
-/// read (<see cref="Disks"/>, key 10, is empty when absent).
+/// read (<see cref="Disks"/>, key 10, and <see cref="Nics"/>, key 11, are empty when absent).
 /// </remarks>
 [MessagePackObject]
 public sealed record VmSpec(
@@ -36,4 +36,11 @@ public sealed record VmSpec(
     /// <summary>The VM's virtio-blk disks, in the order the guest sees them (vda, vdb, ...); empty when it has none.</summary>
     [Key(10)]
     public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+
+    /// <summary>
+    /// The VM's virtio-net NICs, in the order the guest sees them; empty when it has none. Persisted with the MAC and
+    /// address the cluster assigned at create time, so they stay the VM's across restarts, migrations and HA restarts.
+    /// </summary>
+    [Key(11)]
+    public IReadOnlyList<Networks.NicSpec> Nics { get; init; } = [];
 }

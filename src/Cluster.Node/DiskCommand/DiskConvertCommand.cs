@@ -1,3 +1,4 @@
+using Cluster.Node.Cli;
 using Cluster.Contracts.Validation;
 using Cluster.Node.Hosting;
 using Cluster.Vmm.Storage;
@@ -9,18 +10,15 @@ internal static class DiskConvertCommand
 {
     private const ulong ProgressFrom = 64 << 20;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static int Run(CliArgs a, TextWriter stdout, TextWriter stderr)
     {
-        var a = DiskArguments.Parse(args, ["--to", "--cluster-size"], ["--progress"], 2, out var error);
-        if (a is null)
-            return DiskCommands.UsageError(stderr, $"convert: {error}");
         if (DiskCommands.ParseFormat(a.Get("--to")) is not { } to)
-            return DiskCommands.UsageError(stderr, $"convert: --to must be raw or qcow2{(a.Get("--to") is { } t ? $", not '{t}'" : "")}");
+            return DiskCommands.UsageError(stderr, "convert", $"--to must be raw or qcow2{(a.Get("--to") is { } t ? $", not '{t}'" : "")}");
         int clusterSize = 65536;
         if (a.Get("--cluster-size") is { } c)
         {
             if (!SizeText.TryParse(c, out var cs) || cs < 512 || cs > 2 << 20 || (cs & (cs - 1)) != 0)
-                return DiskCommands.UsageError(stderr, $"convert: bad cluster size '{c}' (a power of two from 512 to 2M)");
+                return DiskCommands.UsageError(stderr, "convert", $"bad cluster size '{c}' (a power of two from 512 to 2M)");
             clusterSize = (int)cs;
         }
         string input = a.Operands[0], output = a.Operands[1];

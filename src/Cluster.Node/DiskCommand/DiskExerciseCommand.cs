@@ -1,3 +1,4 @@
+using Cluster.Node.Cli;
 using System.Globalization;
 using Cluster.Vmm.Storage;
 
@@ -9,17 +10,14 @@ namespace Cluster.Node.DiskCommand;
 /// </summary>
 internal static class DiskExerciseCommand
 {
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static int Run(CliArgs a, TextWriter stdout, TextWriter stderr)
     {
-        var a = DiskArguments.Parse(args, ["--seed", "--ops"], [], 1, out var error);
-        if (a is null)
-            return DiskCommands.UsageError(stderr, $"exercise: {error}");
         int seed = 1;
         long ops = long.MaxValue;
         if (a.Get("--seed") is { } s && !int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out seed))
-            return DiskCommands.UsageError(stderr, $"exercise: bad seed '{s}'");
+            return DiskCommands.UsageError(stderr, "exercise", $"bad seed '{s}'");
         if (a.Get("--ops") is { } o && !long.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out ops))
-            return DiskCommands.UsageError(stderr, $"exercise: bad operation count '{o}'");
+            return DiskCommands.UsageError(stderr, "exercise", $"bad operation count '{o}'");
         using var image = DiskImage.Open(a.Operands[0], null, readOnly: false, DiskCacheMode.Writeback);
         var random = new Random(seed);
         ulong sectors = image.VirtualSize / 512;

@@ -1,3 +1,4 @@
+using Cluster.Node.Cli;
 using System.Text.Json;
 using Cluster.Vmm.Storage;
 
@@ -6,11 +7,8 @@ namespace Cluster.Node.DiskCommand;
 /// <summary><c>cluster-node disk info</c>: as qemu-img info, with the whole backing chain.</summary>
 internal static class DiskInfoCommand
 {
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static int Run(CliArgs a, TextWriter stdout, TextWriter stderr)
     {
-        var a = DiskArguments.Parse(args, [], ["--json"], 1, out var error);
-        if (a is null)
-            return DiskCommands.UsageError(stderr, $"info: {error}");
         var info = DiskImage.Info(a.Operands[0]);
         stdout.Write(a.Has("--json") ? Json(info) : Text(info));
         return DiskCommands.ExitOk;

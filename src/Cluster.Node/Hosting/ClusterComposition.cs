@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.Cluster.Tools.Client;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Cluster.Actors.Clustering;
@@ -10,6 +9,7 @@ using Cluster.Actors.Rebalancing;
 using Cluster.Actors.Runtime;
 using Cluster.Actors.Vms;
 using Cluster.Contracts.Validation;
+using Cluster.Serialization.Tls;
 using Cluster.Vmm.Hypervisor;
 
 namespace Cluster.Node.Hosting;
@@ -26,7 +26,7 @@ public static class ClusterComposition
     public static Config Overrides(ClusterOptions options)
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-        var seeds = string.Join(", ", options.Seeds.Select(s => Quote($"akka.tcp://{NodeHost.SystemName}@{s}")));
+        var seeds = string.Join(", ", options.Seeds.Select(s => Quote($"{RemoteTls.Protocol}://{NodeHost.SystemName}@{s}")));
         var labels = string.Join("\n", options.Labels.Select(l => $"cluster-hypervisor.host.labels.{Quote(l.Key)} = {Quote(l.Value)}"));
         return ConfigurationFactory.ParseString(
             $"""
@@ -42,10 +42,11 @@ public static class ClusterComposition
 
     /// <summary>
     /// Starts the cluster actors, the rebalancer singleton included (the control entry forwards drain, mode and
-    /// status requests to it); returns the control entry point.
+    /// status requests to it); returns the control entry point (clients reach it through the access gate, which the
+    /// receptionist serves).
     /// </summary>
     public static IActorRef Start(ActorSystem system, Config config, IHypervisor hypervisor, IGuestRuntimeFactory factory,
-        VmSpecValidator validator, VmActorSettings settings)
+        VmSpecValidator validator, VmActorSettings settings, IActorRef networks)
     {
         var placement = PlacementSettings.From(config);
         var migration = MigrationSettings.From(config);
@@ -61,11 +62,12 @@ public static class ClusterComposition
         if (isHost)
         {
             var agent = system.ActorOf(HostAgent.Props(settings.Node, HostCapacity.From(config, hypervisor.CpuModel),
-                config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1)), migration.KeepFinished), HostAgent.Name);
+                config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1)), migration.KeepFinished,
+                cgroupCpu: config.GetString("cluster-hypervisor.host.cpu-load", "cgroup") != "vcpu"), HostAgent.Name);
             system.ActorOf(MinorityGuard.Props(agent, config.GetTimeSpan("cluster-hypervisor.fencing.pause-after", TimeSpan.FromSeconds(1))),
                 MinorityGuard.Name);
             var runLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } path ? new RunLog(path) : null;
-            system.ActorOf(MigrationReceiver.Props(hypervisor, settings.Node, agent, runLog, placement, migration), MigrationReceiver.Name);
+            system.ActorOf(MigrationReceiver.Props(factory, settings.Node, agent, runLog, placement, migration), MigrationReceiver.Name);
             var hosting = new VmHosting(agent, runLog, config.GetTimeSpan("cluster-hypervisor.fencing.check-interval", TimeSpan.FromSeconds(1)),
                 scheduler, migration);
             region = sharding.Start(VmMessageExtractor.TypeName, id => VmActor.Props(id, factory, settings, hosting),
@@ -78,8 +80,6 @@ public static class ClusterComposition
         }
         system.ActorOf(HostDirectory.Props(), HostDirectory.Name);
         var rebalancer = RebalancerComposition.Start(system, config, region);
-        var control = system.ActorOf(ClusterControl.Props(region, scheduler, validator, rebalancer), ClusterControl.Name);
-        ClusterClientReceptionist.Get(system).RegisterService(control);
-        return control;
+        return system.ActorOf(ClusterControl.Props(region, scheduler, validator, networks, rebalancer), ClusterControl.Name);
     }
 }

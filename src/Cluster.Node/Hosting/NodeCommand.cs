@@ -7,29 +7,18 @@ namespace Cluster.Node.Hosting;
 /// <summary><c>cluster-node run</c>: hosts a node until SIGINT or SIGTERM.</summary>
 public static class NodeCommand
 {
-    /// <summary>Runs the node with the arguments after "run"; returns the process exit code.</summary>
-    public static int Run(string[] args)
+    /// <summary>Runs the node with parsed options; returns the process exit code.</summary>
+    public static int Run(NodeOptions options, Cli.CliIo io)
     {
-        if (args is ["--help"] or ["-h"])
-        {
-            Console.Out.WriteLine(NodeOptions.Usage);
-            return 0;
-        }
-        var options = NodeOptions.Parse(args, out var error);
-        if (options is null)
-        {
-            Console.Error.WriteLine($"cluster-node run: {error}");
-            Console.Error.WriteLine(NodeOptions.Usage);
-            return 2;
-        }
         NodeHost host;
         try
         {
             host = NodeHost.Start(options, HypervisorConfig.DefaultHoconDirectory);
         }
-        catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException or Akka.Configuration.ConfigurationException)
+        catch (Exception e) when (e is VmmException or IOException or UnauthorizedAccessException or Akka.Configuration.ConfigurationException
+                                       or Serialization.Tls.RemoteTlsException)
         {
-            Console.Error.WriteLine($"cluster-node run: cannot start: {e.Message}");
+            io.Error.WriteLine($"cluster-node run: cannot start: {e.Message}");
             return 1;
         }
         using (host)
@@ -37,25 +26,34 @@ public static class NodeCommand
             Http.HttpApi? http = null;
             if (options.Http is not null)
             {
+                string certificateNote;
                 try
                 {
-                    http = Http.HttpApi.StartAsync(options.Http, host.Manager).GetAwaiter().GetResult();
+                    var certificate = options.HttpCertificate is { } pair
+                        ? Http.HttpCertificate.Load(pair.Certificate, pair.Key)
+                        : Http.HttpCertificate.EnsureSelfSigned(options.DataDirectory, System.Net.IPEndPoint.Parse(options.Http).Address, out _);
+                    certificateNote = options.HttpCertificate?.Certificate ?? Path.Combine(options.DataDirectory, Http.HttpCertificate.CertificateFile);
+                    http = Http.HttpApi.StartAsync(options.Http, host.System, host.Control, certificate, () => NodeReadiness.Check(host.System),
+                        cluster: options.Cluster is not null, trusted: host.Manager).GetAwaiter().GetResult();
                 }
-                catch (IOException e)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    Console.Error.WriteLine($"cluster-node run: cannot serve HTTP on {options.Http}: {e.Message}");
+                    io.Error.WriteLine($"cluster-node run: cannot serve HTTPS on {options.Http}: {e.Message}");
                     return 1;
                 }
-                Console.Out.WriteLine($"http api at http://{options.Http}/api");
+                io.Out.WriteLine($"http api at https://{options.Http}/api (certificate {certificateNote})");
             }
             var stop = new ManualResetEventSlim();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
-            Console.Out.WriteLine($"backend: {host.BackendReason}");
-            Console.Out.WriteLine($"node ready at {host.Address}");
-            Console.Out.Flush();
+            io.Out.WriteLine($"backend: {host.BackendReason}");
+            io.Out.WriteLine(host.AdminTokenCreated
+                ? $"new admin token written to {Path.Combine(options.DataDirectory, Contracts.Access.TokenText.AdminTokenFile)} (mode 0600)"
+                : $"admin token in {Path.Combine(options.DataDirectory, Contracts.Access.TokenText.AdminTokenFile)}");
+            io.Out.WriteLine($"node ready at {host.Address}");
+            io.Out.Flush();
             WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)host.System.WhenTerminated).AsyncWaitHandle]);
-            Console.Out.WriteLine("node stopping");
+            io.Out.WriteLine("node stopping");
             http?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }
         return 0;

@@ -22,22 +22,9 @@ public static class VmmRunCommand
     /// <summary>Exit code when stopped by SIGINT (Ctrl-C) or SIGTERM.</summary>
     public const int ExitInterrupted = 130;
 
-    /// <summary>Runs the command with the arguments after "vmm run"; returns the process exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, Stream stdout, TextWriter stderr)
+    /// <summary>Runs one guest with parsed options; returns the process exit code.</summary>
+    public static int Run(VmmRunOptions options, Stream stdout, TextWriter stderr)
     {
-        if (args is ["--help" or "-h"])
-        {
-            stderr.WriteLine(VmmRunOptions.Usage);
-            return 0;
-        }
-        var options = VmmRunOptions.Parse(args, out var error);
-        if (options is null)
-        {
-            stderr.WriteLine($"vmm run: {error}");
-            stderr.WriteLine(VmmRunOptions.Usage);
-            return ExitUsage;
-        }
-
         IHypervisor hypervisor;
         Machine machine;
         try

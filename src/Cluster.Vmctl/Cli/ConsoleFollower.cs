@@ -53,7 +53,7 @@ public static class ConsoleFollower
         {
             Receive<ConsoleOutput>(o =>
             {
-                if (printer.Json) printer.WriteJson(new { o.VmId, Text = Encoding.UTF8.GetString(o.Data) });
+                if (printer.Structured) printer.WriteData(new ConsoleText(o.VmId, Encoding.UTF8.GetString(o.Data)));
                 else printer.Raw(Encoding.UTF8.GetString(o.Data));
             });
             ReceiveAny(reply => done.TrySetResult(Replies.Print(reply, printer, stderr)));

@@ -20,4 +20,7 @@ public static class ExitCodes
 
     /// <summary>A followed operation ended badly: a migration failed or was cancelled, a drain left VMs behind.</summary>
     public const int Failed = 5;
+
+    /// <summary>The node's access gate refused: no valid token (unknown, expired, revoked) or a role that may not.</summary>
+    public const int Denied = 6;
 }

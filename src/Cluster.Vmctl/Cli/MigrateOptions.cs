@@ -34,9 +34,9 @@ public static class MigrateOptions
         }
         if (line.Get("--bandwidth") is { } b)
         {
-            if (!SizeText.TryParse(b, out var bytes) || bytes > long.MaxValue)
+            if (!SizeText.TryParse(b, out var bytes, out var why) || bytes > long.MaxValue)
             {
-                error = $"bad --bandwidth '{b}' (bytes per second: 500K, 100M, 1G or a plain number; 0 for no cap)";
+                error = $"bad --bandwidth '{b}' (bytes per second: 500K, 100M, 1G or a plain number; 0 for no cap): {why ?? "too large"}";
                 return null;
             }
             limits = limits with { BandwidthBytesPerSecond = (long)bytes };

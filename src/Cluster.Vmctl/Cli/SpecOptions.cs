@@ -11,7 +11,7 @@ public static class SpecOptions
     public static readonly IReadOnlySet<string> Names = new HashSet<string>
     {
         "--name", "--vcpus", "--memory", "--image", "--elf", "--kernel", "--initrd", "--cmdline", "--arg", "--label",
-        "--anti-affinity", "--restart", "--max-restarts", "--priority", "--disk", "--start",
+        "--anti-affinity", "--restart", "--max-restarts", "--priority", "--disk", "--nic", "--start",
     };
 
     /// <summary>The spec, or null with <paramref name="error"/> naming the bad option.</summary>
@@ -25,9 +25,9 @@ public static class SpecOptions
             return null;
         }
         var memory = 64UL << 20;
-        if (line.Get("--memory") is { } m && !SizeText.TryParse(m, out memory))
+        if (line.Get("--memory") is { } m && !SizeText.TryParse(m, out memory, out var why))
         {
-            error = $"bad --memory '{m}' (for example 16M, 1G, 2097152)";
+            error = $"bad --memory '{m}': {why}";
             return null;
         }
         GuestImageSpec? image = (line.Get("--image"), line.Get("--elf"), line.Get("--kernel")) switch
@@ -86,7 +86,17 @@ public static class SpecOptions
             }
             disks.Add(disk);
         }
+        var nics = new List<Contracts.Networks.NicSpec>();
+        foreach (var text in line.All("--nic"))
+        {
+            if (NicSpecText.Parse(text, out var nicError) is not { } nic)
+            {
+                error = $"bad --nic: {nicError}";
+                return null;
+            }
+            nics.Add(nic);
+        }
         return new VmSpec(id, line.Get("--name") ?? id, vcpus, memory, image, [.. line.All("--arg")], labels,
-            line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts), priority) { Disks = disks };
+            line.Get("--anti-affinity"), new RestartPolicy(mode.Value, maxRestarts), priority) { Disks = disks, Nics = nics };
     }
 }

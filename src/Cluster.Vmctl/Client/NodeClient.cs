@@ -1,27 +1,34 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
+using Cluster.Contracts.Access;
+using Cluster.Serialization;
+using Cluster.Serialization.Tls;
 
 namespace Cluster.Vmctl.Client;
 
 /// <summary>
-/// A short-lived client ActorSystem (Akka.Remote on an ephemeral loopback port, the contracts'
-/// MessagePack serializer from hocon/base.conf). A standalone node's VM manager is reached by
+/// A short-lived client ActorSystem (Akka.Remote over mutual TLS with a client certificate of the cluster CA, see
+/// <see cref="ClientTls"/>, on an ephemeral loopback port; the contracts' MessagePack serializer from hocon/base.conf). A standalone node's VM manager is reached by
 /// ActorSelection; a cluster node (one that runs a ClusterClientReceptionist) through a ClusterClient,
-/// which sends every message to the control entry point of a node of the cluster.
+/// which sends every message to the access gate of a node of the cluster. Every command travels in a
+/// <see cref="BearerCommand"/> with the client's token.
 /// </summary>
 public sealed class NodeClient : IControlClient, IAsyncDisposable
 {
-    private const string ControlPath = "/user/vms";
+    /// <summary>Where the node's access gate listens (the receptionist's service path on a cluster node).</summary>
+    private const string ControlPath = "/user/control";
     private readonly IActorRef _manager;
     private readonly IActorRef? _clusterClient;
+    private readonly string _token;
 
-    private NodeClient(ActorSystem system, IActorRef manager, IActorRef? clusterClient, TimeSpan timeout)
+    private NodeClient(ActorSystem system, IActorRef manager, IActorRef? clusterClient, TimeSpan timeout, string token)
     {
         System = system;
         _manager = manager;
         _clusterClient = clusterClient;
         Timeout = timeout;
+        _token = token;
     }
 
     /// <summary>True when the node is a cluster member and messages go through a ClusterClient.</summary>
@@ -32,9 +39,14 @@ public sealed class NodeClient : IControlClient, IAsyncDisposable
     /// <summary>How long to wait for any one answer.</summary>
     public TimeSpan Timeout { get; }
 
-    /// <summary>Starts the client and finds the node's manager at <paramref name="node"/> (HOST:PORT).</summary>
+    /// <summary>Starts the client with the identity <see cref="ClientTls"/> finds and finds the node's access gate at <paramref name="node"/> (HOST:PORT); <paramref name="token"/> goes with every command.</summary>
     /// <exception cref="NodeUnreachableException">no answer within <paramref name="timeout"/>.</exception>
-    public static async Task<NodeClient> ConnectAsync(string node, TimeSpan timeout)
+    /// <exception cref="RemoteTlsException">no usable client certificate.</exception>
+    public static Task<NodeClient> ConnectAsync(string node, TimeSpan timeout, string token) => ConnectAsync(node, timeout, token, ClientTls.Load());
+
+    /// <summary>Starts the client with identity <paramref name="tls"/> and finds the node's access gate at <paramref name="node"/> (HOST:PORT); <paramref name="token"/> goes with every command.</summary>
+    /// <exception cref="NodeUnreachableException">no answer within <paramref name="timeout"/>.</exception>
+    public static async Task<NodeClient> ConnectAsync(string node, TimeSpan timeout, string token, RemoteTls tls)
     {
         var baseConf = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "base.conf"));
         var config = ConfigurationFactory.ParseString(
@@ -51,14 +63,14 @@ public sealed class NodeClient : IControlClient, IAsyncDisposable
             .WithFallback(ConfigurationFactory.ParseString(baseConf))
             .WithFallback(ClusterClientReceptionist.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
-        var system = ActorSystem.Create("vmctl", config);
+        var system = ActorSystem.Create("vmctl", tls.Bootstrap(config));
         try
         {
-            var manager = await system.ActorSelection($"akka.tcp://hypervisor@{node}{ControlPath}").ResolveOne(timeout);
+            var manager = await system.ActorSelection($"{RemoteTls.Protocol}://hypervisor@{node}{ControlPath}").ResolveOne(timeout);
             IActorRef? clusterClient = null;
             try
             {
-                var receptionist = $"akka.tcp://hypervisor@{node}/system/receptionist";
+                var receptionist = $"{RemoteTls.Protocol}://hypervisor@{node}/system/receptionist";
                 await system.ActorSelection(receptionist).ResolveOne(timeout);
                 clusterClient = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system)
                     .WithInitialContacts([ActorPath.Parse(receptionist)])), "cluster-client");
@@ -67,12 +79,12 @@ public sealed class NodeClient : IControlClient, IAsyncDisposable
             {
                 // A standalone node: no receptionist, so the manager is addressed directly.
             }
-            return new NodeClient(system, manager, clusterClient, timeout);
+            return new NodeClient(system, manager, clusterClient, timeout, token);
         }
         catch (Exception e) when (e is ActorNotFoundException or TimeoutException or TaskCanceledException)
         {
             await system.Terminate();
-            throw new NodeUnreachableException($"node {node} is unreachable: no answer within {timeout.TotalSeconds:0.#} s (is 'cluster-node run --port {node.Split(':')[^1]}' running?)", e);
+            throw new NodeUnreachableException($"node {node} is unreachable: no answer within {timeout.TotalSeconds:0.#} s (is 'cluster-node run --port {node.Split(':')[^1]}' running, and is {tls.Certificate.Subject} from its cluster CA?)", e);
         }
     }
 
@@ -80,11 +92,13 @@ public sealed class NodeClient : IControlClient, IAsyncDisposable
     /// <exception cref="NodeUnreachableException">no reply within <see cref="Timeout"/>.</exception>
     public async Task<object> AskAsync(object message)
     {
+        var sealedMessage = BearerCommands.Wrap(_token, message);
         try
         {
-            return _clusterClient is null
-                ? await _manager.Ask<object>(message, Timeout)
-                : await _clusterClient.Ask<object>(new ClusterClient.Send(ControlPath, message, localAffinity: true), Timeout);
+            var reply = _clusterClient is null
+                ? await _manager.Ask<object>(sealedMessage, Timeout)
+                : await _clusterClient.Ask<object>(new ClusterClient.Send(ControlPath, sealedMessage, localAffinity: true), Timeout);
+            return reply is Status.Failure failure ? new ClusterFailure(failure.Cause?.Message ?? "failed") : reply;
         }
         catch (AskTimeoutException e)
         {
@@ -95,11 +109,26 @@ public sealed class NodeClient : IControlClient, IAsyncDisposable
     /// <summary>Sends <paramref name="message"/> with <paramref name="sender"/> as its sender (for subscriptions).</summary>
     public void Tell(object message, IActorRef sender)
     {
+        var sealedMessage = BearerCommands.Wrap(_token, message);
         if (_clusterClient is null)
-            _manager.Tell(message, sender);
+            _manager.Tell(sealedMessage, sender);
         else
-            _clusterClient.Tell(new ClusterClient.Send(ControlPath, message, localAffinity: true), sender);
+            _clusterClient.Tell(new ClusterClient.Send(ControlPath, sealedMessage, localAffinity: true), sender);
     }
 
-    public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(TimeSpan.FromSeconds(5));
+    /// <summary>
+    /// Stops the client ActorSystem, waiting at most 5 s: Akka.Remote's shutdown can wait longer on a node that stopped
+    /// answering (a partition), and the command's outcome is already printed; the process exits either way.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await System.Terminate().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            // The answer is in; a slow shutdown of the client's own ActorSystem is no failure of the command.
+        }
+    }
 }

@@ -21,7 +21,7 @@ public static class DrainFollower
     public static async Task<int> RunAsync(
         IControlClient client, string host, Printer printer, TextWriter stderr, LiveOptions options, CancellationToken cancel)
     {
-        var screen = new Screen(printer.Output, options.Ansi && !printer.Json, fullScreen: false);
+        var screen = new Screen(printer.Output, options.Ansi && !printer.Structured, fullScreen: false);
         var unanswered = 0;
         var stalled = 0;
         string? lastLeft = null;
@@ -51,12 +51,12 @@ public static class DrainFollower
             var left = status.Vms.Select(v => v.VmId).Order(StringComparer.Ordinal).ToList();
             var moving = migrations?.Migrations.Where(m => m.Source == host && m.InProgress).Select(MigrationView.Of).ToList() ?? [];
             var stuck = rebalance?.Hosts.FirstOrDefault(h => h.Host == host)?.Stuck ?? new Dictionary<string, string>();
-            if (!printer.Json)
+            if (!printer.Structured)
                 screen.Draw(Frame(host, left, moving, stuck));
             if (left.Count == 0)
             {
                 screen.End();
-                if (printer.Json) printer.WriteJson(new { host, drained = true, stuck = new Dictionary<string, string>() });
+                if (printer.Structured) printer.WriteData(new DrainOutcome(host, true, new Dictionary<string, string>()));
                 else printer.Line($"{host}: drained, no VM left");
                 return ExitCodes.Ok;
             }
@@ -68,8 +68,8 @@ public static class DrainFollower
                 return null;
             screen.End();
             var reasons = left.ToDictionary(v => v, v => stuck.TryGetValue(v, out var why) ? why : "did not move and no reason was reported");
-            if (printer.Json)
-                printer.WriteJson(new { host, drained = false, stuck = reasons });
+            if (printer.Structured)
+                printer.WriteData(new DrainOutcome(host, false, reasons));
             stderr.WriteLine($"vmctl: DRAIN INCOMPLETE: {left.Count} VM{(left.Count == 1 ? "" : "s")} cannot leave {host}:");
             foreach (var (vm, why) in reasons)
                 stderr.WriteLine($"vmctl:   {vm}: {why}");

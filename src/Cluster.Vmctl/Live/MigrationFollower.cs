@@ -18,7 +18,7 @@ public static class MigrationFollower
     public static async Task<int> RunAsync(
         IControlClient client, MigrationAccepted accepted, Printer printer, TextWriter stderr, LiveOptions options, CancellationToken cancel)
     {
-        var screen = new Screen(printer.Output, options.Ansi && !printer.Json, fullScreen: false);
+        var screen = new Screen(printer.Output, options.Ansi && !printer.Structured, fullScreen: false);
         var unanswered = 0;
         var code = await LiveLoop.RunAsync(async () =>
         {
@@ -38,7 +38,7 @@ public static class MigrationFollower
             if (info is null)
                 return await FromEvents(client, accepted, printer, stderr, screen);
             var view = MigrationView.Of(info);
-            if (!printer.Json)
+            if (!printer.Structured)
                 screen.Draw(ProgressLine(view));
             if (info.InProgress)
                 return null;
@@ -62,11 +62,11 @@ public static class MigrationFollower
 
     private static int Finish(MigrationView view, Printer printer, TextWriter stderr)
     {
-        if (printer.Json)
-            printer.WriteJson(view);
+        if (printer.Structured)
+            printer.WriteData(view);
         if (view.State == nameof(MigrationState.Completed))
         {
-            if (!printer.Json)
+            if (!printer.Structured)
                 printer.Line($"{view.VmId}: now on {view.Target}; {view.Result}");
             return ExitCodes.Ok;
         }
@@ -85,12 +85,12 @@ public static class MigrationFollower
             {
                 case VmMigrationCompleted c when c.MigrationId == accepted.MigrationId:
                     screen.End();
-                    if (printer.Json) printer.WriteJson(EventView.Of(c));
+                    if (printer.Structured) printer.WriteData(EventView.Of(c));
                     else printer.Line($"{accepted.VmId}: now on {accepted.TargetHost}; {MigrationEventView.Of(c)!.Figures}");
                     return ExitCodes.Ok;
                 case VmMigrationFailed f when f.MigrationId == accepted.MigrationId:
                     screen.End();
-                    if (printer.Json) printer.WriteJson(EventView.Of(f));
+                    if (printer.Structured) printer.WriteData(EventView.Of(f));
                     stderr.WriteLine($"vmctl: migration of {accepted.VmId} to {accepted.TargetHost} {(f.Cancelled ? "cancelled" : "failed")}: "
                         + $"{f.Reason}; it still runs on {accepted.SourceHost}");
                     return ExitCodes.Failed;

@@ -10,14 +10,14 @@ public static class MigrationsWatch
 {
     public static async Task<int> RunAsync(IControlClient client, Printer printer, LiveOptions options, CancellationToken cancel)
     {
-        var screen = new Screen(printer.Output, options.Ansi && !options.Once && !printer.Json, fullScreen: true);
+        var screen = new Screen(printer.Output, options.Ansi && !options.Once && !printer.Structured, fullScreen: true);
         var code = await LiveLoop.RunAsync(async () =>
         {
             var (reply, error) = await LiveLoop.TryAskAsync(client, ListMigrations.Instance);
-            if (printer.Json)
+            if (printer.Structured)
             {
                 if (reply is MigrationList json)
-                    printer.WriteJson(json.Migrations.Select(MigrationView.Of).ToList());
+                    printer.WriteData(json.Migrations.Select(MigrationView.Of).ToList());
                 return null;
             }
             screen.Draw(reply is MigrationList list
@@ -29,13 +29,14 @@ public static class MigrationsWatch
         return code;
     }
 
-    /// <summary>The table of <c>vmctl migrations</c>, or a line saying there are none.</summary>
-    public static string Table(MigrationList list)
+    /// <summary>The table of <c>vmctl migrations</c> (without its header line with <paramref name="noHeaders"/>), or a line
+    /// saying there are none (nothing with <paramref name="noHeaders"/>, for scripts).</summary>
+    public static string Table(MigrationList list, bool noHeaders = false)
     {
         if (list.Migrations.Count == 0)
-            return "no migrations\n";
+            return noHeaders ? "" : "no migrations\n";
         var text = new StringWriter();
-        new Printer(text, json: false).Table(MigrationView.Headers, list.Migrations.Select(m => MigrationView.Of(m).Row()));
+        new Printer(text, OutputFormat.Table, noHeaders).Table(MigrationView.Headers, list.Migrations.Select(m => MigrationView.Of(m).Row()));
         return text.ToString().Replace("\r\n", "\n", StringComparison.Ordinal);
     }
 }

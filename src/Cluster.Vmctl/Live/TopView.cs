@@ -10,19 +10,20 @@ namespace Cluster.Vmctl.Live;
 /// <summary>
 /// <c>vmctl top</c> (alias <c>watch</c>): a live view of the cluster over one client connection, redrawn
 /// every refresh: the rebalancer's mode and imbalance, each host with a load bar, its vCPU and memory use
-/// and draining flag, the VMs on it, and the migrations in flight with progress bars.
+/// and draining flag, the VMs on it (CPU load; memory its worker holds / its size where the host measures it from the
+/// worker's cgroup, else its size), and the migrations in flight with progress bars.
 /// </summary>
 public static class TopView
 {
     public static async Task<int> RunAsync(
         IControlClient client, string node, Printer printer, LiveOptions options, Func<DateTime> clock, CancellationToken cancel)
     {
-        var screen = new Screen(printer.Output, options.Ansi && !options.Once && !printer.Json, fullScreen: true);
+        var screen = new Screen(printer.Output, options.Ansi && !options.Once && !printer.Structured, fullScreen: true);
         var code = await LiveLoop.RunAsync(async () =>
         {
             var snapshot = await ClusterSnapshot.TakeAsync(client, clock());
-            if (printer.Json)
-                printer.WriteJson(Json(snapshot));
+            if (printer.Structured)
+                printer.WriteData(Json(snapshot));
             else
                 screen.Draw(Render(snapshot, node, options));
             return null;
@@ -32,15 +33,13 @@ public static class TopView
     }
 
     /// <summary>The snapshot as --json prints it.</summary>
-    public static object Json(ClusterSnapshot s) => new
-    {
+    public static TopOutput Json(ClusterSnapshot s) => new(
         s.At,
-        Hosts = s.Hosts?.Hosts.Select(HostView.Of).ToList(),
-        Vms = s.Vms?.Vms.Select(VmView.Of).ToList(),
-        Migrations = s.Migrations?.Migrations.Select(MigrationView.Of).ToList(),
+        s.Hosts?.Hosts.Select(HostView.Of).ToList(),
+        s.Vms?.Vms.Select(VmView.Of).ToList(),
+        s.Migrations?.Migrations.Select(MigrationView.Of).ToList(),
         s.Rebalance,
-        s.Errors,
-    };
+        s.Errors);
 
     /// <summary>One frame as text.</summary>
     public static string Render(ClusterSnapshot s, string node, LiveOptions options)
@@ -90,7 +89,7 @@ public static class TopView
             foreach (var vm in h.Vms.OrderBy(v => v.VmId, StringComparer.Ordinal))
             {
                 placed.Add(vm.VmId);
-                rows.Add(VmRow(vm.VmId, vms.GetValueOrDefault(vm.VmId), vm.CpuLoad, vm.Vcpus, vm.MemoryBytes, migrating, balance));
+                rows.Add(VmRow(vm.VmId, vms.GetValueOrDefault(vm.VmId), vm.CpuLoad, vm.Vcpus, Memory(vm), migrating, balance));
             }
         }
         var unlisted = vms.Values.Where(v => !placed.Contains(v.VmId))
@@ -98,18 +97,23 @@ public static class TopView
         foreach (var group in unlisted)
         {
             rows.Add([group.Key, "", "", "", "", ""]);
-            rows.AddRange(group.OrderBy(v => v.VmId, StringComparer.Ordinal).Select(v => VmRow(v.VmId, v, 0, v.Spec.Vcpus, v.Spec.MemoryBytes, migrating, null)));
+            rows.AddRange(group.OrderBy(v => v.VmId, StringComparer.Ordinal)
+                .Select(v => VmRow(v.VmId, v, 0, v.Spec.Vcpus, Human.Bytes(v.Spec.MemoryBytes), migrating, null)));
         }
         printer.Table(["HOST / VM", "LOAD / STATUS", "CPU", "VCPUS", "MEMORY", "NOTE"], rows);
     }
 
     private static IReadOnlyList<string> VmRow(
-        string id, VmInfo? info, double cpu, int vcpus, ulong memory, IReadOnlyDictionary<string, MigrationView> migrating, Contracts.Rebalancing.RebalanceHost? host)
+        string id, VmInfo? info, double cpu, int vcpus, string memory, IReadOnlyDictionary<string, MigrationView> migrating, Contracts.Rebalancing.RebalanceHost? host)
     {
         var note = migrating.TryGetValue(id, out var m) ? $"-> {m.Target} {m.ProgressBar}"
             : host?.Stuck.TryGetValue(id, out var why) == true ? $"FITS NOWHERE: {why}" : "";
-        return [$"  {id}", info?.Status.ToString() ?? "?", F(cpu), $"{vcpus}", Human.Bytes(memory), note];
+        return [$"  {id}", info?.Status.ToString() ?? "?", F(cpu), $"{vcpus}", memory, note];
     }
+
+    /// <summary>A VM's memory: what its worker holds (from its cgroup) over its size, or its size where that is not measured.</summary>
+    private static string Memory(PlacedVm vm) =>
+        vm.MemoryUsedBytes is { } used ? $"{Human.Bytes(used)}/{Human.Bytes(vm.MemoryBytes)}" : Human.Bytes(vm.MemoryBytes);
 
     private static string F(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 }

@@ -1,27 +1,67 @@
 using System.Globalization;
 using System.Text;
+using System.Collections;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using Cluster.Contracts.Json;
 
 namespace Cluster.Vmctl.Output;
 
-/// <summary>Writes results as aligned text tables or, with --json, as JSON.</summary>
-public sealed class Printer(TextWriter output, bool json)
+/// <summary>Writes results as aligned text tables (<c>-o table</c>, <c>-o wide</c>, <c>--no-headers</c>) or as data
+/// (<c>-o json</c> or <c>--json</c>, <c>-o yaml</c>).</summary>
+public sealed class Printer(TextWriter output, OutputFormat format, bool noHeaders = false)
 {
+    /// <summary>A printer of tables, or of JSON when <paramref name="json"/> is set.</summary>
+    public Printer(TextWriter output, bool json) : this(output, json ? OutputFormat.Json : OutputFormat.Table)
+    {
+    }
+
+    /// <summary>camelCase, enums by name, indented; the metadata of <see cref="PrintJsonContext"/> and the contracts'
+    /// (source-generated: no reflection, in the NativeAOT vmctl as in development).</summary>
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(PrintJsonContext.Default, ContractJsonContext.Default),
     };
 
-    public bool Json => json;
+    /// <summary>Whether results are printed as data (JSON or YAML) rather than tables.</summary>
+    public bool Structured => format is OutputFormat.Json or OutputFormat.Yaml;
+
+    /// <summary>Whether tables get their extra columns (<c>-o wide</c>).</summary>
+    public bool Wide => format == OutputFormat.Wide;
+
+    /// <summary>Whether tables leave out their header line (<c>--no-headers</c>).</summary>
+    public bool NoHeaders => noHeaders;
+
+    public OutputFormat Format => format;
 
     /// <summary>The writer it prints to (live views draw frames on it).</summary>
     public TextWriter Output => output;
 
-    /// <summary>Writes <paramref name="value"/> as JSON (in --json mode only).</summary>
-    public void WriteJson(object value) => output.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
+    /// <summary>Writes <paramref name="value"/> as JSON, or as YAML with <c>-o yaml</c> (in those modes only).</summary>
+    /// <exception cref="NotSupportedException"><paramref name="value"/>'s type (or an element's) has no JSON metadata.</exception>
+    public void WriteData(object value)
+    {
+        if (format == OutputFormat.Yaml)
+            output.Write(YamlText.Write(ToNode(value)));
+        else if (value is JsonNode or IEnumerable and not string)
+            output.WriteLine(ToNode(value)?.ToJsonString(JsonOptions) ?? "null");
+        else
+            output.WriteLine(JsonSerializer.Serialize(value, JsonOptions.GetTypeInfo(value.GetType())));
+    }
+
+    /// <summary>A value as a JSON tree: a list element by element (each by its own type), anything else by its type's metadata.</summary>
+    private static JsonNode? ToNode(object? value) => value switch
+    {
+        null => null,
+        JsonNode node => node,
+        string text => JsonValue.Create(text),
+        IDictionary => JsonSerializer.SerializeToNode(value, JsonOptions.GetTypeInfo(value.GetType())),
+        IEnumerable items => new JsonArray([.. items.Cast<object?>().Select(ToNode)]),
+        _ => JsonSerializer.SerializeToNode(value, JsonOptions.GetTypeInfo(value.GetType())),
+    };
 
     public void Line(string text) => output.WriteLine(text);
 
@@ -31,10 +71,10 @@ public sealed class Printer(TextWriter output, bool json)
         output.Flush();
     }
 
-    /// <summary>Writes rows under headers, each column as wide as its widest cell.</summary>
+    /// <summary>Writes rows under headers (unless <see cref="NoHeaders"/>), each column as wide as its widest cell.</summary>
     public void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
     {
-        var all = new List<IReadOnlyList<string>> { headers };
+        var all = noHeaders ? new List<IReadOnlyList<string>>() : [headers];
         all.AddRange(rows);
         Aligned(all);
     }

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Hosts;
 using Cluster.Contracts.Migration;
+using Cluster.Contracts.Networks;
 using Cluster.Contracts.Replies;
 using Cluster.Contracts.Validation;
 using Cluster.Contracts.Vms;
@@ -12,12 +13,19 @@ namespace Cluster.Vmctl.Output;
 public sealed record VmView(
     string Id, string Name, string Status, int Vcpus, ulong MemoryBytes, string Image, IReadOnlyList<string> Args,
     IReadOnlyDictionary<string, string> Labels, string? AntiAffinityGroup, string RestartPolicy, int MaxRestarts,
-    int Restarts, DateTime Since, string Reason, string Node, IReadOnlyList<DiskView> Disks)
+    int Restarts, DateTime Since, string Reason, string Node, IReadOnlyList<DiskView> Disks, IReadOnlyList<NicSpec> Nics)
 {
     public static VmView Of(VmInfo info) => new(
         info.Spec.Id, info.Spec.Name, info.Status.ToString(), info.Spec.Vcpus, info.Spec.MemoryBytes, info.Spec.Image.Describe(),
         info.Spec.Args, info.Spec.Labels, info.Spec.AntiAffinityGroup, info.Spec.Restart.Mode.ToString(), info.Spec.Restart.MaxRestarts,
-        info.Restarts, info.Since, info.Reason, info.Node, [.. info.Spec.Disks.Select(DiskView.Of)]);
+        info.Restarts, info.Since, info.Reason, info.Node, [.. info.Spec.Disks.Select(DiskView.Of)], info.Spec.Nics);
+}
+
+/// <summary>A network as vmctl prints it (<c>vmctl network list|show</c>): the mode in lower case, its addresses.</summary>
+public sealed record NetworkView(string Name, string Mode, string? Subnet, string? Bridge, int Mtu, int Vni, IReadOnlyList<NetworkAddress> Addresses)
+{
+    public static NetworkView Of(NetworkInfo info) => new(info.Spec.Name, info.Spec.Mode.ToString().ToLowerInvariant(), info.Spec.Subnet,
+        info.Spec.Bridge, info.Spec.Mtu, info.Spec.Vni, info.Addresses);
 }
 
 /// <summary>A VM's disk as vmctl prints it: format auto when probed, identity null until the VM first started.</summary>

@@ -3,15 +3,17 @@ using Cluster.Vmm.Devices.Pci;
 using Cluster.Vmm.Devices.Serial;
 using Cluster.Vmm.Devices.Virtio;
 using Cluster.Vmm.Devices.VirtioBlock;
+using Cluster.Vmm.Devices.VirtioNet;
 using Cluster.Vmm.Hypervisor;
 using Cluster.Vmm.Machine;
+using Cluster.Vmm.Native;
 using Cluster.Vmm.Storage;
 
 namespace Cluster.Vmm.Devices;
 
 /// <summary>
 /// The devices of one machine, owned by it: COM1 (uart0), the exit port, PCI bus 0 behind
-/// configuration mechanism 1 with its host bridge, and one virtio-pci function per disk. It
+/// configuration mechanism 1 with its host bridge, and one virtio-pci function per disk and per NIC. It
 /// registers port devices on the <see cref="IoBus"/>, puts PCI functions into slots, assigns their
 /// BARs from the MMIO window below 4 GiB (as firmware would, memory decoding on) and their INTx
 /// routes, and is the one place that lists devices for state capture (one named, versioned
@@ -70,6 +72,17 @@ public sealed class DeviceManager : IDisposable
     /// <summary>The virtio-blk devices, in the order of the machine's disks.</summary>
     public IEnumerable<VirtioBlockDevice> Disks => _devices.OfType<VirtioPciTransport>().Select(t => t.Device).OfType<VirtioBlockDevice>();
 
+    /// <summary>The disk and network traffic of every disk and NIC so far (see <see cref="Cluster.Vmm.Devices.IoCounters"/>); safe from any thread.</summary>
+    public IoCounters IoCounters()
+    {
+        var sum = default(IoCounters);
+        foreach (var disk in Disks)
+            sum += disk.IoCounters;
+        foreach (var nic in Nics)
+            sum += nic.IoCounters;
+        return sum;
+    }
+
     /// <summary>Adds one virtio-blk device per disk of <paramref name="disks"/>, with
     /// <paramref name="queues"/> queues each, numbered after the disks already added; images are
     /// opened (and locked) here, unless <paramref name="inactive"/> (a migration target: see
@@ -82,7 +95,7 @@ public sealed class DeviceManager : IDisposable
         {
             var d = disks[i];
             int n = first + i;
-            var image = new HandoverDiskImage(d.Path, d.Format, d.ReadOnly, d.Cache, active: !inactive);
+            var image = new HandoverDiskImage(d.Path, d.Format, d.ReadOnly, d.Cache, active: !inactive, d.Files);
             try
             {
                 var device = new VirtioBlockDevice($"virtio-blk{n}", image, queues, d.Serial ?? DefaultSerial(n), ioThreads);
@@ -91,6 +104,35 @@ public sealed class DeviceManager : IDisposable
             catch
             {
                 image.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>The virtio-net devices, in the order of the machine's NICs.</summary>
+    public IEnumerable<VirtioNetDevice> Nics => _devices.OfType<VirtioPciTransport>().Select(t => t.Device).OfType<VirtioNetDevice>();
+
+    /// <summary>Adds one virtio-net device per NIC of <paramref name="nics"/> ("virtio-net0", ...), each over its tap:
+    /// the fd given (<see cref="NicConfig.TapFd"/>) or the interface opened by name.</summary>
+    /// <exception cref="VmmException">a bad NIC config, a tap that cannot be opened, or no room for the device.</exception>
+    public void AddNics(IReadOnlyList<NicConfig> nics)
+    {
+        int first = Nics.Count();
+        for (int i = 0; i < nics.Count; i++)
+        {
+            var nic = nics[i];
+            nic.Validate(first + i);
+            var tap = nic.TapFd is { } fd ? TapDevice.Adopt(fd) : TapDevice.Open(nic.Tap!);
+            VirtioNetDevice? device = null;
+            try
+            {
+                device = new VirtioNetDevice($"virtio-net{first + i}", tap, nic.MacBytes(), nic.Mtu);
+                AddPci(new VirtioPciTransport(_vm, device));
+            }
+            catch
+            {
+                if (device is not null) device.Dispose();
+                else tap.Dispose();
                 throw;
             }
         }

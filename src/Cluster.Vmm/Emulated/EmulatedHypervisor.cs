@@ -20,6 +20,26 @@ public sealed class EmulatedHypervisor : IHypervisor
     /// <summary>Whether hot blocks compile on the thread pool while the vCPU interprets them (tests switch it off to run compiled code at once).</summary>
     internal bool CompileInBackground { get; init; } = true;
 
+    /// <summary>The default of <see cref="MaxCodePages"/>: 4096 pages, 16 MiB of guest code per vCPU.</summary>
+    public const int DefaultMaxCodePages = Cpu.CodeCache.DefaultMaxPages;
+
+    private readonly int _maxCodePages = DefaultMaxCodePages;
+
+    /// <summary>
+    /// The bound of each vCPU's decoded-code cache, in guest pages, for the vCPUs created after it is
+    /// set: one page more flushes the cache (see README.md, "Bounds").
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">below 1.</exception>
+    public int MaxCodePages
+    {
+        get => _maxCodePages;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxCodePages = value;
+        }
+    }
+
     public IVm CreateVm() => new EmulatedVm(this);
 
     public void Dispose()

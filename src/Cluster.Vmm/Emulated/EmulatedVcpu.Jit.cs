@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
@@ -63,10 +64,10 @@ public sealed unsafe partial class EmulatedVcpu
             {
                 var job = new PendingCompile();
                 bj.Pending = job;
-                ThreadPool.UnsafeQueueUserWorkItem(j => j.Finish(CompileBlock(this, block, idx, page)), job, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(j => j.Finish(TryCompileBlock(this, block, idx, page)), job, preferLocal: false);
                 return idx;
             }
-            bj.Code = CompileBlock(this, block, idx, page);
+            bj.Code = TryCompileBlock(this, block, idx, page);
         }
         if (bj.Code is null)
         {
@@ -116,23 +117,37 @@ public sealed unsafe partial class EmulatedVcpu
     private static bool UsesMemory(Op op) => op is Op.Load or Op.Store or Op.StoreImm or Op.AddRM or Op.SubRM or Op.CmpRM
         or Op.CmpMR or Op.CmpMI or Op.AndRM or Op.OrRM or Op.XorRM or Op.MovzxRM or Op.MovsxRM;
 
-    private static readonly MethodInfo StepMethod = Helper(nameof(JStep));
-    private static readonly MethodInfo LinMethod = Helper(nameof(JLin));
-    private static readonly MethodInfo EaMethod = Helper(nameof(JEa));
-    private static readonly MethodInfo StoppedMethod = Helper(nameof(JStopped));
-    private static readonly MethodInfo InterpMethod = Helper(nameof(JInterp));
-    private static readonly FieldInfo StateVcpuField = typeof(BlockState).GetField(nameof(BlockState.Vcpu))!;
-    private static readonly MethodInfo RetireMethod = Helper(nameof(JRetire));
-    private static readonly MethodInfo JccMethod = Helper(nameof(JJcc));
-    private static readonly MethodInfo JmpMethod = Helper(nameof(JJmp));
-    private static readonly MethodInfo CallMethod = Helper(nameof(JCall));
-    private static readonly MethodInfo RetMethod = Helper(nameof(JRet));
-    private static readonly MethodInfo FusedMethod = Helper(nameof(JFused));
-    private static readonly MethodInfo FusedSubMethod = Helper(nameof(JFusedSub));
-    private static readonly MethodInfo FusedLogicMethod = Helper(nameof(JFusedLogic));
+    /// <summary>
+    /// The helpers compiled code calls, found once, on the first compile (not in the vCPU's static constructor: a vCPU
+    /// that never compiles, as in a NativeAOT worker, never looks them up).
+    /// </summary>
+    private static class JitHelpers
+    {
+        public static readonly MethodInfo Step = Helper(nameof(JStep));
+        public static readonly MethodInfo Lin = Helper(nameof(JLin));
+        public static readonly MethodInfo Ea = Helper(nameof(JEa));
+        public static readonly MethodInfo Stopped = Helper(nameof(JStopped));
+        public static readonly MethodInfo Interp = Helper(nameof(JInterp));
+        public static readonly FieldInfo StateVcpu = typeof(BlockState).GetField(nameof(BlockState.Vcpu))!;
+        public static readonly MethodInfo Retire = Helper(nameof(JRetire));
+        public static readonly MethodInfo Jcc = Helper(nameof(JJcc));
+        public static readonly MethodInfo Jmp = Helper(nameof(JJmp));
+        public static readonly MethodInfo Call = Helper(nameof(JCall));
+        public static readonly MethodInfo Ret = Helper(nameof(JRet));
+        public static readonly MethodInfo Fused = Helper(nameof(JFused));
+        public static readonly MethodInfo FusedSub = Helper(nameof(JFusedSub));
+        public static readonly MethodInfo FusedLogic = Helper(nameof(JFusedLogic));
 
-    private static MethodInfo Helper(string name) =>
-        typeof(EmulatedVcpu).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(nameof(EmulatedVcpu), name);
+        public static MethodInfo Helper(string name) =>
+            typeof(EmulatedVcpu).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static) ?? throw new MissingMethodException(nameof(EmulatedVcpu), name);
+    }
+
+    /// <summary>
+    /// <see cref="CompileBlock"/> where the runtime can compile code at run time; null (the block stays interpreted) where it
+    /// cannot: a NativeAOT program (the AOT-compiled <c>vmm-worker</c>) has no JIT, and there every block is interpreted.
+    /// </summary>
+    private static Func<bool, int>? TryCompileBlock(EmulatedVcpu vcpu, MicroOp[] ops, int first, ulong physPage) =>
+        RuntimeFeature.IsDynamicCodeSupported ? CompileBlock(vcpu, ops, first, physPage) : null;
 
     /// <summary>
     /// Compiles <paramref name="ops"/> (a copy of the block whose first op has index <paramref name="first"/>
@@ -142,6 +157,7 @@ public sealed unsafe partial class EmulatedVcpu
     /// <see cref="BlockState"/> (a closed delegate calls the static method without a shuffle thunk). The compiled code returns
     /// the index of the next op to interpret, or the complement (~index) of the block's last op when it ran the whole block.
     /// </summary>
+    [RequiresDynamicCode("emits the block as a DynamicMethod; callers go through TryCompileBlock, which checks RuntimeFeature.IsDynamicCodeSupported")]
     private static Func<bool, int>? CompileBlock(EmulatedVcpu vcpu, MicroOp[] ops, int first, ulong physPage)
     {
         int end = 0;
@@ -160,7 +176,7 @@ public sealed unsafe partial class EmulatedVcpu
         // Local 0: the vCPU, which every helper takes first.
         il.DeclareLocal(typeof(EmulatedVcpu));
         il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, StateVcpuField);
+        il.Emit(OpCodes.Ldfld, JitHelpers.StateVcpu);
         il.Emit(OpCodes.Stloc_0);
         for (int i = 0; i < end; i++)
         {
@@ -173,14 +189,14 @@ public sealed unsafe partial class EmulatedVcpu
             {
                 il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldc_I4, i);
-                il.Emit(OpCodes.Call, InterpMethod);
+                il.Emit(OpCodes.Call, JitHelpers.Interp);
             }
             if (!inlined || Writes(op.Op))
             {
                 // A store to decoded code or to MMIO (or a REP op yielding) stops the block after it.
                 var go = il.DefineLabel();
                 il.Emit(OpCodes.Ldloc_0);
-                il.Emit(OpCodes.Call, StoppedMethod);
+                il.Emit(OpCodes.Call, JitHelpers.Stopped);
                 il.Emit(OpCodes.Brfalse, go);
                 EmitRetireLast(il);
                 il.Emit(OpCodes.Ldc_I4, first + i + 1);
@@ -194,19 +210,19 @@ public sealed unsafe partial class EmulatedVcpu
             EmitStep(il, op, end > 0);
             switch (op.Op)
             {
-                case Op.Jcc: EmitBranch(il, JccMethod, op.Cond, op.Imm, op.Size); break;
-                case Op.Jmp: EmitBranch(il, JmpMethod, 0, op.Imm, op.Size); break;
-                case Op.Call: EmitBranch(il, CallMethod, 0, op.Imm, op.Size); break;
-                case Op.Ret: EmitBranch(il, RetMethod, 0, 0, op.Size); break;
+                case Op.Jcc: EmitBranch(il, JitHelpers.Jcc, op.Cond, op.Imm, op.Size); break;
+                case Op.Jmp: EmitBranch(il, JitHelpers.Jmp, 0, op.Imm, op.Size); break;
+                case Op.Call: EmitBranch(il, JitHelpers.Call, 0, op.Imm, op.Size); break;
+                case Op.Ret: EmitBranch(il, JitHelpers.Ret, 0, 0, op.Size); break;
                 default:
                     if (op.Op != Op.Nop) EmitOp(il, op);
                     // The fused branch is taken or not after the compare, whatever the compare did to _stop, as in the interpreter.
                     if ((op.Flags & OpFlags.FusedJcc) != 0)
                         EmitBranch(il, op.Op switch
                         {
-                            Op.CmpRR or Op.CmpRI or Op.CmpRM or Op.CmpMR or Op.CmpMI or Op.SubRR or Op.SubRI => FusedSubMethod,
-                            Op.TestRR or Op.TestRI or Op.AndRR or Op.AndRI => FusedLogicMethod,
-                            _ => FusedMethod,
+                            Op.CmpRR or Op.CmpRI or Op.CmpRM or Op.CmpMR or Op.CmpMI or Op.SubRR or Op.SubRI => JitHelpers.FusedSub,
+                            Op.TestRR or Op.TestRI or Op.AndRR or Op.AndRI => JitHelpers.FusedLogic,
+                            _ => JitHelpers.Fused,
                         }, op.Cond, op.Imm2, op.Size2);
                     break;
             }
@@ -233,7 +249,7 @@ public sealed unsafe partial class EmulatedVcpu
         il.Emit(OpCodes.Ldloc_0);
         il.Emit(OpCodes.Ldc_I4, (int)op.Len);
         il.Emit(retirePrevious ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
-        il.Emit(OpCodes.Call, StepMethod);
+        il.Emit(OpCodes.Call, JitHelpers.Step);
     }
 
     /// <summary>helper(v, cond, imm, size) for the branch helpers.</summary>
@@ -263,15 +279,15 @@ public sealed unsafe partial class EmulatedVcpu
             il.Emit(OpCodes.Ldc_I4, (int)op.MemScale);
             il.Emit(OpCodes.Ldc_I8, op.Disp);
             il.Emit(OpCodes.Ldc_I4, (int)op.AddrSize);
-            if (op.Op == Op.Lea) il.Emit(OpCodes.Call, EaMethod);
+            if (op.Op == Op.Lea) il.Emit(OpCodes.Call, JitHelpers.Ea);
             else
             {
                 il.Emit(OpCodes.Ldc_I4, (int)op.MemSeg);
-                il.Emit(OpCodes.Call, LinMethod);
+                il.Emit(OpCodes.Call, JitHelpers.Lin);
             }
         }
         else il.Emit(OpCodes.Ldc_I8, 0L);
-        il.Emit(OpCodes.Call, Helper("J" + op.Op));
+        il.Emit(OpCodes.Call, JitHelpers.Helper("J" + op.Op));
     }
 
     /// <summary>Retires the op just done: each op retires the one before it, so an op that faults or exits is not counted.</summary>
@@ -279,7 +295,7 @@ public sealed unsafe partial class EmulatedVcpu
     {
         il.Emit(OpCodes.Ldloc_0);
         il.Emit(OpCodes.Ldc_I4_1);
-        il.Emit(OpCodes.Call, RetireMethod);
+        il.Emit(OpCodes.Call, JitHelpers.Retire);
     }
 
     // The helpers below mirror the cases of Execute one for one; compiled code passes every operand as a constant.

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Cluster.Vmm.Emulated.Cpu;
 using Cluster.Vmm.Hypervisor;
@@ -54,12 +53,13 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Changes on every TLB flush and mode change; block links are valid only within one epoch.</summary>
     private int _epoch;
 
-    private readonly ConcurrentDictionary<ulong, CodePage> _code = new();
+    private readonly CodeCache _code;
 
-    internal EmulatedVcpu(EmulatedVm vm, int id)
+    internal EmulatedVcpu(EmulatedVm vm, int id, int maxCodePages = CodeCache.DefaultMaxPages)
     {
         _vm = vm;
         Id = id;
+        _code = new CodeCache(maxCodePages);
         // SAFETY: _regs lives on the pinned object heap, so it never moves and stays alive as long as
         // this object; every index used (register numbers 0-15 from the decoder) is inside its 16 words.
         _r = (ulong*)Unsafe.AsPointer(ref _regs[0]);
@@ -74,6 +74,9 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     public long RetiredInstructions => Interlocked.Read(ref _retired);
 
     public TimeSpan GuestTime => _guestClock.Elapsed;
+
+    /// <summary>The bound, the pages held and the evictions of this vCPU's decoded-code cache (for tests and benchmarks).</summary>
+    internal CodeCache CodeCache => _code;
 
     /// <summary>Power-on state: real mode at F000:FFF0, as the architecture defines it.</summary>
     private void Reset()
@@ -145,7 +148,8 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         {
             _memGeneration = _vm.MemoryGeneration;
             FlushTlb(all: true);
-            _code.Clear();
+            _code.Flush();
+            ForgetCodePages();
         }
         _hasExit = false;
         while (true)
@@ -342,10 +346,10 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
         ulong page = (gpa - reg.Gpa) >> 12;
         reg.MarkCode(page);
         ulong key = ((gpa >> 12) << 2) | (uint)(_bitness >> 5);
-        if (!_code.TryGetValue(key, out var cp) || !cp.Valid)
+        if (!_code.TryGet(key, out var cp))
         {
-            cp = new CodePage(gpa >> 12, _bitness);
-            _code[key] = cp;
+            cp = _code.Add(key, gpa >> 12, _bitness, out bool flushed);
+            if (flushed) ForgetCodePages();
         }
         ref var ie = ref _itlb[(int)(lin >> 12) & TlbMask];
         ie.Tag = (lin & ~0xFFFUL) | _tlbKey;
@@ -357,8 +361,17 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
     /// <summary>Drops the decoded code of a guest-physical page (called from any thread).</summary>
     internal void InvalidateCodePage(ulong physPage)
     {
-        for (uint b = 0; b < 3; b++)
-            if (_code.TryRemove((physPage << 2) | b, out var cp)) cp.Valid = false;
+        for (uint b = 0; b < 3; b++) _code.Remove((physPage << 2) | b);
+    }
+
+    /// <summary>
+    /// After the code cache was flushed: drops the ITLB's references to the pages it held, so that they
+    /// are freed (the entries would miss anyway, the pages being invalid), and starts a new translation epoch.
+    /// </summary>
+    private void ForgetCodePages()
+    {
+        _epoch++;
+        Array.Clear(_itlb);
     }
 
     private int DecodeBlock(CodePage cp, int off, ulong lin)
@@ -453,6 +466,6 @@ public sealed unsafe partial class EmulatedVcpu : IVcpu
 
     public void Dispose()
     {
-        _code.Clear();
+        _code.Flush();
     }
 }

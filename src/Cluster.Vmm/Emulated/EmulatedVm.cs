@@ -56,7 +56,7 @@ public sealed class EmulatedVm : IVm, IGuestWriteObserver
         lock (_vcpuGate)
         {
             if (_vcpus.Any(v => v.Id == id)) throw new VmmException($"vCPU {id} already exists", "KVM_CREATE_VCPU");
-            var v = new EmulatedVcpu(this, id)
+            var v = new EmulatedVcpu(this, id, _hypervisor.MaxCodePages)
             {
                 JitThreshold = _hypervisor.JitThreshold,
                 CompileInBackground = _hypervisor.CompileInBackground,

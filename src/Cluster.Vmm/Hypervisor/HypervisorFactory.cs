@@ -4,11 +4,14 @@ namespace Cluster.Vmm.Hypervisor;
 public static class HypervisorFactory
 {
     /// <summary>
-    /// Opens a backend. <paramref name="reason"/> says which one was chosen and why (for the log).
+    /// Opens a backend. <paramref name="reason"/> says which one was chosen and why (for the log);
+    /// <paramref name="emulatorCodePages"/> bounds each emulated vCPU's decoded-code cache.
     /// </summary>
     /// <exception cref="VmmException">KVM asked for explicitly and not available; the message says why.</exception>
-    public static IHypervisor Create(BackendKind kind, out string reason)
+    public static IHypervisor Create(BackendKind kind, out string reason, int emulatorCodePages = Emulated.EmulatedHypervisor.DefaultMaxCodePages)
     {
+        IHypervisor CreateEmulated() => new Emulated.EmulatedHypervisor { MaxCodePages = emulatorCodePages };
+
         switch (kind)
         {
             case BackendKind.Emulated:
@@ -40,6 +43,4 @@ public static class HypervisorFactory
         kvm = hypervisor;
         return opened;
     }
-
-    private static IHypervisor CreateEmulated() => new Emulated.EmulatedHypervisor();
 }

@@ -60,7 +60,29 @@ public sealed unsafe class KvmHypervisor : IHypervisor
             reason = $"cannot open {devicePath}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
             return false;
         }
-        var fd = new KvmFd(raw);
+        return TryAdopt(new KvmFd(raw), devicePath, out kvm, out reason);
+    }
+
+    /// <summary>
+    /// The backend over a /dev/kvm descriptor opened elsewhere (a node passes it to its worker, which then opens no device
+    /// by path); the handle is duplicated, the caller keeps its own. False with the reason as <see cref="TryOpen"/>.
+    /// </summary>
+    public static bool TryFrom(Microsoft.Win32.SafeHandles.SafeFileHandle handle, out KvmHypervisor? kvm, out string reason)
+    {
+        kvm = null;
+        int raw = Storage.Files.PosixImageFile.WithFd(handle, fd => Native.Libc.fcntl_int(fd, Native.Libc.F_DUPFD_CLOEXEC, 0));
+        if (raw < 0)
+        {
+            reason = $"cannot duplicate the /dev/kvm descriptor (errno {Marshal.GetLastPInvokeError()})";
+            return false;
+        }
+        return TryAdopt(new KvmFd(raw), "the passed /dev/kvm", out kvm, out reason);
+    }
+
+    /// <summary>Checks the API version and capabilities on <paramref name="fd"/>, which the result owns (closed on failure).</summary>
+    private static bool TryAdopt(KvmFd fd, string devicePath, out KvmHypervisor? kvm, out string reason)
+    {
+        kvm = null;
         try
         {
             int version = fd.Ioctl("KVM_GET_API_VERSION", KvmIoctls.KVM_GET_API_VERSION);

@@ -12,4 +12,10 @@ public sealed record DiskConfig(
     DiskFormat? Format = null,
     bool ReadOnly = false,
     DiskCacheMode Cache = DiskCacheMode.Writeback,
-    string? Serial = null);
+    string? Serial = null)
+{
+    /// <summary>The disk's files already open (passed by a node to its worker): the image and its backing chain are then
+    /// opened over these descriptors, never by path. Not part of the config's value on the wire: the worker protocol
+    /// carries the descriptors beside it. The caller owns them and keeps them open while the machine lives.</summary>
+    public DiskFiles? Files { get; init; }
+}

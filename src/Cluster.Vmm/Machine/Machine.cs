@@ -42,6 +42,8 @@ public sealed class Machine : IDisposable
         _vcpus = vcpus;
         foreach (var v in vcpus) v.Finished += OnVcpuFinished;
         devices.ExitDevice.ExitRequested += OnGuestExit;
+        // The first byte after a quiet spell goes out at once; what follows it is batched by the periodic flush.
+        devices.Serial.QuietFlush = SerialFlushPeriod;
     }
 
     /// <summary>The configuration the machine was created with.</summary>
@@ -104,6 +106,7 @@ public sealed class Machine : IDisposable
 
             devices = new DeviceManager(vm, config.MemoryBytes);
             devices.AddDisks(config.Disks, config.Vcpus, inactive: config.IncomingMigration);
+            devices.AddNics(config.Nics);
 
             for (int id = 0; id < config.Vcpus; id++) created.Add(vm.CreateVcpu(id));
             Boot(config, vm, created, devices);

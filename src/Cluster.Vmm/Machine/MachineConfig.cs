@@ -1,6 +1,6 @@
 namespace Cluster.Vmm.Machine;
 
-/// <summary>The shape of a machine: vCPUs, memory, the image it boots, the guest's arguments and its disks.</summary>
+/// <summary>The shape of a machine: vCPUs, memory, the image it boots, the guest's arguments and its disks and NICs.</summary>
 public sealed record MachineConfig
 {
     /// <summary>Number of vCPUs, all started at the image's entry.</summary>
@@ -17,6 +17,9 @@ public sealed record MachineConfig
 
     /// <summary>Disks, each a virtio-blk device on the PCI bus, in the order the guest enumerates them.</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
+
+    /// <summary>Network interfaces, each a virtio-net device on the PCI bus (after the disks), in the order the guest enumerates them.</summary>
+    public IReadOnlyList<NicConfig> Nics { get; init; } = [];
 
     /// <summary>The machine is the target of an incoming migration: its disks are only checked to
     /// exist, and opened when the migration hands them over (<see cref="Devices.DeviceManager.ActivateDisks"/>).</summary>

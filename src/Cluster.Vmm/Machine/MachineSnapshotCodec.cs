@@ -1,6 +1,7 @@
 using System.Text;
 using Cluster.Vmm.Devices;
 using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Loaders;
 
 namespace Cluster.Vmm.Machine;
 
@@ -64,8 +65,14 @@ public static class MachineSnapshotCodec
                     : $"machine snapshot version {version} is newer than this VMM, which reads version {Version}", "snapshot-decode");
             var backend = (BackendKind)r.ReadInt32();
             int vcpuCount = r.ReadInt32();
+            if (vcpuCount is < 1 or > GuestLayout.MaxVcpus)
+                throw new VmmException($"machine snapshot has an absurd count of {vcpuCount} vCPUs (1..{GuestLayout.MaxVcpus})", "snapshot-decode");
             ulong memoryBytes = r.ReadUInt64();
+            if (memoryBytes > GuestLayout.MaxMemoryBytes)
+                throw new VmmException($"machine snapshot has an absurd {memoryBytes} bytes of memory (at most {GuestLayout.MaxMemoryBytes})", "snapshot-decode");
             int n = ReadCount(r, "vcpu states");
+            if (n > vcpuCount)
+                throw new VmmException($"machine snapshot has {n} vCPU states for {vcpuCount} vCPUs", "snapshot-decode");
             var vcpus = new List<VcpuState>(n);
             for (int i = 0; i < n; i++) vcpus.Add(ReadVcpu(r));
             var vm = new VmState { Backend = (BackendKind)r.ReadInt32(), Blobs = ReadBlobs(r) };
@@ -77,6 +84,11 @@ public static class MachineSnapshotCodec
         catch (EndOfStreamException e)
         {
             throw new VmmException("machine snapshot is truncated", "snapshot-decode", inner: e);
+        }
+        catch (Exception e) when (e is FormatException or IOException)
+        {
+            // A string whose 7-bit encoded length is over-long or negative (found by fuzzing: tests/Cluster.Vmm.Tests/Fuzz).
+            throw new VmmException($"machine snapshot is malformed: {e.Message}", "snapshot-decode", inner: e);
         }
     }
 

@@ -6,6 +6,9 @@ namespace Cluster.Vmm.Memory;
 /// <summary>
 /// Page-aligned, zero-filled host memory from an anonymous private mmap, the backing of a guest
 /// memory slot. Pages are committed lazily by the kernel, so an untouched guest costs nothing.
+/// Reference-counted (a <see cref="SafeHandle"/>): a thread that writes into it from outside the machine's own
+/// lifetime (a migration's page reader) holds a <see cref="Lease"/>, so that a Dispose meanwhile defers the munmap
+/// until the lease ends, and a lease taken after it fails instead of touching unmapped memory.
 /// </summary>
 public sealed unsafe class HostMemory : SafeHandle
 {
@@ -52,6 +55,15 @@ public sealed unsafe class HostMemory : SafeHandle
         return new Span<byte>(Pointer + offset, length);
     }
 
+    /// <summary>Keeps the mapping alive until the lease is disposed.</summary>
+    /// <exception cref="ObjectDisposedException">the memory was already released.</exception>
+    public MemoryLease Lease()
+    {
+        bool added = false;
+        DangerousAddRef(ref added);
+        return new MemoryLease(this);
+    }
+
     /// <summary>Gives whole pages back to the kernel; they read as zero afterwards.</summary>
     public void Discard(ulong offset, ulong length)
     {
@@ -78,4 +90,15 @@ public sealed unsafe class HostMemory : SafeHandle
         // SAFETY: this object created the mapping and releases it exactly once (SafeHandle guarantees it).
         return Libc.munmap(handle, (nuint)Size) == 0;
     }
+}
+
+/// <summary>A reference on a <see cref="HostMemory"/> (see <see cref="HostMemory.Lease"/>); the default lease holds nothing.</summary>
+public readonly struct MemoryLease : IDisposable
+{
+    private readonly HostMemory? _memory;
+
+    internal MemoryLease(HostMemory memory) => _memory = memory;
+
+    /// <summary>Gives the reference back (the mapping goes when its owner disposed it and no lease is left).</summary>
+    public void Dispose() => _memory?.DangerousRelease();
 }

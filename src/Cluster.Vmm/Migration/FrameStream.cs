@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -6,12 +7,16 @@ namespace Cluster.Vmm.Migration;
 
 /// <summary>
 /// Reads and writes the frames of the migration protocol (<see cref="MigrationProtocol"/>) on one
-/// connected socket, with blocking calls bounded by the socket's timeouts. Counts the bytes it moves.
+/// connected socket, with blocking calls bounded by the socket's timeouts, over TLS once authenticated
+/// (<see cref="MigrationChannel"/>). Counts the bytes it moves (frames, not TLS records).
 /// Not thread-safe: one reader and one writer at most, each on its own thread.
 /// </summary>
 public sealed class FrameStream : IDisposable
 {
     private readonly Socket _socket;
+    private NetworkStream? _network;
+    private CoalescingStream? _coalescer;
+    private Stream? _stream;
     private readonly byte[] _header = new byte[MigrationProtocol.HeaderSize];
     private readonly byte[] _readHeader = new byte[MigrationProtocol.HeaderSize];
     private long _bytesWritten;
@@ -28,6 +33,33 @@ public sealed class FrameStream : IDisposable
         _socket.ReceiveTimeout = (int)ioTimeout.TotalMilliseconds;
     }
 
+    /// <summary>The socket as a stream, made once it is connected.</summary>
+    private NetworkStream Network => _network ??= new NetworkStream(_socket, ownsSocket: false);
+
+    /// <summary>The socket with its reads buffered and, once authenticated, its writes gathered until a frame ends.</summary>
+    private CoalescingStream Coalescer => _coalescer ??= new CoalescingStream(Network);
+
+    /// <summary>What frames are read from and written to: the socket, or TLS over it once authenticated.</summary>
+    private Stream Stream => _stream ??= Coalescer;
+
+    /// <summary>"TLS 1.3 SUITE" or "plaintext".</summary>
+    public string Transport => MigrationChannel.Describe(Stream);
+
+    /// <summary>The source's side, on a connected socket before any frame: TLS with the pin checked, then the token.</summary>
+    /// <exception cref="VmmException">the target's certificate does not match the pin, or the handshake failed.</exception>
+    public void Authenticate(MigrationCredentials credentials)
+    {
+        _stream = MigrationChannel.Connect(Coalescer, credentials);
+        Coalescer.Coalesce = true;
+    }
+
+    /// <summary>The target's side, on an accepted socket before any frame (see <see cref="MigrationChannel.AcceptAsync"/>).</summary>
+    public async Task AcceptAsync(MigrationIdentity identity, SslStreamCertificateContext? context, TimeSpan timeout, CancellationToken ct)
+    {
+        _stream = await MigrationChannel.AcceptAsync(Coalescer, identity, context, timeout, ct).ConfigureAwait(false);
+        Coalescer.Coalesce = true;
+    }
+
     /// <summary>Bytes written, headers included.</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
@@ -35,12 +67,13 @@ public sealed class FrameStream : IDisposable
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
     /// <summary>Writes one frame.</summary>
-    /// <exception cref="SocketException">the connection failed or timed out.</exception>
+    /// <exception cref="IOException">the connection failed or timed out.</exception>
     public void Write(MigrationCommand command, ReadOnlySpan<byte> payload)
     {
         WriteHeader(_header, command, payload.Length);
         SendAll(_header);
         SendAll(payload);
+        Stream.Flush();
         Interlocked.Add(ref _bytesWritten, MigrationProtocol.HeaderSize + payload.Length);
     }
 
@@ -50,6 +83,7 @@ public sealed class FrameStream : IDisposable
     {
         WriteHeader(frame, command, frame.Length - MigrationProtocol.HeaderSize);
         SendAll(frame);
+        Stream.Flush();
         Interlocked.Add(ref _bytesWritten, frame.Length);
     }
 
@@ -58,7 +92,7 @@ public sealed class FrameStream : IDisposable
 
     /// <summary>Reads one frame's header and its payload into <paramref name="buffer"/> (grown as needed).</summary>
     /// <exception cref="VmmException">a bad header or the peer closed the connection.</exception>
-    /// <exception cref="SocketException">the connection failed or timed out.</exception>
+    /// <exception cref="IOException">the connection failed or timed out.</exception>
     public (MigrationCommand Command, int Length) Read(ref byte[] buffer)
     {
         ReceiveAll(_readHeader);
@@ -83,6 +117,9 @@ public sealed class FrameStream : IDisposable
         catch (SocketException) { }
         catch (ObjectDisposedException) { }
         _socket.Dispose();
+        try { _stream?.Dispose(); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException) { }
+        _network?.Dispose();
     }
 
     private static void WriteHeader(Span<byte> header, MigrationCommand command, int length)
@@ -92,16 +129,13 @@ public sealed class FrameStream : IDisposable
         BinaryPrimitives.WriteInt32LittleEndian(header[4..], length);
     }
 
-    private void SendAll(ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty) data = data[_socket.Send(data)..];
-    }
+    private void SendAll(ReadOnlySpan<byte> data) => Stream.Write(data);
 
     private void ReceiveAll(Span<byte> data)
     {
         while (!data.IsEmpty)
         {
-            int n = _socket.Receive(data);
+            int n = Stream.Read(data);
             if (n == 0) throw new VmmException("the migration peer closed the connection", "migration-io");
             data = data[n..];
         }

@@ -1,5 +1,6 @@
 using System.Text;
 using Cluster.Vmm.Hypervisor;
+using Cluster.Vmm.Loaders;
 using Cluster.Vmm.Machine;
 using Cluster.Vmm.Storage;
 
@@ -14,6 +15,9 @@ namespace Cluster.Vmm.Migration;
 public sealed record MigrationHello(uint Version, ulong Session, int Connections, BackendKind Backend, CpuModel Cpu, MachineConfig Config)
 {
     private const int MaxStrings = 4096;
+
+    /// <summary>The most connections a migration may use (the target refuses more in <see cref="MigrationTarget.CheckCompatibility"/> too).</summary>
+    public const int MaxConnections = 64;
 
     /// <summary>The message as bytes (little-endian fields, UTF-8 length-prefixed strings).</summary>
     public byte[] ToBytes()
@@ -56,10 +60,16 @@ public sealed record MigrationHello(uint Version, ulong Session, int Connections
                     + (version < MigrationProtocol.Version ? " (the peer runs an older VMM)" : " (the peer runs a newer VMM)"), "migration-hello");
             ulong session = r.ReadUInt64();
             int connections = r.ReadInt32();
+            if (connections is < 1 or > MaxConnections)
+                throw new VmmException($"migration Hello asks for {connections} connections (1..{MaxConnections})", "migration-hello");
             var backend = (BackendKind)r.ReadInt32();
             var cpu = new CpuModel(r.ReadString(), ReadStrings(r));
             int vcpus = r.ReadInt32();
+            if (vcpus is < 1 or > GuestLayout.MaxVcpus)
+                throw new VmmException($"migration Hello has an absurd count of {vcpus} vCPUs (1..{GuestLayout.MaxVcpus})", "migration-hello");
             ulong memory = r.ReadUInt64();
+            if (memory > GuestLayout.MaxMemoryBytes)
+                throw new VmmException($"migration Hello has an absurd {memory} bytes of memory (at most {GuestLayout.MaxMemoryBytes})", "migration-hello");
             var image = ReadImage(r);
             var args = ReadStrings(r);
             var config = new MachineConfig { Vcpus = vcpus, MemoryBytes = memory, Image = image, Args = args, Disks = ReadDisks(r) };
@@ -68,6 +78,11 @@ public sealed record MigrationHello(uint Version, ulong Session, int Connections
         catch (EndOfStreamException e)
         {
             throw new VmmException("migration Hello is truncated", "migration-hello", inner: e);
+        }
+        catch (Exception e) when (e is FormatException or IOException)
+        {
+            // A string whose 7-bit encoded length is over-long or negative (found by fuzzing: tests/Cluster.Vmm.Tests/Fuzz).
+            throw new VmmException($"migration Hello is malformed: {e.Message}", "migration-hello", inner: e);
         }
     }
 

@@ -50,4 +50,11 @@ public sealed record MigrationResult
     /// <summary>Whether ownership moved (the commit ran): then the source never resumes, even on failure. A
     /// post-copy failure after the commit leaves the VM stopped on both sides.</summary>
     public bool OwnershipMoved { get; init; }
+
+    /// <summary>Part of <see cref="Downtime"/>: from the pause to the target's Ready (the last pages and the state sent and
+    /// loaded); zero when the target never got ready.</summary>
+    public TimeSpan ReadyAfter { get; init; }
+
+    /// <summary>Part of <see cref="Downtime"/>: the time spent in the commit callback (<see cref="MigrationOptions.Commit"/>).</summary>
+    public TimeSpan CommitTime { get; init; }
 }

@@ -10,7 +10,7 @@ namespace Cluster.Vmm.Migration;
 
 /// <summary>
 /// The sending side of a live migration (see <see cref="MigrationProtocol"/> for the sequence):
-/// pre-copy over dedicated TCP connections while the VM runs, stop-and-copy once the rest fits the
+/// pre-copy over dedicated TCP connections (TLS, see <see cref="MigrationChannel"/>) while the VM runs, stop-and-copy once the rest fits the
 /// downtime limit, then the commit callback and Resume; or, in post-copy (<see cref="MigrationMode.PostCopy"/>,
 /// or <see cref="MigrationMode.Auto"/> when nothing else meets the limits), the state and the list of pages
 /// still missing, the commit, Resume, and the missing pages while the target runs. It owns the machine while it migrates:
@@ -35,11 +35,15 @@ public sealed class MigrationSource
             throw new ArgumentOutOfRangeException(nameof(options), "ThrottleMax must be 0..99");
     }
 
-    /// <summary>Migrates the machine to the target listening at <paramref name="target"/>.</summary>
-    public Task<MigrationResult> MigrateAsync(IPEndPoint target, IProgress<MigrationProgress>? progress = null, CancellationToken ct = default)
+    /// <summary>Migrates the machine to the target listening at <paramref name="target"/>, which announced
+    /// <paramref name="credentials"/> over the control plane: every connection checks the target's certificate
+    /// against their pin (and refuses to send anything to another) and presents their token.</summary>
+    public Task<MigrationResult> MigrateAsync(IPEndPoint target, MigrationCredentials credentials, IProgress<MigrationProgress>? progress = null,
+        CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        return Task.Factory.StartNew(() => new Session(_machine, _options, progress, ct).Run(target),
+        ArgumentNullException.ThrowIfNull(credentials);
+        return Task.Factory.StartNew(() => new Session(_machine, _options, progress, ct).Run(target, credentials),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -62,6 +66,8 @@ public sealed class MigrationSource
         private int _rounds;
         private long _finalPages;
         private TimeSpan _pausedAt;
+        private TimeSpan _readyAfter;
+        private TimeSpan _commitTime;
         private DirtyBitmap[]? _pending;
         private bool _targetPostCopy;
         private string _noPostCopy = "";
@@ -80,14 +86,14 @@ public sealed class MigrationSource
 
         private FrameStream Control => _senders[0].Stream;
 
-        public MigrationResult Run(IPEndPoint target)
+        public MigrationResult Run(IPEndPoint target, MigrationCredentials credentials)
         {
             using var onCancel = _ct.Register(CloseAll);
             try
             {
                 if (_machine.State != MachineRunState.Running)
                     return Fail($"the machine is {_machine.State}, not running");
-                Handshake(target);
+                Handshake(target, credentials);
                 bool atOnce = _o.Mode == MigrationMode.PostCopy && !_o.PostCopyAfterBulkRound;
                 if (atOnce || PreCopy())
                 {
@@ -108,7 +114,7 @@ public sealed class MigrationSource
             }
         }
 
-        private void Handshake(IPEndPoint target)
+        private void Handshake(IPEndPoint target, MigrationCredentials credentials)
         {
             Report(MigrationPhase.Handshake, 0, 0, 0, 0);
             ulong session = (ulong)Random.Shared.NextInt64();
@@ -121,6 +127,7 @@ public sealed class MigrationSource
                 var stream = new FrameStream(socket, _o.IoTimeout);
                 _senders.Add(new PageSender(stream, _bucket, _o.Xbzrle ? new XbzrleCache(cacheBytes) : null));
                 ConnectWithTimeout(socket, target);
+                stream.Authenticate(credentials);
                 if (i == 0)
                 {
                     stream.Write(MigrationCommand.Hello, hello.ToBytes());
@@ -257,6 +264,7 @@ public sealed class MigrationSource
             Report(MigrationPhase.StopAndCopy, _rounds, 0, 0, 0);
             var (cmd, len) = Control.Read(ref _buffer);
             Expect(cmd, MigrationCommand.Ready, len);
+            _readyAfter = _clock.Elapsed - _pausedAt;
         }
 
         private static ulong[] AllPages(MemorySlot slot)
@@ -273,7 +281,7 @@ public sealed class MigrationSource
         {
             var push = _push!;
             Report(MigrationPhase.Commit, _rounds, 0, 0, 0);
-            if (_o.Commit is { } commit) commit(_ct).GetAwaiter().GetResult();
+            RunCommit();
             _ct.ThrowIfCancellationRequested();
             _committed = true;
             string? failure = null;
@@ -326,6 +334,7 @@ public sealed class MigrationSource
             Report(MigrationPhase.StopAndCopy, _rounds, 0, 0, 0);
             var (cmd, len) = Control.Read(ref _buffer);
             Expect(cmd, MigrationCommand.Ready, len);
+            _readyAfter = _clock.Elapsed - _pausedAt;
         }
 
         /// <summary>With the guest paused and its disk requests drained (Machine.Pause), flushes and
@@ -359,7 +368,7 @@ public sealed class MigrationSource
         private MigrationResult Finish()
         {
             Report(MigrationPhase.Commit, _rounds, 0, 0, 0);
-            if (_o.Commit is { } commit) commit(_ct).GetAwaiter().GetResult();
+            RunCommit();
             _ct.ThrowIfCancellationRequested();
             _committed = true;
             string? failure = null;
@@ -381,6 +390,15 @@ public sealed class MigrationSource
             if (_o.DisposeSourceOnSuccess) _machine.Dispose();
             Report(MigrationPhase.Completed, _rounds, 0, 0, 0);
             return Result(failure is null, failure, downtime);
+        }
+
+        /// <summary>The commit callback, timed (<see cref="MigrationResult.CommitTime"/>).</summary>
+        private void RunCommit()
+        {
+            if (_o.Commit is not { } commit) return;
+            var start = _clock.Elapsed;
+            try { commit(_ct).GetAwaiter().GetResult(); }
+            finally { _commitTime = _clock.Elapsed - start; }
         }
 
         private MigrationResult Fail(string reason)
@@ -418,6 +436,8 @@ public sealed class MigrationSource
             PostCopyPages = _push?.Total ?? 0,
             PagesFetchedOnDemand = _push?.OnDemand ?? 0,
             OwnershipMoved = _committed,
+            ReadyAfter = _readyAfter,
+            CommitTime = _commitTime,
         };
 
         /// <summary>Sends the pages of <paramref name="dirty"/> (every page when null), partitioned across the

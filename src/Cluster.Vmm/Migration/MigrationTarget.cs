@@ -11,16 +11,16 @@ namespace Cluster.Vmm.Migration;
 /// <summary>Tunables and hooks of a migration target.</summary>
 public sealed record MigrationTargetOptions
 {
-    /// <summary>When set, the memory size the VM must have (the spec the target expects); else any size up to <see cref="MaxMemoryBytes"/>.</summary>
-    public ulong? ExpectedMemoryBytes { get; init; }
-
     /// <summary>The most guest memory this target accepts.</summary>
     public ulong MaxMemoryBytes { get; init; } = 64UL << 30;
 
     /// <summary>The limit on each blocking send or receive once the source has connected.</summary>
     public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Creates the (paused) machine from the source's config; default <see cref="VmMachine.Create"/> on the target's hypervisor.</summary>
+    /// <summary>How long one connection may take for its TLS handshake and token before it is dropped (alone).</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Creates the (paused) machine from the reserved config; default <see cref="VmMachine.Create"/> on the target's hypervisor.</summary>
     public Func<MachineConfig, VmMachine>? CreateMachine { get; init; }
 
     /// <summary>Called with the new machine before any page arrives (for example to subscribe to its console).</summary>
@@ -58,35 +58,49 @@ public sealed record MigrationTargetResult
 
     /// <summary>Pages requested from the source because a vCPU or the VMM waited for them (post-copy).</summary>
     public long PagesRequested { get; init; }
+
+    /// <summary>Connections dropped because they did not authenticate (strangers; see <see cref="MigrationListener"/>).</summary>
+    public int ConnectionsRefused { get; init; }
+
+    /// <summary>What the source's control connection ran over ("Tls13 TLS_AES_128_GCM_SHA256", "plaintext"); null when none authenticated.</summary>
+    public string? Transport { get; init; }
 }
 
 /// <summary>
 /// The receiving side of a live migration (see <see cref="MigrationProtocol"/>): accepts the
-/// source's connections on a listener, checks the spec (protocol version, backend kind, CPU vendor
-/// and features, memory size, vCPU count) and refuses with a reason when it does not fit, creates
-/// the machine paused, applies the pages arriving on every connection straight into guest memory,
+/// source's connections on a listener, each authenticated by TLS and the one-time token of its
+/// <see cref="MigrationIdentity"/> (<see cref="MigrationListener"/>: strangers are dropped alone), checks the
+/// Hello (protocol version, backend kind, CPU vendor and features, and the machine it describes against the one
+/// reserved here: <see cref="ReservedMachine"/>) and refuses with a reason when it does not fit, creates
+/// the reserved machine paused (never one the peer describes), applies the pages arriving on every connection straight into guest memory,
 /// loads the snapshot, reports Ready and runs the VM on Resume; in post-copy it runs the VM before
 /// every page is here and fetches the rest (<see cref="PostCopyArrival"/>). On any failure before
-/// Resume its machine is disposed and the VM never ran here; when post-copy loses the source, the
+/// Resume its connections are closed and its page readers joined before its machine is disposed (no reader writes
+/// into unmapped memory), and the VM never ran here; when post-copy loses the source, the
 /// machine is stopped on an internal error and returned.
 /// </summary>
 public sealed class MigrationTarget
 {
     private readonly IHypervisor _hypervisor;
+    private readonly MachineConfig _reserved;
     private readonly MigrationTargetOptions _options;
 
-    /// <summary>A target that creates machines on <paramref name="hypervisor"/>.</summary>
-    public MigrationTarget(IHypervisor hypervisor, MigrationTargetOptions? options = null)
+    /// <summary>A target that creates the machine <paramref name="reserved"/> (what its node asked it to receive) on
+    /// <paramref name="hypervisor"/>, once a source whose Hello describes the same machine has connected.</summary>
+    public MigrationTarget(IHypervisor hypervisor, MachineConfig reserved, MigrationTargetOptions? options = null)
     {
         _hypervisor = hypervisor ?? throw new ArgumentNullException(nameof(hypervisor));
+        _reserved = reserved ?? throw new ArgumentNullException(nameof(reserved));
         _options = options ?? new MigrationTargetOptions();
     }
 
-    /// <summary>Receives one migration from the next source that connects to <paramref name="listener"/> (started by the caller).</summary>
-    public Task<MigrationTargetResult> ReceiveAsync(TcpListener listener, CancellationToken ct = default)
+    /// <summary>Receives one migration from the source that authenticates with <paramref name="identity"/>'s credentials
+    /// on <paramref name="listener"/> (started by the caller, who stops it and disposes the identity afterwards).</summary>
+    public Task<MigrationTargetResult> ReceiveAsync(TcpListener listener, MigrationIdentity identity, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        return Task.Factory.StartNew(() => new Session(this, listener, ct).Run(),
+        ArgumentNullException.ThrowIfNull(identity);
+        return Task.Factory.StartNew(() => new Session(this, listener, identity, ct).Run(),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -101,14 +115,14 @@ public sealed class MigrationTarget
         var missing = hello.Cpu.Features.Except(_hypervisor.CpuModel.Features, StringComparer.Ordinal).ToList();
         if (missing.Count > 0)
             return $"CPU features missing on this host: {string.Join(", ", missing)}";
-        if (_options.ExpectedMemoryBytes is { } expected && expected != hello.Config.MemoryBytes)
-            return $"memory size mismatch: the VM has {hello.Config.MemoryBytes} bytes, this target expects {expected}";
+        if (ReservedMachine.Difference(_reserved, hello.Config) is { } difference)
+            return difference;
         if (hello.Config.MemoryBytes > _options.MaxMemoryBytes)
             return $"the VM's {hello.Config.MemoryBytes} bytes of memory exceed this target's limit of {_options.MaxMemoryBytes}";
         if (hello.Config.Vcpus < 1 || hello.Config.Vcpus > _hypervisor.MaxVcpus)
             return $"the VM's {hello.Config.Vcpus} vCPUs exceed this host's limit of {_hypervisor.MaxVcpus}";
-        if (hello.Connections < 1 || hello.Connections > 64)
-            return $"{hello.Connections} connections requested; 1..64 are allowed";
+        if (hello.Connections < 1 || hello.Connections > MigrationHello.MaxConnections)
+            return $"{hello.Connections} connections requested; 1..{MigrationHello.MaxConnections} are allowed";
         return null;
     }
 
@@ -117,6 +131,7 @@ public sealed class MigrationTarget
     {
         private readonly MigrationTarget _owner;
         private readonly TcpListener _listener;
+        private readonly MigrationIdentity _identity;
         private readonly CancellationToken _ct;
         private readonly List<FrameStream> _streams = [];
         private readonly object _syncGate = new();
@@ -126,12 +141,16 @@ public sealed class MigrationTarget
         private readonly List<(ulong Gpa, ulong Pages)> _missingRuns = [];
         private bool _postCopy;
         private VmMachine? _machine;
+        private MigrationListener? _incoming;
         private long _pages;
+        private bool _closed;
+        private string? _transport;
 
-        public Session(MigrationTarget owner, TcpListener listener, CancellationToken ct)
+        public Session(MigrationTarget owner, TcpListener listener, MigrationIdentity identity, CancellationToken ct)
         {
             _owner = owner;
             _listener = listener;
+            _identity = identity;
             _ct = ct;
         }
 
@@ -139,9 +158,18 @@ public sealed class MigrationTarget
 
         public MigrationTargetResult Run()
         {
+            var result = Receive();
+            string? transport;
+            lock (_streams) transport = _streams.Count > 0 ? _transport : null;
+            return result with { ConnectionsRefused = _incoming?.Rejected ?? 0, Transport = transport };
+        }
+
+        private MigrationTargetResult Receive()
+        {
             using var onCancel = _ct.Register(CloseAll);
             try
             {
+                _incoming = new MigrationListener(_listener, _identity, Options.HandshakeTimeout, Options.IoTimeout);
                 var control = Accept();
                 byte[] buffer = new byte[4096];
                 var (cmd, len) = control.Read(ref buffer);
@@ -151,7 +179,9 @@ public sealed class MigrationTarget
                 try { hello = MigrationHello.FromBytes(buffer.AsSpan(0, len)); }
                 catch (VmmException e) { return Refuse(control, e.Message); }
                 if (_owner.CheckCompatibility(hello) is { } why) return Refuse(control, why);
-                var config = hello.Config with { IncomingMigration = true };
+                // The reserved machine, never the one the Hello describes (they were just found equal, but the
+                // peer's paths and arguments are not what is loaded).
+                var config = _owner._reserved with { IncomingMigration = true };
                 try { _machine = Options.CreateMachine?.Invoke(config) ?? VmMachine.Create(_owner._hypervisor, config); }
                 catch (VmmException e) { return Refuse(control, $"cannot create the machine: {e.Message}"); }
                 foreach (var slot in _machine.Memory.Slots) slot.Memory.AdviseHugePages();
@@ -166,11 +196,16 @@ public sealed class MigrationTarget
                 {
                     var data = AcceptData(hello.Session);
                     int index = i - 1;
-                    lock (_syncGate) _synced.Add(uint.MaxValue);
-                    _readers.Add(Task.Factory.StartNew(() => ReadPagesOrCloseAll(data, index), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                    lock (_syncGate)
+                    {
+                        _synced.Add(uint.MaxValue);
+                        _readers.Add(Task.Factory.StartNew(() => ReadPagesOrCloseAll(data, index), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                    }
                 }
                 var stateBytes = ReadControlUntilState(control, ref buffer);
-                try { Task.WaitAll([.. _readers]); }
+                Task[] readers;
+                lock (_syncGate) readers = [.. _readers];
+                try { Task.WaitAll(readers); }
                 catch (AggregateException e) { throw e.InnerExceptions[0]; }
 
                 var restoreClock = Stopwatch.StartNew();
@@ -199,8 +234,24 @@ public sealed class MigrationTarget
             }
             finally
             {
-                _machine?.Dispose();
+                // Close every connection, let the page readers see it and end, and only then free the machine:
+                // a reader that still applied a page must not write into unmapped memory.
+                _incoming?.Dispose();
                 CloseAll();
+                JoinReaders();
+                _machine?.Dispose();
+            }
+        }
+
+        /// <summary>Waits for the page readers (their connections closed), whatever they ended with.</summary>
+        private void JoinReaders()
+        {
+            Task[] readers;
+            lock (_syncGate) readers = [.. _readers];
+            foreach (var reader in readers)
+            {
+                try { reader.Wait(); }
+                catch (AggregateException) { }
             }
         }
 
@@ -230,21 +281,32 @@ public sealed class MigrationTarget
 
         private long BytesReceived { get { lock (_streams) return _streams.Sum(s => s.BytesRead); } }
 
+        /// <summary>Keeps <paramref name="stream"/> for <see cref="CloseAll"/>; closes it at once when the session already closed.</summary>
+        private FrameStream Track(FrameStream stream)
+        {
+            lock (_streams)
+            {
+                if (_closed)
+                {
+                    stream.Dispose();
+                    throw new ObjectDisposedException("the incoming migration", "the migration ended");
+                }
+                _streams.Add(stream);
+            }
+            return stream;
+        }
+
+        /// <summary>The control connection: the first that authenticates, however many strangers came before.</summary>
         private FrameStream Accept()
         {
-            var socket = _listener.AcceptSocketAsync(_ct).AsTask().GetAwaiter().GetResult();
-            var stream = new FrameStream(socket, Options.IoTimeout);
-            lock (_streams) _streams.Add(stream);
-            return stream;
+            var control = Track(_incoming!.Next(null, _ct));
+            _transport = control.Transport;
+            return control;
         }
 
         private FrameStream AcceptData(ulong session)
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_ct);
-            cts.CancelAfter(Options.IoTimeout);
-            var socket = _listener.AcceptSocketAsync(cts.Token).AsTask().GetAwaiter().GetResult();
-            var stream = new FrameStream(socket, Options.IoTimeout);
-            lock (_streams) _streams.Add(stream);
+            var stream = Track(_incoming!.Next(Options.IoTimeout, _ct));
             byte[] buffer = new byte[16];
             var (cmd, len) = stream.Read(ref buffer);
             if (cmd != MigrationCommand.DataHello || len != 12 || BitConverter.ToUInt64(buffer, 0) != session)
@@ -273,7 +335,7 @@ public sealed class MigrationTarget
                         break;
                     case MigrationCommand.PostCopy when complete:
                         _postCopy = true;
-                        PostCopyArrival.ReadRuns(buffer.AsSpan(0, len), _missingRuns);
+                        PostCopyArrival.ReadRuns(buffer.AsSpan(0, len), _missingRuns, _owner._reserved.MemoryBytes / GuestAddress.PageSize);
                         break;
                     case MigrationCommand.State when complete:
                         return buffer.AsSpan(0, len).ToArray();
@@ -338,6 +400,21 @@ public sealed class MigrationTarget
         {
             var memory = _machine!.Memory;
             MemorySlot? slot = null;
+            // The slot's mapping stays alive while this frame is written into it (a reader that got here after
+            // the machine was freed fails on the lease instead of writing into unmapped memory).
+            MemoryLease lease = default;
+            try
+            {
+                ApplyPages(payload, memory, ref slot, ref lease);
+            }
+            finally
+            {
+                lease.Dispose();
+            }
+        }
+
+        private void ApplyPages(ReadOnlySpan<byte> payload, GuestMemory memory, ref MemorySlot? slot, ref MemoryLease lease)
+        {
             int offset = 0;
             long count = 0;
             ulong runStart = 0, runEnd = 0;
@@ -345,7 +422,12 @@ public sealed class MigrationTarget
             {
                 var (gpa, encoding) = PageCodec.Decode(payload, ref offset, out var data);
                 if (slot is null || !slot.Contains(gpa))
+                {
                     slot = memory.FindSlot(gpa) ?? throw new VmmException($"page 0x{gpa:x} is outside the target's guest memory", "migration-pages");
+                    lease.Dispose();
+                    lease = default;
+                    lease = slot.Memory.Lease();
+                }
                 var page = slot.Memory.AsSpan(gpa - slot.GuestPhysAddr, PageCodec.PageSize);
                 switch (encoding)
                 {
@@ -392,7 +474,10 @@ public sealed class MigrationTarget
         private void CloseAll()
         {
             lock (_streams)
+            {
+                _closed = true;
                 foreach (var s in _streams) s.Dispose();
+            }
         }
     }
 }

@@ -52,13 +52,29 @@ internal sealed class PostCopyArrival
     /// <summary>Why this target cannot run post-copy, or null when it can: KVM needs userfaultfd.</summary>
     public static string? WhyNot(IHypervisor hypervisor) => hypervisor.Kind == BackendKind.Kvm ? Userfault.Probe() : null;
 
-    /// <summary>Reads the runs of a PostCopy frame.</summary>
-    /// <exception cref="VmmException">a malformed payload.</exception>
-    public static void ReadRuns(ReadOnlySpan<byte> payload, List<(ulong Gpa, ulong Pages)> runs)
+    /// <summary>
+    /// Reads the runs of a PostCopy frame into <paramref name="runs"/> (those of earlier frames already there): each of
+    /// at least one page at a page-aligned address, and all of them together at most <paramref name="maxPages"/> pages
+    /// (the reserved machine's memory), so that a peer can neither grow the list nor the marking loop past the guest.
+    /// </summary>
+    /// <exception cref="VmmException">a malformed payload or runs beyond the bound (operation migration-protocol).</exception>
+    public static void ReadRuns(ReadOnlySpan<byte> payload, List<(ulong Gpa, ulong Pages)> runs, ulong maxPages)
     {
-        if (payload.Length % 16 != 0) throw new VmmException("a PostCopy frame is not a whole number of runs", "migration-protocol");
+        if (payload.Length % 16 != 0)
+            throw new VmmException($"a PostCopy frame of {payload.Length} bytes is not a whole number of runs", "migration-protocol");
+        ulong total = 0;
+        foreach (var (_, pages) in runs) total += pages;
         for (int i = 0; i < payload.Length; i += 16)
-            runs.Add((BinaryPrimitives.ReadUInt64LittleEndian(payload[i..]), BinaryPrimitives.ReadUInt64LittleEndian(payload[(i + 8)..])));
+        {
+            ulong gpa = BinaryPrimitives.ReadUInt64LittleEndian(payload[i..]);
+            ulong pages = BinaryPrimitives.ReadUInt64LittleEndian(payload[(i + 8)..]);
+            if (pages == 0 || (gpa & (GuestAddress.PageSize - 1)) != 0)
+                throw new VmmException($"a PostCopy run 0x{gpa:x}+{pages} is empty or not page-aligned", "migration-protocol");
+            if (pages > maxPages - total)
+                throw new VmmException($"PostCopy runs claim more than the guest's {maxPages} pages (run 0x{gpa:x}+{pages} after {total})", "migration-protocol");
+            total += pages;
+            runs.Add((gpa, pages));
+        }
     }
 
     /// <summary>Starts sending page requests (once the machine runs).</summary>

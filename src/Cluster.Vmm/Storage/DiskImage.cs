@@ -14,12 +14,21 @@ public static class DiskImage
     /// </summary>
     /// <exception cref="VmmException">The file cannot be opened, is locked by another user, or is
     /// not a valid image of its format; the message names the file and the problem.</exception>
-    public static IDiskImage Open(string path, DiskFormat? format, bool readOnly, DiskCacheMode cache)
+    public static IDiskImage Open(string path, DiskFormat? format, bool readOnly, DiskCacheMode cache) =>
+        Open(path, format, readOnly, cache, null);
+
+    /// <summary>
+    /// As <see cref="Open(string, DiskFormat?, bool, DiskCacheMode)"/>, over the descriptors of <paramref name="files"/> when
+    /// given: the image and its backing files are then duplicates of the table's descriptors, found by path, and no file
+    /// is opened by path.
+    /// </summary>
+    /// <exception cref="VmmException">as the other overload; or a file of the chain is not in <paramref name="files"/>.</exception>
+    public static IDiskImage Open(string path, DiskFormat? format, bool readOnly, DiskCacheMode cache, DiskFiles? files)
     {
-        var file = OpenFile(path, readOnly, cache);
+        var file = OpenFile(path, readOnly, cache, files: files);
         try
         {
-            return Open(file, format, readOnly, cache, BackingChain.Start(file));
+            return Open(file, format, readOnly, cache, BackingChain.Start(file, files: files));
         }
         catch
         {
@@ -132,14 +141,18 @@ public static class DiskImage
         return file.Length >= 4 && Qcow2Header.HasMagic(magic) ? DiskFormat.Qcow2 : DiskFormat.Raw;
     }
 
-    /// <summary>Opens a host file and, unless <paramref name="locked"/> is false, locks it.</summary>
-    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache, bool locked = true)
+    /// <summary>Opens a host file (by path, or as a duplicate from <paramref name="files"/>) and, unless
+    /// <paramref name="locked"/> is false, locks it.</summary>
+    internal static IImageFile OpenFile(string path, bool readOnly, DiskCacheMode cache, bool locked = true, DiskFiles? files = null)
     {
-        var file = PosixImageFile.Open(path, readOnly, cache);
+        var file = files is null ? PosixImageFile.Open(path, readOnly, cache) : PosixImageFile.FromDuplicate(path, files.Duplicate(path, readOnly), cache);
         try
         {
             if (locked)
+            {
                 ImageLock.Acquire(file.Handle, path, write: !readOnly);
+                if (files is not null) file.ReleaseLocksOnDispose();
+            }
             return file;
         }
         catch

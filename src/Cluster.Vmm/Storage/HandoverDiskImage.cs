@@ -15,21 +15,25 @@ public sealed class HandoverDiskImage : IDiskImage
     private readonly object _gate = new();
     private readonly DiskFormat? _format;
     private readonly DiskCacheMode _cache;
+    private readonly DiskFiles? _files;
     private IDiskImage? _inner;
     private DiskFormat _lastFormat;
     private ulong _lastSize;
     private bool _disposed;
 
-    /// <summary>Opens <paramref name="path"/> now (<paramref name="active"/>) or only checks that it exists.</summary>
+    /// <summary>Opens <paramref name="path"/> now (<paramref name="active"/>) or only checks that it exists; over the
+    /// descriptors of <paramref name="files"/> when given (which must outlive this image), never by path.</summary>
     /// <exception cref="VmmException">the image cannot be opened, or (inactive) the file is not there.</exception>
-    public HandoverDiskImage(string path, DiskFormat? format, bool readOnly, DiskCacheMode cache, bool active)
+    public HandoverDiskImage(string path, DiskFormat? format, bool readOnly, DiskCacheMode cache, bool active, DiskFiles? files = null)
     {
         Path = path;
         _format = format;
         ReadOnly = readOnly;
         _cache = cache;
+        _files = files;
         if (active) Activate();
-        else if (!File.Exists(path)) throw new VmmException($"disk image {path} is not visible on this host", "disk-open");
+        else if (files is not null ? !files.Contains(path) : !File.Exists(path))
+            throw new VmmException(files is null ? $"disk image {path} is not visible on this host" : $"disk image {path} was not passed to this process", "disk-open");
     }
 
     /// <inheritdoc />
@@ -58,7 +62,7 @@ public sealed class HandoverDiskImage : IDiskImage
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_inner is not null) return;
-            var image = DiskImage.Open(Path, _format, ReadOnly, _cache);
+            var image = DiskImage.Open(Path, _format, ReadOnly, _cache, _files);
             if (ExpectedVirtualSize is ulong expected && image.VirtualSize != expected)
             {
                 image.Dispose();

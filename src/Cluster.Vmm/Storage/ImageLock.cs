@@ -51,6 +51,16 @@ internal static class ImageLock
         }
     }
 
+    /// <summary>Releases every lock byte this open file description holds (the bytes QEMU uses, 100 to 299).</summary>
+    public static void Release(SafeFileHandle handle)
+    {
+        PosixImageFile.WithFd(handle, fd =>
+        {
+            var lk = new Libc.Flock { l_type = Libc.F_UNLCK, l_whence = Libc.SEEK_SET, l_start = PermBase, l_len = 2 * (SharedBase - PermBase) };
+            return Libc.fcntl_lock(fd, Libc.F_OFD_SETLK, ref lk);
+        });
+    }
+
     private static void TryAcquire(SafeFileHandle handle, string path, bool write)
     {
         int perm = write ? ConsistentRead | Write : ConsistentRead;

@@ -111,6 +111,39 @@ public class VmManagerTests : TestKit
     }
 
     [Fact]
+    public void A_crash_looping_guest_is_restarted_with_a_growing_back_off_then_left_crashed()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("t", "triple", new RestartPolicy(RestartMode.OnFailure, 3))));
+        Ask<VmCommandAccepted>(new StartVm("t"));
+
+        AwaitAssert(() => Assert.Equal(4, _guests.Created.Count), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
+        AwaitStatus("t", VmStatus.Crashed);
+
+        var boots = _guests.Created.Select(g => g.CreatedAt).ToList();
+        // The first restart comes at once; the second waits 1 s and the third 2 s (lower bounds only: a slow host adds).
+        Assert.True(boots[2] - boots[1] >= TimeSpan.FromMilliseconds(950), $"second restart after {(boots[2] - boots[1]).TotalMilliseconds} ms");
+        Assert.True(boots[3] - boots[2] >= TimeSpan.FromMilliseconds(1950), $"third restart after {(boots[3] - boots[2]).TotalMilliseconds} ms");
+        var restarts = Ask<VmEventList>(new GetVmEvents("t")).Events.OfType<VmRestarted>().Select(r => r.Reason).ToList();
+        Assert.Equal(["restart policy OnFailure (1/3), at once", "restart policy OnFailure (2/3), after 1 s", "restart policy OnFailure (3/3), after 2 s"], restarts);
+        Assert.Equal(4, _guests.Created.Count);
+    }
+
+    [Fact]
+    public void A_stop_during_a_restart_back_off_cancels_the_restart()
+    {
+        Ask<VmCommandAccepted>(new CreateVm(Specs.Of("t", "triple", new RestartPolicy(RestartMode.OnFailure, 3))));
+        Ask<VmCommandAccepted>(new StartVm("t"));
+        AwaitAssert(() => Assert.Equal(2, Ask<VmEventList>(new GetVmEvents("t")).Events.OfType<VmRestarted>().Count()),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+
+        Ask<VmCommandAccepted>(new StopVm("t", StopMode.Forced));
+        Thread.Sleep(1500);
+
+        Assert.Equal(VmStatus.Stopped, Ask<VmInfo>(new GetVm("t")).Status);
+        Assert.Equal(2, _guests.Created.Count);
+    }
+
+    [Fact]
     public void A_clean_guest_exit_stops_the_vm()
     {
         Ask<VmCommandAccepted>(new CreateVm(Specs.Of("e", image: "exit0")));

@@ -28,7 +28,7 @@ public sealed class MigrationReceiverTests : TestKit
         _agent = CreateTestProbe();
         PlacementBoard.Get(Sys).Report(new HostStatus(Self, 2, 8 << 20, new Dictionary<string, string>(), "GenuineIntel", [],
             [new PlacedVm("other", 1, 4 << 20, "g")], 1, 0, 4 << 20, DateTime.UtcNow));
-        _receiver = Sys.ActorOf(MigrationReceiver.Props(_hypervisor, Self, _agent.Ref, null, PlacementSettings.Default,
+        _receiver = Sys.ActorOf(MigrationReceiver.Props(new Cluster.Actors.Runtime.MachineGuestRuntimeFactory(_hypervisor), Self, _agent.Ref, null, PlacementSettings.Default,
             MigrationSettings.Default with { MaxIncoming = 1 }));
     }
 
@@ -109,6 +109,8 @@ public sealed class MigrationReceiverTests : TestKit
         var ready = ExpectMsg<IncomingReady>();
         Assert.Equal("127.0.0.1", ready.Address);
         Assert.True(ready.Port > 0);
+        Assert.Equal(MigrationCredentials.TokenBytes, ready.Token.Length);
+        Assert.Equal(MigrationCredentials.PinBytes, ready.CertificatePin?.Length);
         Assert.Equal("a", _agent.ExpectMsg<IncomingVm>().Spec.Id);
         Assert.NotNull(IncomingMigrations.Get(Sys).Find("a"));
 
@@ -128,7 +130,7 @@ public sealed class MigrationReceiverTests : TestKit
         });
         source.Start();
         var result = await new MigrationSource(source, new MigrationOptions { DisposeSourceOnSuccess = false })
-            .MigrateAsync(new IPEndPoint(IPAddress.Parse(ready.Address), ready.Port));
+            .MigrateAsync(new IPEndPoint(IPAddress.Parse(ready.Address), ready.Port), new MigrationCredentials(ready.Token, ready.CertificatePin));
         Assert.True(result.Succeeded, result.FailureReason);
         _receiver.Tell(new IncomingConsole("m-a", "a", "count 1\n"u8.ToArray()));
 

@@ -21,6 +21,20 @@ public class MoveCostTests
     }
 
     [Fact]
+    public void A_move_copies_no_more_than_the_memory_its_worker_holds()
+    {
+        var settings = RebalanceSettings.Default;
+        var big = Vm("v", 0, memoryMiB: 4096);
+        var mostlyUntouched = big with { MemoryUsedBytes = 300 * MiB };
+        var smallerThanItsWorker = Vm("v", 0, memoryMiB: 64) with { MemoryUsedBytes = 150 * MiB };
+
+        Assert.Equal(300 * MiB, mostlyUntouched.CopiedBytes);
+        Assert.Equal(64 * MiB, smallerThanItsWorker.CopiedBytes);
+        Assert.Equal(4096 * MiB, big.CopiedBytes);
+        Assert.True(MoveCost.Of(mostlyUntouched, settings).TransferSeconds < MoveCost.Of(big, settings).TransferSeconds / 10);
+    }
+
+    [Fact]
     public void Estimates_the_dirty_rate_from_cpu_load_unless_measured()
     {
         var settings = RebalanceSettings.Default;

@@ -119,6 +119,23 @@ public class RebalancerTests : TestKit
     }
 
     [Fact]
+    public void A_move_is_planned_from_the_load_and_memory_the_hosts_measured_in_their_workers_cgroups()
+    {
+        // a: a 1 GiB VM whose worker holds 200 MiB (its cgroup's working set); b: no cgroup, so no memory figure.
+        Report("h1", vms: [new PlacedVm("a", 1, 1024 * MiB, null, 2, 200 * MiB), new PlacedVm("b", 1, 1024 * MiB, null, 2)]);
+        Report("h2");
+        Start(Fast with { MaxMoves = 1 });
+
+        var move = ExpectMove();
+
+        Assert.Equal("a", move.VmId);
+        Assert.Equal("2.000", move.Cause.Inputs["vm.cpu-load"]);
+        Assert.Equal($"{200 * MiB} (its worker's cgroup)", move.Cause.Inputs["vm.memory-used-bytes"]);
+        Assert.Contains("200 MiB to copy", move.Cause.Summary);
+        Assert.Equal("1.0000", move.Cause.Inputs["load.h1"]);
+    }
+
+    [Fact]
     public void Off_mode_plans_nothing_until_switched_to_automatic()
     {
         ReportSkewed();

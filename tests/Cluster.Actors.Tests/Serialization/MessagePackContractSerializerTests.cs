@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Serialization;
 using Akka.TestKit.Xunit2;
-using Cluster.Actors.Serialization;
+using Cluster.Serialization;
 using Cluster.Actors.Tests.TestUtils;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
@@ -43,6 +43,45 @@ public class MessagePackContractSerializerTests : TestKit
         var back = Serializer.FromBinary(bytes, Serializer.Manifest(original));
         Assert.IsType(original.GetType(), back);
         Assert.Equal(bytes, Serializer.ToBinary(back));
+    }
+
+    /// <summary>The contracts' share of the fuzzing (tests/Cluster.Vmm.Tests/Fuzz has the VMM's parsers): mutants of every
+    /// contract's bytes (bit flips, random and boundary bytes, insertions, deletions, truncation; a fixed seed per
+    /// contract) are read or refused with a <see cref="SerializationException"/>, never another exception.</summary>
+    [Theory]
+    [MemberData(nameof(ContractManifests))]
+    public void Mutants_of_every_contract_are_read_or_refused_with_a_serialization_exception(string manifest)
+    {
+        var original = Serializer.ToBinary(Samples.Of(ContractTypes.ByManifest[manifest]));
+        var random = new Random(manifest.Aggregate(17, (h, c) => unchecked((h * 31) + c)));
+        byte[] boundary = [0x00, 0x7f, 0x80, 0xc0, 0xc1, 0xcc, 0xcd, 0xce, 0xcf, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xff];
+        for (int i = 0; i < 300; i++)
+        {
+            var data = new List<byte>(original);
+            for (int round = 1 + random.Next(4); round > 0; round--)
+            {
+                int at = data.Count == 0 ? 0 : random.Next(data.Count);
+                switch (data.Count == 0 ? 0 : random.Next(5))
+                {
+                    case 0: data.Insert(Math.Min(at, data.Count), boundary[random.Next(boundary.Length)]); break;
+                    case 1: data[at] ^= (byte)(1 << random.Next(8)); break;
+                    case 2: data[at] = boundary[random.Next(boundary.Length)]; break;
+                    case 3: data.RemoveAt(at); break;
+                    default: data.RemoveRange(at, data.Count - at); break;
+                }
+            }
+            try
+            {
+                Serializer.FromBinary([.. data], manifest);
+            }
+            catch (SerializationException)
+            {
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"mutant {i} of {manifest} ({Convert.ToHexString([.. data])}): {e.GetType().Name}: {e.Message}");
+            }
+        }
     }
 
     [Fact]

@@ -39,6 +39,9 @@ public sealed class ScriptedGuest(string image) : IGuestRuntime
 
     public string State { get; private set; } = "created";
 
+    /// <summary>When the runtime was created (a boot or restart asked for it).</summary>
+    public DateTime CreatedAt { get; } = DateTime.UtcNow;
+
     public bool Disposed { get; private set; }
 
     public void Start()
@@ -76,6 +79,18 @@ public sealed class ScriptedGuest(string image) : IGuestRuntime
     }
 
     public void Dispose() => Disposed = true;
+
+    /// <summary>Whether <see cref="Detach"/> reports the guest running on (a VMM worker's) instead of stopping it (in-process).</summary>
+    public bool DetachKeepsRunning { get; set; }
+
+    public bool Detach()
+    {
+        if (DetachKeepsRunning)
+            return true;
+        Stop();
+        Dispose();
+        return false;
+    }
 
     private void Exit(GuestExit exit)
     {

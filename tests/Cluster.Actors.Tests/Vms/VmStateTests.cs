@@ -181,6 +181,18 @@ public class VmStateTests
     }
 
     [Fact]
+    public void Cold_starts_count_ownership_claims_not_live_migrations_and_survive_snapshots()
+    {
+        var state = Running().Apply(new VmOwnerClaimed("a", Now, "owned", 1, "h1:1"));
+        state = state.Apply(state.Commit("a", "m1", "h1:1", "h2:2", Now));
+        Assert.Equal(1, state.ColdStarts);
+        state = state.Apply(state.Claim("a", "h3:3", Now));
+        Assert.Equal(2, state.ColdStarts);
+        Assert.Equal(2, VmState.FromSnapshot(state.ToSnapshot(), 10).ColdStarts);
+        Assert.Equal(2, Assert.IsType<VmInfo>(state.Describe("a", "h3:3")).ColdStarts);
+    }
+
+    [Fact]
     public void Only_a_claim_above_my_epoch_fences_me()
     {
         VmEvent[] newer = [new VmStarted("a", Now, "x"), new VmOwnerClaimed("a", Now, "owned", 2, "h2:2")];

@@ -36,6 +36,21 @@ public class VmSpecSerializationTests
         Assert.Equal(new BuiltInImage("hello"), spec.Image);
         Assert.NotNull(spec.Disks);
         Assert.Empty(spec.Disks);
+        Assert.NotNull(spec.Nics);
+        Assert.Empty(spec.Nics);
+    }
+
+    [Fact]
+    public void Keeps_nics_with_their_assigned_mac_address_and_mtu_through_a_round_trip()
+    {
+        var spec = Specs.Hello() with
+        {
+            Nics = [new Networks.NicSpec("lan", "02:11:22:33:44:55", "10.88.0.2", 1500), new Networks.NicSpec("phys", "52:54:00:00:00:01", null, 9000)],
+        };
+
+        var back = MessagePackSerializer.Deserialize<VmSpec>(MessagePackSerializer.Serialize(spec, Options), Options);
+
+        Assert.Equal(spec.Nics, back.Nics);
     }
 
     [Fact]

@@ -40,13 +40,15 @@ public sealed class DiskPlacementEndToEndTests : IDisposable
     {
         Directory.CreateDirectory(Shared);
         await File.WriteAllBytesAsync(Image, new byte[1 << 20]);
+        string config = Path.Combine(_data, "images.conf");
+        await File.WriteAllTextAsync(config, $"cluster-hypervisor.images.allowed-dirs = [\"{Shared}\"]\n");
         var journal = $"sqlite:{Path.Combine(_data, "journal.db")}";
         _nodes.Add(await NodeProcess.StartAsync(_ports[0], Path.Combine(_data, "n0"),
-            "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "32M", "--rebalance", "off"));
+            "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "32M", "--rebalance", "off", "--config", config));
         var node = ProcessRunner.DotnetExec(Executables.NodeDll,
         [
             "run", "--port", $"{_ports[1]}", "--data", Path.Combine(_data, "n1"), "--backend", "emulated",
-            "--seed", Host(0), "--journal", journal, "--vcpus", "4", "--memory", "64M", "--rebalance", "off",
+            "--seed", Host(0), "--journal", journal, "--vcpus", "4", "--memory", "64M", "--rebalance", "off", "--config", config, .. TestCa.NodeArgs,
         ]);
         var hidden = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs none \"$0\" && exec \"$@\"", Shared, "dotnet" })

@@ -38,7 +38,7 @@ public sealed class PartitionTests : IDisposable
             [
                 "run", "--host", _net.Address(i), "--port", $"{Port}", "--data", Path.Combine(_data, $"n{i}"), "--backend", "emulated",
                 "--seed", Host(0), "--journal", $"sqlite:{Path.Combine(_data, "journal.db")}", "--vcpus", "2", "--memory", "32M", "--rebalance", "off",
-                "--label", $"zone=z{i}", "--run-log", RunLog(i),
+                "--label", $"zone=z{i}", "--run-log", RunLog(i), .. TestCa.NodeArgs,
             ]))));
         await Eventually(async () =>
             JsonDocument.Parse((await Ok(0, "--json", "nodes")).Stdout).RootElement.GetArrayLength() == 3, "three hosts");

@@ -6,36 +6,23 @@ namespace Cluster.Node.Tests.Hosting;
 /// <summary>The real `cluster-node run` process driven by the real `vmctl`, over Akka.Remote on loopback.</summary>
 public sealed class NodeEndToEndTests : IDisposable
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-node-e2e", Guid.NewGuid().ToString("N"));
-    private readonly int _port = ProcessRunner.FreePort();
+    private readonly int _port;
+    private readonly SingleNodeVmctl _vmctl;
 
-    private Task<ProcessResult> Vmctl(params string[] args) =>
-        ProcessRunner.RunAsync(Executables.VmctlDll, CommandTimeout, ["--node", $"127.0.0.1:{_port}", "--timeout", "10", .. args]);
-
-    private async Task<ProcessResult> Ok(params string[] args)
+    public NodeEndToEndTests()
     {
-        var result = await Vmctl(args);
-        Assert.True(result.ExitCode == 0, $"vmctl {string.Join(' ', args)} -> {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
-        return result;
+        _port = ProcessRunner.FreePort();
+        _vmctl = new SingleNodeVmctl(_port);
     }
 
-    private async Task<Dictionary<string, JsonElement>> ListAsync()
-    {
-        var json = (await Ok("list", "--json")).Stdout;
-        return JsonDocument.Parse(json).RootElement.EnumerateArray().ToDictionary(v => v.GetProperty("id").GetString()!);
-    }
+    private Task<ProcessResult> Vmctl(params string[] args) => _vmctl.Run(args);
 
-    private static async Task Eventually(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail($"timed out waiting for {what}");
-            await Task.Delay(200);
-        }
-    }
+    private Task<ProcessResult> Ok(params string[] args) => _vmctl.Ok(args);
+
+    private Task<Dictionary<string, JsonElement>> ListAsync() => _vmctl.ListAsync();
+
+    private static Task Eventually(Func<Task<bool>> condition, string what) => SingleNodeVmctl.Eventually(condition, what);
 
     [Fact]
     public async Task Vmctl_drives_a_node_and_a_running_vm_boots_again_after_the_node_restarts()

@@ -20,7 +20,7 @@ public sealed class NodeHostTests : IDisposable
         await File.WriteAllTextAsync(configFile, "cluster-hypervisor.limits.max-vcpus = 1\nakka.loglevel = WARNING");
         using var host = NodeHost.Start(new NodeOptions(configFile, 0, Path.Combine(_dir, "data"), BackendKind.Emulated),
             HypervisorConfig.DefaultHoconDirectory);
-        Assert.Equal("akka.tcp", host.Address.Protocol);
+        Assert.Equal("akka.ssl.tcp", host.Address.Protocol);
         Assert.True(host.Address.Port > 0);
         Assert.True(File.Exists(Path.Combine(_dir, "data", "journal.db")));
         var spec = new VmSpec("two", "two", 2, 4 << 20, new BuiltInImage("hello"), [], new Dictionary<string, string>(), null, RestartPolicy.Never);

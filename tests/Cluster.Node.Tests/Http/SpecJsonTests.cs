@@ -59,10 +59,10 @@ public class SpecJsonTests
     }
 
     [Theory]
-    [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","bus":"ide"}]}""", "unknown disk field 'bus'")]
+    [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","bus":"ide"}]}""", "unknown field 'disks[0].bus' (known: path, format, readonly, readOnly, cache, serial)")]
     [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","format":"vmdk"}]}""", "'vmdk'")]
     [InlineData("""{"id":"a","image":"counter","disks":[{"path":"/a","cache":"unsafe"}]}""", "'unsafe'")]
-    [InlineData("""{"id":"a","image":"counter","disks":[{"format":"raw"}]}""", "a disk needs 'path'")]
+    [InlineData("""{"id":"a","image":"counter","disks":[{"format":"raw"}]}""", "'disks[0].path' is required")]
     [InlineData("""{"id":"a","image":"counter","disks":{"path":"/a"}}""", "'disks' must be an array")]
     public void Refuses_bad_disks_naming_the_field_or_value(string json, string message)
     {

@@ -41,11 +41,14 @@ public sealed partial class DiskLiveMigrationTests(ITestOutputHelper output) : I
     private async Task StartClusterAsync()
     {
         Directory.CreateDirectory(Shared);
+        string config = Path.Combine(_data, "images.conf");
+        await File.WriteAllTextAsync(config, $"cluster-hypervisor.images.allowed-dirs = [\"{Shared}\"]\n");
         if (Environment.GetEnvironmentVariable("CLUSTER_PG_URL") is { Length: > 0 } pg)
             _postgres = new PostgresScratch(pg);
         var journal = _postgres is not null ? $"postgres:{_postgres.ConnectionString}" : $"sqlite:{Path.Combine(_data, "journal.db")}";
         var starting = Enumerable.Range(0, 2).Select(i => NodeProcess.StartAsync(_ports[i], Path.Combine(_data, $"n{i}"),
-            "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "64M", "--rebalance", "off", "--run-log", RunLog(i))).ToList();
+            "--seed", Host(0), "--journal", journal, "--vcpus", "2", "--memory", "64M", "--rebalance", "off", "--run-log", RunLog(i),
+            "--config", config)).ToList();
         try
         {
             await Task.WhenAll(starting);
@@ -74,7 +77,7 @@ public sealed partial class DiskLiveMigrationTests(ITestOutputHelper output) : I
     /// <summary>Asks through host 0 on one client kept for the test (a client per poll would take a second or more to connect).</summary>
     private async Task<T> AskAsync<T>(object message)
     {
-        _client ??= await NodeClient.ConnectAsync(Host(0), TimeSpan.FromSeconds(20));
+        _client ??= await NodeTokens.ConnectAsync(Host(0), TimeSpan.FromSeconds(20));
         var reply = await _client.AskAsync(message);
         return reply is T t ? t : throw new Xunit.Sdk.XunitException($"expected {typeof(T).Name}, got {reply}");
     }
@@ -103,14 +106,15 @@ public sealed partial class DiskLiveMigrationTests(ITestOutputHelper output) : I
     [Fact]
     public async Task A_vm_writing_numbered_blocks_to_a_qcow2_disk_moves_to_the_other_host_by_vmctl_migrate_and_its_image_holds_every_block_once_in_place()
     {
-        // At queue depth 1 the emulated backend writes some 500-4000 blocks a second: enough blocks that the guest is still
-        // writing when the migration, started once it printed its first 256, hands over (on a loaded 2-core machine
-        // vmctl migrate --wait took 3-7 s and the guest had over 20000 blocks to go at that point).
+        // At queue depth 1 the emulated backend writes some 500-10000 blocks a second (a quiet machine wrote all 32768
+        // before a 3.5 s migration): each block is followed by 250 us of guest time (gap_us), so the run lasts at least
+        // 8 s on any host and the guest is still writing when the migration, started once it printed its first 256,
+        // hands over (on a loaded 2-core machine vmctl migrate --wait took 3-7 s).
         const int Blocks = 32768;
         await StartClusterAsync();
         var image = Path.Combine(Shared, "seq.qcow2");
         DiskImage.Create(image, DiskFormat.Qcow2, (ulong)Blocks * 4096 + (1 << 20));
-        var a = await CreateAsync("w", image, "qcow2", "seq", Blocks.ToString(CultureInfo.InvariantCulture));
+        var a = await CreateAsync("w", image, "qcow2", "gap_us=250", "seq", Blocks.ToString(CultureInfo.InvariantCulture));
         var b = 1 - a;
         await ClusterVmctl.Eventually(async () => Written(await ConsoleAsync("w")).Count > 0, "w writing its first blocks", 60);
 
@@ -123,9 +127,10 @@ public sealed partial class DiskLiveMigrationTests(ITestOutputHelper output) : I
         Assert.True(!atMove.Contains($"seq written={Blocks} ok", StringComparison.Ordinal),
             $"the guest had finished its blocks by the time the migration was done; it moved no writing guest:\n{atMove}");
         // Asked right away, the VM's console (on the target now) holds what the guest printed on the source.
-        Assert.True(Written(atMove) is [256, .., var last] && last >= before, $"the console right after the migration:\n{atMove}");
+        // (It may hold the first line alone: on a loaded machine the guest can print no second one while the migration runs.)
+        Assert.True(Written(atMove) is [256, ..] lines && lines[^1] >= before, $"the console right after the migration:\n{atMove}");
 
-        await ClusterVmctl.Eventually(async () => await WhereAsync("w") == (Host(b), "Stopped"), "w to finish its blocks on the target", 80);
+        await ClusterVmctl.Eventually(async () => await WhereAsync("w") == (Host(b), "Stopped"), "w to finish its blocks on the target", 300);
         var console = await ConsoleAsync("w");
         output.WriteLine($"the guest finished {clock.ElapsedMilliseconds} ms after the migration began");
         Assert.Contains($"seq written={Blocks} ok", console);

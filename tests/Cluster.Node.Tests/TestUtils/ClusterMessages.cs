@@ -11,7 +11,7 @@ internal static class ClusterMessages
     /// <summary>Asks the cluster through node <paramref name="node"/> ("host:port").</summary>
     public static async Task<object> AskAsync(string node, object message)
     {
-        await using var client = await NodeClient.ConnectAsync(node, TimeSpan.FromSeconds(20));
+        await using var client = await NodeTokens.ConnectAsync(node, TimeSpan.FromSeconds(20));
         return await client.AskAsync(message);
     }
 

@@ -12,7 +12,7 @@ internal sealed class ClusterVmctl(Func<int, string> host)
 
     /// <summary>Runs vmctl through host <paramref name="via"/>, whatever its exit code.</summary>
     public Task<ProcessResult> Run(int via, params string[] args) =>
-        ProcessRunner.RunAsync(Executables.VmctlDll, CommandTimeout, ["--node", host(via), "--timeout", "20", .. args]);
+        ProcessRunner.RunAsync(Executables.VmctlDll, CommandTimeout, ["--node", host(via), .. NodeTokens.VmctlOptions(host(via)), "--timeout", "20", .. args]);
 
     /// <summary>Runs vmctl and asserts it succeeded.</summary>
     public async Task<ProcessResult> Ok(int via, params string[] args)

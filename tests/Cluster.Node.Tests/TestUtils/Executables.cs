@@ -1,3 +1,5 @@
+using Cluster.Vmm.Worker;
+
 namespace Cluster.Node.Tests.TestUtils;
 
 /// <summary>Finds the built cluster-node and vmctl assemblies in their own output folders (same configuration as the tests).</summary>
@@ -6,6 +8,9 @@ public static class Executables
     public static string NodeDll => Find("Cluster.Node", "cluster-node.dll");
 
     public static string VmctlDll => Find("Cluster.Vmctl", "vmctl.dll");
+
+    /// <summary>The NativeAOT worker cluster-node's build publishes (vmm-worker-aot/vmm-worker); null where it was not built.</summary>
+    public static string? AotWorker => WorkerLauncher.AotWorker(Path.GetDirectoryName(NodeDll)!) is [var exe] ? exe : null;
 
     private static string Find(string project, string dll)
     {

@@ -8,6 +8,7 @@ internal static class NodeTeardown
     {
         foreach (var node in nodes)
             node?.Dispose();
+        WorkerRecords.KillAll(data);
         if (Environment.GetEnvironmentVariable("CLUSTER_TEST_LOGS") is { Length: > 0 } logs)
         {
             Directory.CreateDirectory(logs);

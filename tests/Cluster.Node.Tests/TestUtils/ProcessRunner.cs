@@ -14,6 +14,7 @@ public static class ProcessRunner
     public static ProcessStartInfo DotnetExec(string dll, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.Environment[Cluster.Vmctl.Client.ClientTls.Variable] = TestCa.Directory;
         info.ArgumentList.Add("exec");
         info.ArgumentList.Add(dll);
         foreach (var a in args)
@@ -22,9 +23,30 @@ public static class ProcessRunner
     }
 
     /// <summary>Runs to completion (killed after <paramref name="timeout"/>) and returns its exit code and output.</summary>
-    public static async Task<ProcessResult> RunAsync(string dll, TimeSpan timeout, params string[] args)
+    public static Task<ProcessResult> RunAsync(string dll, TimeSpan timeout, params string[] args) => RunAsync(dll, timeout, [], args);
+
+    /// <summary>As <see cref="RunAsync(string, TimeSpan, string[])"/>, with <paramref name="environment"/> set (or, for a
+    /// null value, removed) in the process's environment.</summary>
+    public static Task<ProcessResult> RunAsync(string dll, TimeSpan timeout, (string Name, string? Value)[] environment, params string[] args) =>
+        RunWithInputAsync(dll, timeout, environment, null, args);
+
+    /// <summary>As <see cref="RunAsync(string, TimeSpan, string[])"/> with an environment, and <paramref name="input"/>
+    /// written to its stdin, which is then closed (null: stdin inherited).</summary>
+    public static async Task<ProcessResult> RunWithInputAsync(string dll, TimeSpan timeout, (string Name, string? Value)[] environment, string? input, params string[] args)
     {
-        using var process = Process.Start(DotnetExec(dll, args))!;
+        var info = DotnetExec(dll, args);
+        info.RedirectStandardInput = input is not null;
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
+        }
+        using var process = Process.Start(info)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
@@ -71,14 +93,15 @@ public sealed class NodeProcess : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    /// <summary>Starts a node and waits until it prints that it is ready.</summary>
+    /// <summary>Starts a node in the test run's cluster CA (<see cref="TestCa"/>) and waits until it prints that it is ready.</summary>
     public static Task<NodeProcess> StartAsync(int port, string dataDirectory, params string[] extra) =>
         StartAsync(ProcessRunner.DotnetExec(Executables.NodeDll,
-            ["run", "--port", $"{port}", "--data", dataDirectory, "--backend", "emulated", .. extra]));
+            ["run", "--port", $"{port}", "--data", dataDirectory, "--backend", "emulated", .. TestCa.NodeArgs, .. extra]));
 
     /// <summary>Starts a node from a prepared command line (for example under `ip netns exec`) and waits until it is ready.</summary>
     public static async Task<NodeProcess> StartAsync(ProcessStartInfo info)
     {
+        NodeTokens.Register(info);
         var node = new NodeProcess(Process.Start(info)!);
         try
         {
@@ -95,6 +118,9 @@ public sealed class NodeProcess : IDisposable
     /// <summary>The process id (of the node itself: wrappers such as unshare and `sh -c 'exec ...'` hand their id on).</summary>
     public int Pid => _process.Id;
 
+    /// <summary>The exit code, once the process has ended.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>True once the process has ended (for example after the cluster downed it).</summary>
     public bool HasExited => _process.HasExited;
 
@@ -103,6 +129,24 @@ public sealed class NodeProcess : IDisposable
     {
         if (!_process.HasExited)
             _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>Kills the node process alone (SIGKILL), leaving its VMM workers running, and waits for it to end.</summary>
+    public void KillAlone()
+    {
+        if (!_process.HasExited)
+            _process.Kill(entireProcessTree: false);
+        _process.WaitForExit();
+    }
+
+    /// <summary>Asks the node to shut down (SIGTERM, as a service manager does) and waits for it to end.</summary>
+    public void Terminate(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+            Process.Start("kill", ["-TERM", $"{_process.Id}"])!.WaitForExit();
+        if (!_process.WaitForExit(timeout))
+            throw new TimeoutException($"cluster-node did not exit within {timeout} of SIGTERM:\n{Output}");
         _process.WaitForExit();
     }
 

@@ -40,5 +40,10 @@ public class VmmRunOptionsTests
     }
 
     [Fact]
-    public void Names_the_disk_option_in_the_usage_text() => Assert.Contains("--disk SPEC", VmmRunOptions.Usage);
+    public void Names_the_disk_option_in_the_help()
+    {
+        var stdout = new StringWriter();
+        Assert.Equal(0, Cluster.Node.Cli.NodeCli.Run(["vmm", "run", "--help"], Cluster.Node.Cli.CliIo.Of(stdout, TextWriter.Null)));
+        Assert.Contains("--disk <SPEC>", stdout.ToString());
+    }
 }

@@ -41,14 +41,21 @@ public class VcpuThreadTests
     {
         var (thread, vcpu, probe) = Make(3);
         vcpu.Enqueue(VcpuExit.IoIn(0x102, 1), VcpuExit.IoOut(0x101, 1, 0x99), VcpuExit.MmioRead(0xd000_0000, 4), VcpuExit.Hlt);
+        // Finished is raised on the vCPU's thread after the state turns Finished (which is what Join waits for).
         MachineExit? seen = null;
-        thread.Finished += (_, e) => seen = e;
+        using var finished = new ManualResetEventSlim();
+        thread.Finished += (_, e) =>
+        {
+            seen = e;
+            finished.Set();
+        };
 
         Assert.True(thread.Start().Done);
         Assert.True(thread.Join(Timeout));
 
         Assert.Equal([(2, (ulong?)null, "vcpu-3", false), (1, 0x99UL, "vcpu-3", false)], probe.Log);
         Assert.Equal([0x42UL, 0xffff_ffffUL], vcpu.CompletedReads);
+        Assert.True(finished.Wait(Timeout), "no Finished event");
         Assert.Equal(MachineExitKind.Halted, seen!.Kind);
         Assert.Equal(3, seen.VcpuId);
         Assert.Equal(VcpuRunState.Finished, thread.State);

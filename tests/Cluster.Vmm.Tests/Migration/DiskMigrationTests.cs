@@ -18,6 +18,10 @@ public sealed class DiskMigrationTests : IDisposable
 {
     private const ulong SeqMagic = 0x3130515345534b42UL;
     private const int Blocks = 6144;
+
+    // The guest waits 1.2 ms after each block, so that its run lasts at least 7.4 s on any host and the hand-over
+    // lands mid-run (at 400 us, 2.5 s, a quiet machine finished all the blocks before a migration over TLS paused it).
+    private const string Paced = "gap_us=1200";
     private readonly string _dir = Directory.CreateTempSubdirectory("disk-mig-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -46,7 +50,7 @@ public sealed class DiskMigrationTests : IDisposable
     public void A_failed_commit_gives_the_disk_back_to_the_source_where_the_blocks_go_on_unbroken()
     {
         string image = NewImage(DiskFormat.Raw);
-        using var h = new MigrationHarness(BackendKind.Emulated, BackendKind.Emulated, Config(image, DiskFormat.Raw, "seq", Blocks.ToString()));
+        using var h = new MigrationHarness(BackendKind.Emulated, BackendKind.Emulated, Config(image, DiskFormat.Raw, Paced, "seq", Blocks.ToString()));
         MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("seq written="), "the guest to write its first blocks");
         // The commit runs after the target has taken (opened and locked) the disk: failing it makes the
         // source take the disk back while the target lets go of it.
@@ -83,7 +87,7 @@ public sealed class DiskMigrationTests : IDisposable
     private void Run(BackendKind backend, DiskFormat format, MigrationMode mode)
     {
         string image = NewImage(format);
-        using var h = new MigrationHarness(backend, backend, Config(image, format, "seq", Blocks.ToString()));
+        using var h = new MigrationHarness(backend, backend, Config(image, format, Paced, "seq", Blocks.ToString()));
         MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("seq written="), "the guest to write its first blocks");
         var (source, target) = h.Migrate(h.Source, new MigrationOptions { Mode = mode });
         Assert.True(source.Succeeded, source.FailureReason);

@@ -63,18 +63,25 @@ internal sealed class MigrationHarness : IDisposable
     public VmMachine? Target { get; private set; }
     public GuestConsole? TargetConsole { get; private set; }
 
-    /// <summary>Runs one migration from <paramref name="from"/> to a fresh target; the target's machine becomes <see cref="Target"/>.</summary>
+    /// <summary>Runs one migration from <paramref name="from"/> to a fresh target (which reserved <paramref name="reserved"/>,
+    /// by default the source's machine, and made a one-time identity: TLS unless <paramref name="encrypted"/> is false); the
+    /// source gets the identity's credentials, through <paramref name="credentials"/> when given (to tamper with them), and
+    /// <paramref name="beforeSource"/> runs once the target listens (strangers connect there). The target's machine becomes
+    /// <see cref="Target"/>. <paramref name="targetCancellation"/> ends a target that no source reached.</summary>
     public (MigrationResult Source, MigrationTargetResult Target) Migrate(VmMachine from, MigrationOptions? options = null,
         MigrationTargetOptions? targetOptions = null, Func<IPEndPoint, IPEndPoint>? route = null, CancellationToken ct = default,
-        IProgress<MigrationProgress>? progress = null)
+        IProgress<MigrationProgress>? progress = null, MachineConfig? reserved = null, bool encrypted = true,
+        Func<MigrationCredentials, MigrationCredentials>? credentials = null, Action<IPEndPoint>? beforeSource = null,
+        CancellationToken targetCancellation = default)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
+        using var identity = MigrationIdentity.Create(encrypted);
         try
         {
             GuestConsole? console = null;
             var given = targetOptions ?? new MigrationTargetOptions();
-            var target = new MigrationTarget(_targetHypervisor, given with
+            var target = new MigrationTarget(_targetHypervisor, reserved ?? from.Config, given with
             {
                 IoTimeout = IoWait,
                 MachineCreated = m =>
@@ -83,12 +90,14 @@ internal sealed class MigrationHarness : IDisposable
                     given.MachineCreated?.Invoke(m);
                 },
             });
-            var receiving = target.ReceiveAsync(listener);
+            var receiving = target.ReceiveAsync(listener, identity, targetCancellation);
             var endpoint = (IPEndPoint)listener.LocalEndpoint;
+            beforeSource?.Invoke(endpoint);
+            var sourceCredentials = credentials?.Invoke(identity.Credentials) ?? identity.Credentials;
             var sending = new MigrationSource(from, (options ?? new MigrationOptions()) with { IoTimeout = IoWait })
-                .MigrateAsync(route?.Invoke(endpoint) ?? endpoint, progress, ct);
+                .MigrateAsync(route?.Invoke(endpoint) ?? endpoint, sourceCredentials, progress, ct);
             Assert.True(sending.Wait(Timeout), "the source did not finish in time");
-            Assert.True(receiving.Wait(Timeout), "the target did not finish in time");
+            Assert.True(receiving.Wait(Timeout), $"the target did not finish in time (the source: {sending.Result.FailureReason ?? "succeeded"})");
             if (receiving.Result.Machine is { } m)
             {
                 lock (_machines) _machines.Add(m);

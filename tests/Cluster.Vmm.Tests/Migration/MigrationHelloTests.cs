@@ -36,7 +36,7 @@ public class MigrationHelloTests
     public void The_target_refuses_another_backend_a_missing_cpu_feature_and_an_unexpected_memory_size()
     {
         using var hv = new EmulatedHypervisor();
-        var target = new MigrationTarget(hv, new MigrationTargetOptions { ExpectedMemoryBytes = 32UL << 20 });
+        var target = new MigrationTarget(hv, Hello().Config);
         Assert.Null(target.CheckCompatibility(Hello()));
         Assert.Contains("backend", target.CheckCompatibility(Hello(backend: BackendKind.Kvm)));
         Assert.Contains("avx512", target.CheckCompatibility(Hello(cpu: new CpuModel(hv.CpuModel.Vendor, [.. hv.CpuModel.Features, "avx512"]))));

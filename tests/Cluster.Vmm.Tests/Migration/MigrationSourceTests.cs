@@ -48,7 +48,7 @@ public class MigrationSourceTests
     public void A_target_that_refuses_the_memory_size_leaves_the_vm_running_on_the_source()
     {
         using var h = new MigrationHarness("counter", Memory);
-        var (source, target) = h.Migrate(h.Source, targetOptions: new MigrationTargetOptions { ExpectedMemoryBytes = Memory * 2 });
+        var (source, target) = h.Migrate(h.Source, reserved: h.Source.Config with { MemoryBytes = Memory * 2 });
 
         Assert.False(source.Succeeded);
         Assert.Contains("memory size mismatch", source.FailureReason);
@@ -98,6 +98,20 @@ public class MigrationSourceTests
         Assert.True(source.Downtime > TimeSpan.Zero);
         Assert.False(target.Succeeded);
         MigrationAssert.RunsOnSourceOnly(h);
+    }
+
+    [Fact]
+    public void The_result_splits_the_downtime_into_the_wait_for_ready_and_the_commit()
+    {
+        using var h = new MigrationHarness("counter", Memory);
+        var options = new MigrationOptions { Commit = async ct => await Task.Delay(40, ct) };
+        var (source, _) = h.Migrate(h.Source, options);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(source.ReadyAfter > TimeSpan.Zero);
+        // Task.Delay(40) may end a fraction of a millisecond early on the Stopwatch's clock (39.6 ms seen).
+        Assert.True(source.CommitTime >= TimeSpan.FromMilliseconds(35), $"commit {source.CommitTime}");
+        Assert.True(source.Downtime >= source.ReadyAfter + source.CommitTime, $"{source.Downtime} < {source.ReadyAfter} + {source.CommitTime}");
     }
 
     [Fact]

@@ -16,9 +16,9 @@ internal sealed class EmuTestMachine : IDisposable
     public const ulong Code = 0x10000, StackTop = 0x80000, Data = 0x100000;
     public const ulong MemSize = 16 << 20;
 
-    public EmuTestMachine(bool logDirty = false, int vcpus = 1, bool longMode = true)
+    public EmuTestMachine(bool logDirty = false, int vcpus = 1, bool longMode = true, int maxCodePages = EmulatedHypervisor.DefaultMaxCodePages)
     {
-        Hypervisor = new EmulatedHypervisor();
+        Hypervisor = new EmulatedHypervisor { MaxCodePages = maxCodePages };
         Vm = (EmulatedVm)Hypervisor.CreateVm();
         Memory = HostMemory.Allocate(MemSize);
         Vm.SetUserMemoryRegion(0, 0, Memory, logDirty ? MemoryRegionFlags.LogDirtyPages : MemoryRegionFlags.None);

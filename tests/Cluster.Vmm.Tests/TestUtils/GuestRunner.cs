@@ -23,9 +23,9 @@ internal static class GuestRunner
         private readonly IHypervisor _hypervisor;
 
         public Session(string guest, IReadOnlyList<string> args, int vcpus = 1, ulong memoryBytes = 32UL << 20, BackendKind backend = BackendKind.Emulated,
-            IReadOnlyList<DiskConfig>? disks = null)
+            IReadOnlyList<DiskConfig>? disks = null, int maxCodePages = EmulatedHypervisor.DefaultMaxCodePages)
         {
-            _hypervisor = backend == BackendKind.Kvm ? KvmHypervisor.Open() : new EmulatedHypervisor();
+            _hypervisor = backend == BackendKind.Kvm ? KvmHypervisor.Open() : new EmulatedHypervisor { MaxCodePages = maxCodePages };
             Machine = VmMachine.Create(_hypervisor, new MachineConfig
             {
                 Vcpus = vcpus, MemoryBytes = memoryBytes, Image = new BuiltInGuestImage(guest), Args = args, Disks = disks ?? [],

@@ -6,7 +6,9 @@ namespace Cluster.Vmm.Devices.Serial;
 /// instant: THR is always empty, and written bytes are buffered and handed to
 /// <see cref="Output"/> subscribers in batches (at a newline, when the buffer fills, and on
 /// <see cref="Flush"/>, which the machine calls every 20 ms, on pause and at exit), so that a guest
-/// polling LSR before each byte does not cost a subscriber call per byte. Received bytes come from the host
+/// polling LSR before each byte does not cost a subscriber call per byte. With <see cref="QuietFlush"/> set (the machine
+/// sets it to its flush period), a byte that finds the buffer empty after that long without output is handed over at once:
+/// the first byte of a burst (a prompt, the first character typed back) does not wait for the next periodic flush. Received bytes come from the host
 /// through <see cref="Input"/> into a receive FIFO of <see cref="ReceiveCapacity"/> bytes; the
 /// "data available" interrupt fires as soon as one byte waits (trigger level 1, no character
 /// timeout). The interrupt line is driven through the callback given at construction, and only
@@ -50,6 +52,8 @@ public sealed class Uart16550 : IPortDevice, ISnapshottable
     private int _txCount;
     private byte _ier, _fcr, _lcr = 0x03, _mcr = McrOut2, _msr = MsrDcd | MsrDsr | MsrCts, _scr, _dll = 0x0c, _dlm;
     private bool _overrun, _thrInterruptPending, _irqLevel;
+    private long _lastFlush;
+    private long _quietFlushTicks;
 
     /// <summary>A UART whose interrupt line is driven by <paramref name="setIrq"/> (true raises, false lowers).</summary>
     public Uart16550(Action<bool> setIrq)
@@ -65,6 +69,21 @@ public sealed class Uart16550 : IPortDevice, ISnapshottable
 
     /// <inheritdoc />
     int ISnapshottable.StateVersion => StateVersion;
+
+    /// <summary>
+    /// When set, a transmitted byte that finds the buffer empty and follows the previous hand-over by at least this long is
+    /// handed over at once (the rest of its burst is batched as usual). Null (the default): batched until a newline, a full
+    /// buffer or <see cref="Flush"/>.
+    /// </summary>
+    public TimeSpan? QuietFlush
+    {
+        get { lock (_gate) return _quietFlushTicks == 0 ? null : TimeSpan.FromTicks(_quietFlushTicks * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency); }
+        set
+        {
+            if (value is { } v && v <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(value), "the quiet period must be positive");
+            lock (_gate) _quietFlushTicks = value is { } q ? Math.Max(1, (long)(q.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)) : 0;
+        }
+    }
 
     /// <summary>Bytes waiting in the receive FIFO.</summary>
     public int PendingInput { get { lock (_gate) return _rxCount; } }
@@ -202,6 +221,8 @@ public sealed class Uart16550 : IPortDevice, ISnapshottable
         }
         _tx[_txCount++] = value;
         if (value == (byte)'\n' || _txCount == _tx.Length) FlushLocked();
+        else if (_txCount == 1 && _quietFlushTicks != 0 && System.Diagnostics.Stopwatch.GetTimestamp() - _lastFlush >= _quietFlushTicks)
+            FlushLocked();
     }
 
     private bool Receive(byte value)
@@ -221,6 +242,7 @@ public sealed class Uart16550 : IPortDevice, ISnapshottable
         if (_txCount == 0) return;
         int n = _txCount;
         _txCount = 0;
+        _lastFlush = System.Diagnostics.Stopwatch.GetTimestamp();
         Output?.Invoke(new ReadOnlySpan<byte>(_tx, 0, n));
     }
 

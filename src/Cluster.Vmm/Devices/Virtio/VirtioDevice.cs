@@ -96,6 +96,56 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
 
     internal Action<int>? InterruptQueue { get; set; }
     internal Action<string>? NeedsReset { get; set; }
+    internal Action? ConfigChanged { get; set; }
+
+    /// <summary>Whether the device serves queue <paramref name="queue"/> on a thread of its own instead of the
+    /// base's I/O threads (net's receive queue, filled when frames arrive rather than when the driver notifies):
+    /// no I/O thread is started for it, and its notifications go to <see cref="OnDeviceQueueNotified"/>.</summary>
+    protected virtual bool ServedByDevice(int queue) => false;
+
+    /// <summary>The driver notified a queue the device serves itself (vCPU thread: must not block).</summary>
+    protected virtual void OnDeviceQueueNotified(int queue) { }
+
+    /// <summary>Called at DRIVER_OK (and after a restore of a running device), once the I/O threads started, with
+    /// every enabled queue: where a device finds the queues it serves itself.</summary>
+    protected virtual void OnQueuesStarted(IReadOnlyList<Virtqueue> queues) { }
+
+    /// <summary>Called by <see cref="Pause"/> once the I/O threads are idle: a device with threads of its own stops
+    /// them touching guest memory before it returns.</summary>
+    protected virtual void OnPause() { }
+
+    /// <summary>Called by <see cref="Resume"/> after the I/O threads were let go.</summary>
+    protected virtual void OnResume() { }
+
+    /// <summary>A queue broke (the device now waits for the driver's reset): a device with threads of its own stops
+    /// serving its queues too. Called from the thread that found the fault.</summary>
+    protected virtual void OnBroken() { }
+
+    /// <summary>Raises queue <paramref name="queue"/>'s interrupt from a device's own thread (counted; a VM that
+    /// refuses it breaks the device, never the process).</summary>
+    protected void SignalQueue(int queue)
+    {
+        Interlocked.Increment(ref _interrupts);
+        try { InterruptQueue?.Invoke(queue); }
+        catch (Exception e) { ReportQueueError($"queue {queue}: {e.GetType().Name}: {e.Message}"); }
+    }
+
+    /// <summary>A queue the device serves itself broke the rules: counted, and the driver is asked to reset
+    /// (DEVICE_NEEDS_RESET with a config interrupt).</summary>
+    protected void ReportQueueError(string reason)
+    {
+        Interlocked.Increment(ref _queueErrors);
+        OnBroken();
+        try { NeedsReset?.Invoke(reason); }
+        catch (VmmException) { } // the VM refused the config interrupt: the status says NEEDS_RESET all the same
+    }
+
+    /// <summary>The device changed its configuration area (link status, announce): a config interrupt.</summary>
+    protected void RaiseConfigChange()
+    {
+        try { ConfigChanged?.Invoke(); }
+        catch (VmmException) { } // the VM refused the interrupt: the driver reads the new value when it looks
+    }
 
     internal void Attach(GuestMemory memory) => Memory = memory;
 
@@ -115,9 +165,10 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
         OnActivate(features);
         lock (_gate)
         {
-            _workers = queues.Where(q => q.Enabled).Select(q => new QueueWorker(this, q)).ToArray();
+            _workers = queues.Where(q => q.Enabled && !ServedByDevice(q.Index)).Select(q => new QueueWorker(this, q)).ToArray();
             foreach (var w in _workers) w.Start(_paused);
         }
+        OnQueuesStarted(queues.Where(q => q.Enabled).ToArray());
     }
 
     /// <summary>Called at DRIVER_OK with the negotiated features, before the queues run.</summary>
@@ -144,6 +195,11 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
     internal void Notify(int queue)
     {
         Interlocked.Increment(ref _notifications);
+        if (ServedByDevice(queue))
+        {
+            OnDeviceQueueNotified(queue);
+            return;
+        }
         var workers = _workers;
         foreach (var w in workers)
             if (w.Queue.Index == queue) w.Wake();
@@ -159,6 +215,7 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             workers = _workers;
         }
         foreach (var w in workers) w.Pause();
+        OnPause();
     }
 
     /// <inheritdoc />
@@ -171,6 +228,7 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             workers = _workers;
         }
         foreach (var w in workers) w.Resume();
+        OnResume();
     }
 
     /// <summary>Stops the I/O threads.</summary>
@@ -330,6 +388,7 @@ public abstract class VirtioDevice : IPausable, IDmaDevice, IDeviceCounters, IDi
             if (locked) _broken = true;
             else lock (_gate) _broken = true;
             Interlocked.Increment(ref device._queueErrors);
+            device.OnBroken();
             try
             {
                 device.NeedsReset?.Invoke(e is VirtioQueueException ? e.Message : $"queue {Queue.Index}: {e.GetType().Name}: {e.Message}");

@@ -48,6 +48,7 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
         device.Attach(vm.Memory);
         device.InterruptQueue = RaiseQueueInterrupt;
         device.NeedsReset = OnNeedsReset;
+        device.ConfigChanged = OnConfigChanged;
         _queues = Enumerable.Range(0, device.QueueCount).Select(i => new Virtqueue(vm.Memory, i, device.MaxQueueSize)).ToArray();
         if (device.ConfigSize > 0x1000) throw new VmmException($"{device.Name}: a device configuration of {device.ConfigSize} bytes does not fit", "virtio-pci");
         Config.AddBar(new PciBar(0, BarSize, PciBarKind.Memory64));
@@ -334,6 +335,18 @@ public sealed class VirtioPciTransport : PciFunction, ISnapshottable, IPausable,
     /// Called under the lock, so that the pin always follows the last change of the ISR: an I/O thread
     /// setting a bit while a vCPU reads (and clears) the ISR cannot leave the pin low over a set bit.</summary>
     private void SyncIntxLocked() => _intx?.Set(_isr != 0 && !Config.IntxDisabled && !(_msix?.Enabled ?? false));
+
+    /// <summary>The device changed its configuration area: a new generation and, once the driver runs it, a config interrupt.</summary>
+    private void OnConfigChanged()
+    {
+        bool live;
+        lock (_gate)
+        {
+            _generation++;
+            live = (_status & StatusDriverOk) != 0;
+        }
+        if (live) RaiseConfigInterrupt();
+    }
 
     private void OnNeedsReset(string reason)
     {

@@ -107,6 +107,11 @@ public sealed class VirtioBlockDevice : VirtioDevice
         new("discards", Interlocked.Read(ref _discards)), new("write_zeroes", Interlocked.Read(ref _writeZeroes)),
     ];
 
+    /// <summary>The device's reads and writes so far (bytes and requests that succeeded), for the machine's <see cref="IoCounters"/>.</summary>
+    public IoCounters IoCounters => new(
+        DiskReadBytes: Interlocked.Read(ref _bytesRead), DiskWriteBytes: Interlocked.Read(ref _bytesWritten),
+        DiskReadOps: Interlocked.Read(ref _reads), DiskWriteOps: Interlocked.Read(ref _writes), 0, 0, 0, 0);
+
     /// <inheritdoc />
     protected override uint Process(int queue, DescriptorChain chain)
     {

@@ -18,6 +18,7 @@ internal sealed class PosixImageFile : IImageFile
 
     private readonly SafeFileHandle _handle;
     private readonly bool _direct;
+    private bool _releaseLocks;
 
     private PosixImageFile(string path, SafeFileHandle handle, bool direct)
     {
@@ -66,6 +67,16 @@ internal sealed class PosixImageFile : IImageFile
     public static PosixImageFile OpenOrCreate(string path) =>
         Open(path, readOnly: false, DiskCacheMode.Writeback, FileMode.OpenOrCreate);
 
+    /// <summary>A file over <paramref name="handle"/>, a duplicate of a descriptor that outlives this file (a
+    /// <see cref="DiskFiles"/> entry): it owns the duplicate.</summary>
+    public static PosixImageFile FromDuplicate(string path, SafeFileHandle handle, DiskCacheMode cache) => Wrap(path, handle, cache);
+
+    /// <summary>
+    /// Releases the image locks when this file is disposed: they belong to the open file description, which a
+    /// duplicate shares with a descriptor that stays open, so closing this one alone would keep them.
+    /// </summary>
+    public void ReleaseLocksOnDispose() => _releaseLocks = true;
+
     private static PosixImageFile Open(string path, bool readOnly, DiskCacheMode cache, FileMode mode)
     {
         SafeFileHandle handle;
@@ -77,6 +88,11 @@ internal sealed class PosixImageFile : IImageFile
         {
             throw new VmmException($"cannot open {path}: {e.Message}", "disk-open");
         }
+        return Wrap(path, handle, cache);
+    }
+
+    private static PosixImageFile Wrap(string path, SafeFileHandle handle, DiskCacheMode cache)
+    {
         if (cache == DiskCacheMode.None)
         {
             try
@@ -255,5 +271,10 @@ internal sealed class PosixImageFile : IImageFile
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        if (_releaseLocks && !_handle.IsClosed)
+            ImageLock.Release(_handle);
+        _handle.Dispose();
+    }
 }

@@ -21,7 +21,7 @@ public class TopViewTests
     private static CannedClient Cluster() => new CannedClient()
         .On<ListHosts>(new HostList(
         [
-            Host("h1:1", 2.0, new PlacedVm("a", 2, 256UL << 20, null, 1.5), new PlacedVm("b", 1, 64UL << 20, null, 0.5)),
+            Host("h1:1", 2.0, new PlacedVm("a", 2, 256UL << 20, null, 1.5), new PlacedVm("b", 1, 64UL << 20, null, 0.5, 100UL << 20)),
             Host("h2:1", 0.0),
         ]))
         .On<ListVms>(new VmList(
@@ -50,7 +50,7 @@ public class TopViewTests
     }
 
     [Fact]
-    public async Task Prints_one_frame_of_hosts_their_vms_migrations_and_the_rebalancer()
+    public async Task Prints_one_frame_of_hosts_their_vms_with_their_workers_memory_migrations_and_the_rebalancer()
     {
         var (code, frame, client) = await Top(Cluster());
         Assert.Equal(ExitCodes.Ok, code);
@@ -58,7 +58,7 @@ public class TopViewTests
         Assert.Contains("rebalancer: automatic, imbalance 0.250 (threshold 0.200, above), 0 of its moves in flight, 1 made", frame);
         Assert.Matches(@"h1:1\s+\[########\.{8}\]  50%\s+2\.00\s+3/4\s+320\.0 MiB/1\.0 GiB\s+DRAINING", frame);
         Assert.Matches(@"  a\s+Running\s+1\.50\s+2\s+256\.0 MiB\s+-> 10\.0\.0\.2:4053 \[#{15}\.{5}\]  75%", frame);
-        Assert.Matches(@"  b\s+Running\s+0\.50\s+1\s+64\.0 MiB\s+FITS NOWHERE: no host has 1 vCPU free", frame);
+        Assert.Matches(@"  b\s+Running\s+0\.50\s+1\s+100\.0 MiB/64\.0 MiB\s+FITS NOWHERE: no host has 1 vCPU free", frame);
         Assert.Matches(@"h2:1\s+\[\.{16}\]   0%\s+0\.00\s+0/4", frame);
         Assert.Matches(@"\(no host\)\n  c\s+Stopped", frame);
         Assert.Contains("migrations in flight: 1", frame);

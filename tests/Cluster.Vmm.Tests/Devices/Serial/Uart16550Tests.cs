@@ -88,6 +88,25 @@ public class Uart16550Tests
     }
 
     [Fact]
+    public void With_a_quiet_flush_the_first_byte_of_a_burst_goes_out_at_once()
+    {
+        _uart.QuietFlush = TimeSpan.FromMilliseconds(50);
+        Send("login: ");
+        Assert.Equal([1], _batches);
+        _uart.Flush();
+        Assert.Equal([1, 6], _batches);
+        Send("x");
+        Assert.Equal([1, 6], _batches);
+        _uart.Flush();
+        Thread.Sleep(60);
+        Send("yz");
+        Assert.Equal([1, 6, 1, 1], _batches);
+        _uart.Flush();
+        Assert.Equal([1, 6, 1, 1, 1], _batches);
+        Assert.Equal("login: xyz", Encoding.ASCII.GetString(_output.ToArray()));
+    }
+
+    [Fact]
     public void Polling_lsr_between_bytes_does_not_break_the_batch()
     {
         foreach (var c in "polled\n"u8.ToArray())

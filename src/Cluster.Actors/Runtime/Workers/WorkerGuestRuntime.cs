@@ -1,0 +1,338 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Cluster.Vmm;
+using Cluster.Vmm.Isolation;
+using Cluster.Vmm.Machine;
+using Cluster.Vmm.Migration;
+using Cluster.Vmm.Worker;
+
+namespace Cluster.Actors.Runtime.Workers;
+
+/// <summary>
+/// An <see cref="IGuestRuntime"/> whose guest runs in its own VMM worker process (<c>cluster-node vmm serve</c>), driven
+/// over the worker's Unix socket (<see cref="WorkerClient"/>). The node renews the worker's run permit every
+/// <see cref="WorkerSettings.RenewEvery"/> and refreshes its figures then; console output arrives with absolute offsets
+/// (bytes already seen are dropped, so a re-attach shows no gap and no repeat). The worker's death is the guest's
+/// failure; freeing the runtime shuts the worker down, detaching leaves it running.
+/// </summary>
+public sealed class WorkerGuestRuntime : IGuestRuntime
+{
+    private readonly WorkerClient _client;
+    private readonly IWorkerCgroup? _cgroup;
+    private readonly WorkerSettings _settings;
+    private readonly Timer _renewal;
+    private readonly Lock _gate = new();
+    private Action<GuestExit>? _exited;
+    private readonly Lock _serialGate = new();
+    private readonly List<(long Offset, byte[] Bytes)> _pendingSerial = [];
+    private Action<byte[]>? _serialOutput;
+    private GuestExit? _exit;
+    private long _consoleEnd;
+    private long _guestTicks;
+    private StrongBox<Cluster.Vmm.Devices.IoCounters>? _io;
+    private volatile bool _wantRunning;
+    private int _released;
+
+    /// <summary>Drives the worker behind <paramref name="client"/> (its console from the start; see <see cref="ConsoleSeenUpTo"/>).</summary>
+    public WorkerGuestRuntime(WorkerClient client, int pid, IWorkerCgroup? cgroup, WorkerSettings settings)
+    {
+        _client = client;
+        _cgroup = cgroup;
+        _settings = settings;
+        Pid = pid;
+        _client.SerialOutput += OnSerial;
+        _client.Exited += exit => RaiseExit(MachineGuestRuntime.Describe(exit));
+        _client.Disconnected += why =>
+        {
+            if (Volatile.Read(ref _released) == 0)
+                RaiseExit(new GuestExit(true, WhyGone(why)));
+        };
+        _client.PermitLapsed += OnPermitLapsed;
+        _renewal = new Timer(_ => Renew(), null, TimeSpan.Zero, settings.RenewEvery);
+    }
+
+    /// <summary>Raised once when this runtime lets go of its worker (freed or detached).</summary>
+    public event Action? Released;
+
+    /// <summary>The worker's process id.</summary>
+    public int Pid { get; }
+
+    /// <summary>The worker's cgroup, when it has one.</summary>
+    public IWorkerCgroup? Cgroup => _cgroup;
+
+    /// <inheritdoc />
+    /// <remarks>A handler added after the guest ended is called at once.</remarks>
+    public event Action<GuestExit>? Exited
+    {
+        add
+        {
+            GuestExit? already;
+            lock (_gate)
+            {
+                _exited += value;
+                already = _exit;
+            }
+            if (already is not null)
+                value?.Invoke(already);
+        }
+        remove
+        {
+            lock (_gate)
+                _exited -= value;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Output that arrives before the first handler is added is kept and given to it (nothing is lost between a
+    /// re-attach and the adopting supervisor's subscription).</remarks>
+    public event Action<byte[]>? SerialOutput
+    {
+        add
+        {
+            lock (_serialGate)
+            {
+                _serialOutput += value;
+                foreach (var (offset, bytes) in _pendingSerial)
+                    Deliver(offset, bytes);
+                _pendingSerial.Clear();
+            }
+        }
+        remove
+        {
+            lock (_serialGate)
+                _serialOutput -= value;
+        }
+    }
+
+    /// <summary>
+    /// The console bytes before <paramref name="end"/> are known to the caller already (the worker's history it read after
+    /// connecting): output before it is dropped, output after it delivered.
+    /// </summary>
+    public void ConsoleSeenUpTo(long end)
+    {
+        lock (_serialGate)
+            _consoleEnd = Math.Max(_consoleEnd, end);
+    }
+
+    /// <inheritdoc />
+    public TimeSpan GuestTime => TimeSpan.FromTicks(Interlocked.Read(ref _guestTicks));
+
+    /// <inheritdoc />
+    /// <remarks>As of the worker's last stats (every <see cref="WorkerSettings.RenewEvery"/>).</remarks>
+    public Cluster.Vmm.Devices.IoCounters? Io => Volatile.Read(ref _io)?.Value;
+
+    /// <inheritdoc />
+    /// <remarks>Read from the worker's cgroup at each call (a few small files); null without a cgroup or once it is gone.</remarks>
+    public GuestAccounting? Accounting
+    {
+        get
+        {
+            try
+            {
+                return _cgroup is null || Volatile.Read(ref _released) != 0 ? null : GuestAccounting.Of(_cgroup.Usage());
+            }
+            catch (VmmException)
+            {
+                // The group went away with its worker.
+                return null;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Start()
+    {
+        _wantRunning = true;
+        _client.Start();
+    }
+
+    /// <inheritdoc />
+    public void Pause()
+    {
+        _wantRunning = false;
+        _client.Pause();
+    }
+
+    /// <inheritdoc />
+    public void Resume()
+    {
+        _wantRunning = true;
+        // A guest paused by a lapsed permit resumes only under a renewed one.
+        _client.RenewPermit(_settings.Permit);
+        _client.Resume();
+    }
+
+    /// <inheritdoc />
+    public void Stop()
+    {
+        _wantRunning = false;
+        if (!_client.IsDisconnected)
+            _client.Stop();
+    }
+
+    /// <inheritdoc />
+    public MachineSnapshot SaveState() => MachineSnapshotCodec.Decode(_client.SaveState());
+
+    /// <inheritdoc />
+    public void SendSerialInput(byte[] data) => _client.SendSerialInput(data);
+
+    /// <summary>Marks the guest as running (a re-attached guest that runs; the permit keeps it running).</summary>
+    public void Running() => _wantRunning = true;
+
+    /// <inheritdoc />
+    public Task<MigrationResult> MigrateOutAsync(IPEndPoint target, MigrationCredentials credentials, MigrationOptions options,
+        IProgress<MigrationProgress> progress, CancellationToken ct) =>
+        _client.MigrateOutAsync(target.Address.ToString(), target.Port, credentials, new WorkerMigrationOptions
+        {
+            DowntimeLimit = options.DowntimeLimit,
+            DowntimeTarget = options.DowntimeTarget,
+            MaxBandwidth = options.MaxBandwidth,
+            Connections = options.Connections,
+            Mode = options.Mode,
+            AllowPostCopy = options.AllowPostCopy,
+            IoTimeout = options.IoTimeout,
+            Xbzrle = options.Xbzrle,
+        }, progress, options.Commit ?? (_ => Task.CompletedTask), ct);
+
+    /// <inheritdoc />
+    public bool Detach()
+    {
+        if (!_settings.DetachOnShutdown)
+        {
+            Stop();
+            Dispose();
+            return false;
+        }
+        return Disconnect();
+    }
+
+    /// <summary>Closes the connection and stops renewing the permit; the worker and its guest go on (a next node may re-attach). True the first time.</summary>
+    public bool Disconnect()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+            return false;
+        _renewal.Dispose();
+        _client.Dispose();
+        Released?.Invoke();
+        return true;
+    }
+
+    /// <summary>The guest ended while no node was attached (a re-attach found it so): handlers get the exit.</summary>
+    public void ExitedWhileAway(MachineExit exit) => RaiseExit(MachineGuestRuntime.Describe(exit));
+
+    /// <summary>Shuts the worker down (its guest stops, its memory is freed) and removes its cgroup.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+            return;
+        _renewal.Dispose();
+        Released?.Invoke();
+        try
+        {
+            if (!_client.IsDisconnected)
+                _client.Shutdown();
+        }
+        catch (VmmException)
+        {
+        }
+        _client.Dispose();
+        if (!WorkerProcesses.WaitForExit(Pid, TimeSpan.FromSeconds(5)))
+            WorkerProcesses.Kill(Pid);
+        // The worker removes its own log when shut down on request (one that died keeps it for the operator).
+        _cgroup?.Delete(TimeSpan.FromSeconds(2));
+    }
+
+    private void OnSerial(long offset, byte[] bytes)
+    {
+        lock (_serialGate)
+        {
+            if (_serialOutput is null)
+                _pendingSerial.Add((offset, bytes));
+            else
+                Deliver(offset, bytes);
+        }
+    }
+
+    /// <summary>Hands on the part of a chunk not seen yet (bytes before a re-attach's history end are dropped; a chunk may overlap it).</summary>
+    private void Deliver(long offset, byte[] bytes)
+    {
+        var end = offset + bytes.Length;
+        if (end <= _consoleEnd)
+            return;
+        var skip = (int)Math.Max(0, _consoleEnd - offset);
+        _consoleEnd = end;
+        _serialOutput?.Invoke(skip == 0 ? bytes : bytes[skip..]);
+    }
+
+    /// <summary>Why the worker's connection ended, naming its cgroup's out-of-memory kill when that was it.</summary>
+    private string WhyGone(string why)
+    {
+        try
+        {
+            if (_cgroup?.Usage() is { OomKills: > 0 } usage)
+                return $"the VMM worker (pid {Pid}) was killed at its cgroup's memory limit ({_cgroup.Limits().MemoryBytes >> 20} MiB; " +
+                    $"peak {usage.MemoryPeakBytes >> 20} MiB)";
+        }
+        catch (VmmException)
+        {
+        }
+        return $"the VMM worker (pid {Pid}) went away: {why}";
+    }
+
+    private void RaiseExit(GuestExit exit)
+    {
+        Action<GuestExit>? handlers;
+        lock (_gate)
+        {
+            if (_exit is not null)
+                return;
+            _exit = exit;
+            handlers = _exited;
+        }
+        handlers?.Invoke(exit);
+    }
+
+    /// <summary>The permit lapsed (this node was too slow to renew it): the worker paused the guest; this node still owns it, so renew and resume.</summary>
+    private void OnPermitLapsed()
+    {
+        if (Volatile.Read(ref _released) != 0)
+            return;
+        Task.Run(() =>
+        {
+            try
+            {
+                _client.RenewPermit(_settings.Permit);
+                if (_wantRunning)
+                    _client.Resume();
+            }
+            catch (VmmException)
+            {
+            }
+        });
+    }
+
+    private void Renew()
+    {
+        if (Volatile.Read(ref _released) != 0 || _client.IsDisconnected)
+            return;
+        try
+        {
+            _client.RenewPermit(_settings.Permit);
+            // The guest's vCPU time: the load figure where the worker has no cgroup (see Accounting); and its I/O counters.
+            var stats = _client.Stats();
+            Interlocked.Exchange(ref _guestTicks, stats.GuestCpuTime.Ticks);
+            Volatile.Write(ref _io, stats.Io is { } io ? new StrongBox<Cluster.Vmm.Devices.IoCounters>(io) : null);
+        }
+        catch (VmmException)
+        {
+            // A worker gone is reported by its connection's end; a slow one is retried at the next tick.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (IOException)
+        {
+            // The cgroup went away with its worker.
+        }
+    }
+}
