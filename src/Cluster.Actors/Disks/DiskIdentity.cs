@@ -8,7 +8,7 @@ namespace Cluster.Actors.Disks;
 /// <c>IMG.cluster-id</c>, created the first time a VM starts on the image. Two hosts that see the same file
 /// at a path see the same identity; a namesake (another file at the same path on another host) has none or
 /// another one. Looking is cheap (a stat and a read of 36 bytes); binding creates the file at most once, atomically
-/// (written aside, then linked into place without replacing one that appeared meanwhile).
+/// (an exclusive create; a reader that finds it still empty reads again).
 /// </summary>
 public static class DiskIdentity
 {
@@ -87,8 +87,8 @@ public static class DiskIdentity
     {
         try
         {
-            var text = File.ReadAllText(FileOf(path)).Trim();
-            return Guid.TryParseExact(text, "D", out var id) ? id.ToString("D") : $"unreadable: {text[..Math.Min(text.Length, 40)]}";
+            var text = ReadSettled(FileOf(path));
+            return Guid.TryParseExact(text, "D", out var id) ? id.ToString("D") : $"unreadable: {(text.Length == 0 ? "empty" : text[..Math.Min(text.Length, 40)])}";
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -100,25 +100,44 @@ public static class DiskIdentity
         }
     }
 
-    /// <summary>Creates the identity file, or reads the one another writer created first.</summary>
+    /// <summary>
+    /// The trimmed text of an identity file. An empty file is a writer between its exclusive create and its write
+    /// (<see cref="Create"/>): it is read again for up to a second before it counts as empty (a writer that crashed there).
+    /// </summary>
+    private static string ReadSettled(string file)
+    {
+        var text = File.ReadAllText(file).Trim();
+        for (var attempt = 0; text.Length == 0 && attempt < 50; attempt++)
+        {
+            Thread.Sleep(20);
+            text = File.ReadAllText(file).Trim();
+        }
+        return text;
+    }
+
+    /// <summary>
+    /// Creates the identity file with an exclusive create (O_CREAT|O_EXCL, atomic on local file systems and NFS), or reads
+    /// the one another writer created first. A rename cannot do this: it replaces a file that appeared meanwhile, and
+    /// .NET's no-overwrite move falls back to check-then-rename where hard links are refused.
+    /// </summary>
     private static string Create(string path)
     {
         var target = FileOf(path);
-        var aside = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         var identity = Guid.NewGuid().ToString("D");
-        File.WriteAllText(aside, identity + "\n");
+        FileStream created;
         try
         {
-            File.Move(aside, target, overwrite: false);
-            return identity;
+            created = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         }
         catch (IOException) when (File.Exists(target))
         {
             return ReadIdentity(path) ?? throw new IOException($"{target} appeared but cannot be read");
         }
-        finally
+        using (created)
         {
-            File.Delete(aside);
+            created.Write(System.Text.Encoding.ASCII.GetBytes(identity + "\n"));
+            created.Flush(flushToDisk: true);
         }
+        return identity;
     }
 }

@@ -83,8 +83,21 @@ public sealed class DiskIdentityTests : IDisposable
     [Fact]
     public void Binding_many_at_once_gives_every_caller_the_same_identity()
     {
-        var image = Image();
-        var identities = Enumerable.Range(0, 8).AsParallel().Select(i => DiskIdentity.Bind([new DiskSpec(image)], $"h{i}", out _)![0]).ToList();
-        Assert.Single(identities.Distinct());
+        // Many rounds, each on a fresh image, with the binders released together: a create that can replace a file
+        // that appeared meanwhile (rename, or .NET's no-overwrite move where hard links are refused) fails here.
+        for (var round = 0; round < 20; round++)
+        {
+            var image = Image($"r{round}.img");
+            using var start = new Barrier(8);
+            var identities = Enumerable.Range(0, 8).AsParallel().WithDegreeOfParallelism(8)
+                .Select(i =>
+                {
+                    start.SignalAndWait();
+                    return DiskIdentity.Bind([new DiskSpec(image)], $"h{i}", out _)![0];
+                })
+                .ToList();
+            Assert.Single(identities.Distinct());
+            Assert.Equal(identities[0], File.ReadAllText(image + ".cluster-id").Trim());
+        }
     }
 }
