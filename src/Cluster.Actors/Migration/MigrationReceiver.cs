@@ -171,7 +171,9 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
             var result = t.IsCompletedSuccessfully
                 ? t.Result
                 : new IncomingResult(false, t.Exception?.GetBaseException().Message ?? "the target failed", 0);
-            incoming.Arrived(null);
+            // The resume was reported first (IncomingListen's contract), so this changes nothing then; a success that
+            // came without it still hands the VM actor the guest that runs here rather than nothing (a cold boot beside it).
+            incoming.Arrived(result.Succeeded ? parked : null);
             return new IncomingFinished(id, result, result.Succeeded ? parked : null);
         }, TaskScheduler.Default).PipeTo(Self);
         var endpoint = listening.Endpoint;

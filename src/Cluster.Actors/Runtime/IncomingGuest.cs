@@ -11,7 +11,8 @@ namespace Cluster.Actors.Runtime;
 /// <param name="Epoch">The fencing epoch the VM will have here once the migration commits.</param>
 /// <param name="IoTimeout">The limit on each blocking send or receive.</param>
 /// <param name="Created">Called once with the guest when its machine exists (before it runs): its console output starts here.</param>
-/// <param name="Resumed">Called once when the guest runs here (in post-copy, before its last pages arrived).</param>
+/// <param name="Resumed">Called once when the guest runs here (in post-copy, before its last pages arrived); it has returned
+/// before <see cref="IncomingGuest.Completion"/> completes with a success.</param>
 /// <param name="Cancellation">Abandons the migration (the guest is freed).</param>
 public sealed record IncomingListen(string BindHost, int Port, long Epoch, TimeSpan IoTimeout, Action<IGuestRuntime> Created, Action Resumed,
     CancellationToken Cancellation)
@@ -21,7 +22,8 @@ public sealed record IncomingListen(string BindHost, int Port, long Epoch, TimeS
 }
 
 /// <summary>An incoming migration being received: the endpoint the source connects to, the credentials it needs (made for this
-/// migration; they go to the source over the control plane), and its outcome.</summary>
+/// migration; they go to the source over the control plane), and its outcome (completed only after <see cref="IncomingListen.Resumed"/>
+/// returned, when the guest resumed).</summary>
 public sealed record IncomingGuest(IPEndPoint Endpoint, MigrationCredentials Credentials, Task<IncomingResult> Completion);
 
 /// <summary>How an incoming migration ended; on failure the guest was freed.</summary>

@@ -132,7 +132,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
         }
         var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings));
         listen.Created(guest);
-        receiving.Resumed.ContinueWith(t =>
+        var resumedHandled = receiving.Resumed.ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully)
             {
@@ -150,7 +150,10 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             {
             }
         }));
-        var completion = receiving.Finished.ContinueWith(t =>
+        // The outcome is reported only once the resume was (IncomingListen's contract): the worker reports both at once,
+        // and two continuations on the thread pool run in either order, so a success seen first made the receiver
+        // offer its VM actor no guest, which then booted the VM cold beside the migrated one.
+        var completion = resumedHandled.ContinueWith(_ => receiving.Finished, TaskScheduler.Default).Unwrap().ContinueWith(t =>
         {
             cancel.Dispose();
             var result = t.IsCompletedSuccessfully
