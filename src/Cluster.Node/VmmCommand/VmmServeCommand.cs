@@ -24,7 +24,7 @@ public static class VmmServeCommand
     public const string Usage =
         """
         usage: cluster-node vmm serve --runtime-dir DIR [--name NAME] [--backend auto|emulated|kvm|kvm-passed] [--abandon-after S] [--log FILE]
-                                      [--user NAME|UID] [--client-uid UID] [--code-pages N]
+                                      [--user NAME|UID] [--client-uid UID] [--code-pages N] [--run-log FILE]
           --runtime-dir DIR  the folder of the control socket DIR/NAME.sock and the record DIR/NAME.json (created if needed)
           --name NAME        the worker's name (default w-PID)
           --backend          emulated (default), kvm, or auto (KVM when /dev/kvm works, else the emulator); kvm-passed: KVM over
@@ -37,6 +37,8 @@ public static class VmmServeCommand
                              writable by its group with the sticky bit
           --client-uid UID   the uid a client must have (default: the worker's own; a node running as root passes 0)
           --code-pages N     the emulator's decoded-code cache per vCPU, in 4 KiB guest pages (default 4096)
+          --run-log FILE     append 'VM start|end NS EPOCH PID' to FILE whenever the guest's vCPUs start and stop running
+                             (monotonic ns): where the guest really ran, for checkers (nodes pass it when they keep a run log)
         Serves one VM to a node over the socket (clients of one uid only) until a Shutdown request (exit 0);
         SIGINT or SIGTERM stop the guest and exit 130; 1 when it cannot start, 2 for bad arguments.
         """;
@@ -121,7 +123,7 @@ public static class VmmServeCommand
     public static (WorkerHostOptions Options, BackendKind Backend, bool KvmPassed)? Parse(IReadOnlyList<string> args, out string? error)
     {
         bool kvmPassed = false;
-        string? dir = null, name = null;
+        string? dir = null, name = null, runLog = null;
         TimeSpan? abandonAfter = TimeSpan.FromMinutes(10);
         (uint, uint)? runAs = null;
         uint? clientUid = null;
@@ -131,7 +133,7 @@ public static class VmmServeCommand
         for (int i = 0; i < args.Count; i++)
         {
             string a = args[i];
-            if (a is not ("--runtime-dir" or "--name" or "--backend" or "--abandon-after" or "--user" or "--client-uid" or "--code-pages"))
+            if (a is not ("--runtime-dir" or "--name" or "--backend" or "--abandon-after" or "--user" or "--client-uid" or "--code-pages" or "--run-log"))
             {
                 error = $"unknown argument '{a}'";
                 return null;
@@ -146,6 +148,7 @@ public static class VmmServeCommand
             {
                 case "--runtime-dir": dir = v; break;
                 case "--name": name = v; break;
+                case "--run-log": runLog = v; break;
                 case "--user":
                     runAs = UserSwitch.Resolve(v, out error);
                     if (runAs is null) return null;
@@ -193,6 +196,6 @@ public static class VmmServeCommand
             error = "--runtime-dir is required";
             return null;
         }
-        return (new WorkerHostOptions(dir, name) { AbandonAfter = abandonAfter, RunAs = runAs, ClientUid = clientUid, EmulatorCodePages = codePages }, backend, kvmPassed);
+        return (new WorkerHostOptions(dir, name) { AbandonAfter = abandonAfter, RunAs = runAs, ClientUid = clientUid, EmulatorCodePages = codePages, RunLog = runLog }, backend, kvmPassed);
     }
 }

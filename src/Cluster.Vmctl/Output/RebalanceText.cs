@@ -6,14 +6,16 @@ namespace Cluster.Vmctl.Output;
 /// <summary><c>vmctl rebalance</c> as text: mode and imbalance, a load bar per host, the plan and the moves in flight.</summary>
 public static class RebalanceText
 {
-    /// <summary>The one-line summary: mode, imbalance against threshold (and since when above), moves made.</summary>
+    /// <summary>The one-line summary: mode, imbalance against threshold (and since when above), moves made, and the fewest moves
+    /// that would balance the hosts (when the node reports it).</summary>
     public static string Summary(RebalanceStatus s, DateTime now)
     {
         var above = s.AboveSince is { } since
             ? $", above since {Printer.Time(since)} ({Human.Duration((now - since).TotalMilliseconds)})"
             : s.Imbalance > s.Threshold ? ", above" : ", below";
         return $"rebalancer: {s.Mode.ToString().ToLowerInvariant()}, imbalance {F(s.Imbalance)} (threshold {F(s.Threshold)}{above}), "
-            + $"{s.InFlight.Count} of its moves in flight, {s.MovesMade} made";
+            + $"{s.InFlight.Count} of its moves in flight, {s.MovesMade} made"
+            + (s.FewestMoves > 0 ? $"; balance needs at least {s.FewestMoves} move(s)" : "");
     }
 
     public static void Write(Printer printer, RebalanceStatus s, DateTime now)

@@ -80,6 +80,13 @@ public sealed class Machine : IDisposable
     public event Action<MachineExit>? Exited;
 
     /// <summary>
+    /// Raised with true just before the vCPUs are let run (start, resume) and with false once none runs any more (every
+    /// vCPU parked by a pause, or the machine finished): the bounds of the guest's execution, for run logs that check
+    /// that a VM never runs in two places. On the thread that changed the state; it must not call back into the machine.
+    /// </summary>
+    public event Action<bool>? RunningChanged;
+
+    /// <summary>
     /// Creates the VM, its memory and devices, loads the image, writes the long-mode tables and the
     /// arguments, and creates the vCPUs with their initial registers. Nothing runs until <see cref="Start"/>.
     /// </summary>
@@ -180,6 +187,7 @@ public sealed class Machine : IDisposable
             _running = _vcpus.Length;
             _flushTimer = new Timer(_ => Serial.Flush(), null, SerialFlushPeriod, SerialFlushPeriod);
         }
+        RunningChanged?.Invoke(true);
         Devices.Resume(); // devices of a restored machine wait for this
         foreach (var v in _vcpus) v.Start();
     }
@@ -194,6 +202,7 @@ public sealed class Machine : IDisposable
             _state = MachineRunState.Paused;
         }
         foreach (var v in _vcpus) v.Pause();
+        RunningChanged?.Invoke(false);
         Devices.Pause();
         Serial.Flush();
     }
@@ -216,6 +225,7 @@ public sealed class Machine : IDisposable
         if (neverStarted) Start();
         else
         {
+            RunningChanged?.Invoke(true);
             Devices.Resume();
             foreach (var v in _vcpus) v.Resume();
         }
@@ -368,6 +378,7 @@ public sealed class Machine : IDisposable
         }
         timer?.Dispose();
         throttleTimer?.Dispose();
+        RunningChanged?.Invoke(false);
         Serial.Flush();
         Exited?.Invoke(final);
         lock (_gate)

@@ -39,7 +39,7 @@ public sealed class WorkerHost : IDisposable
         RecordPath = Path.Combine(dir, Name + ".json");
         var console = new ConsoleHistory();
         _outbox = new WorkerOutbox(console);
-        _vm = new WorkerVm(hypervisor, _outbox, console);
+        _vm = new WorkerVm(hypervisor, _outbox, console, options.RunLog is { Length: > 0 } runLog ? new WorkerRunLog(runLog) : null);
         _vm.Changed += WriteRecord;
     }
 

@@ -24,6 +24,9 @@ public sealed record WorkerHostOptions(string RuntimeDirectory, string? Name = n
     /// <summary>A worker that hears no request from any node for this long ends itself (null: never).</summary>
     public TimeSpan? AbandonAfter { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>A file the worker appends its guest's run intervals to (<c>--run-log</c>, see <see cref="WorkerRunLog"/>); null: none.</summary>
+    public string? RunLog { get; init; }
+
     /// <summary>The bound of each emulated vCPU's decoded-code cache, in pages (<c>--code-pages</c>).</summary>
     public int EmulatorCodePages { get; init; } = Emulated.EmulatedHypervisor.DefaultMaxCodePages;
 }

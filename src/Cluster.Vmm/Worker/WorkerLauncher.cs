@@ -75,7 +75,7 @@ public static class WorkerLauncher
     /// </summary>
     /// <exception cref="VmmException">the process cannot start, exits early, or does not answer in time (it is killed).</exception>
     public static WorkerLaunch Launch(IReadOnlyList<string> command, string runtimeDirectory, string name, BackendKind backend, TimeSpan timeout,
-        string? user = null, int emulatorCodePages = Emulated.EmulatedHypervisor.DefaultMaxCodePages)
+        string? user = null, int emulatorCodePages = Emulated.EmulatedHypervisor.DefaultMaxCodePages, string? runLog = null)
     {
         ArgumentNullException.ThrowIfNull(command);
         if (command.Count == 0) throw new ArgumentException("the command is empty", nameof(command));
@@ -92,6 +92,11 @@ public static class WorkerLauncher
         {
             info.ArgumentList.Add("--code-pages");
             info.ArgumentList.Add(emulatorCodePages.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (!string.IsNullOrEmpty(runLog))
+        {
+            info.ArgumentList.Add("--run-log");
+            info.ArgumentList.Add(Path.GetFullPath(runLog));
         }
         Process process;
         try { process = Process.Start(info) ?? throw new VmmException($"{command[0]} did not start", "worker-launch"); }

@@ -38,8 +38,11 @@ internal sealed class WorkerVm : IDisposable
     private List<DiskFiles> _diskFiles = [];
     private bool _disposed;
 
-    public WorkerVm(IHypervisor hypervisor, WorkerOutbox outbox, ConsoleHistory console)
+    private readonly WorkerRunLog? _runLog;
+
+    public WorkerVm(IHypervisor hypervisor, WorkerOutbox outbox, ConsoleHistory console, WorkerRunLog? runLog = null)
     {
+        _runLog = runLog;
         _hypervisor = hypervisor;
         _outbox = outbox;
         Console = console;
@@ -296,6 +299,7 @@ internal sealed class WorkerVm : IDisposable
             {
                 m.Serial.Output += OnSerial;
                 m.Exited += exit => OnExited(m, exit);
+                LogRuns(m, incoming.VmId, incoming.Epoch);
             },
             Resumed = m =>
             {
@@ -383,9 +387,17 @@ internal sealed class WorkerVm : IDisposable
     {
         machine.Serial.Output += OnSerial;
         machine.Exited += exit => OnExited(machine, exit);
+        LogRuns(machine, vmId, epoch);
         _machine = machine;
         _vmId = vmId;
         _epoch = epoch;
+    }
+
+    /// <summary>Writes <paramref name="machine"/>'s run intervals to the run log, when the worker keeps one.</summary>
+    private void LogRuns(VmMachine machine, string vmId, long epoch)
+    {
+        if (_runLog is { } log)
+            machine.RunningChanged += running => log.Write(vmId, epoch, running);
     }
 
     private void OnSerial(ReadOnlySpan<byte> bytes)

@@ -56,6 +56,9 @@ public sealed class NetworkNamespaces : IDisposable
     /// <summary>Cuts host <paramref name="i"/> off from every other host (and from the root namespace).</summary>
     public void Isolate(int i) => Ip($"link set {Outer(i)} down");
 
+    /// <summary>Joins host <paramref name="i"/> to the others again after <see cref="Isolate"/>.</summary>
+    public void Heal(int i) => Ip($"link set {Outer(i)} up");
+
     public void Dispose()
     {
         for (var i = 0; i < _count; i++)

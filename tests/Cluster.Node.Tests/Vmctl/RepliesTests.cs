@@ -77,9 +77,11 @@ public class RepliesTests
         var status = new RebalanceStatus(RebalanceMode.Recommend, 0.35, 0.2, null,
             [new RebalanceHost("h1:1", 0.9, false, new Dictionary<string, string>()),
              new RebalanceHost("h2:1", 0.2, true, new Dictionary<string, string> { ["big"] = "needs 8 vCPUs, 2 free at most" })],
-            [new PlannedMove("a", "h1:1", "h2:1", 0.3, 0.05, "h1 is 90% busy, h2 20%")], [], 4);
+            [new PlannedMove("a", "h1:1", "h2:1", 0.3, 0.05, "h1 is 90% busy, h2 20%")], [], 4, FewestMoves: 1);
         var text = Print(status).Out;
-        Assert.Contains("rebalancer: recommend, imbalance 0.350 (threshold 0.200, above), 0 of its moves in flight, 4 made", text);
+        Assert.Contains("rebalancer: recommend, imbalance 0.350 (threshold 0.200, above), 0 of its moves in flight, 4 made; balance needs at least 1 move(s)", text);
+        // A node that predates the bound (0) prints no claim about it.
+        Assert.DoesNotContain("balance needs", Print(status with { FewestMoves = 0 }).Out);
         Assert.Contains("h1:1  [##################..]  90%  no", text);
         Assert.Contains("yes       big: needs 8 vCPUs, 2 free at most", text);
         Assert.Contains("plan (recommended, nothing moves in this mode):", text);

@@ -20,9 +20,9 @@ public abstract class WorkerProcessTestsBase : IDisposable
     private readonly string _dir = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "wp-" + Guid.NewGuid().ToString("N")[..10])).FullName;
     private readonly List<WorkerLaunch> _workers = [];
 
-    private WorkerLaunch Launch(string name)
+    private WorkerLaunch Launch(string name, string? runLog = null)
     {
-        var launch = WorkerLauncher.Launch(Command, _dir, name, BackendKind.Emulated, Timeout);
+        var launch = WorkerLauncher.Launch(Command, _dir, name, BackendKind.Emulated, Timeout, runLog: runLog);
         _workers.Add(launch);
         return launch;
     }
@@ -97,8 +97,10 @@ public abstract class WorkerProcessTestsBase : IDisposable
 
     protected async Task A_running_guest_migrates_from_one_worker_process_to_anotherCase()
     {
-        var source = Launch("src");
-        var target = Launch("dst");
+        // Both workers append to one run log: where the guest really ran, each process by its own clock reading.
+        var runLog = Path.Combine(_dir, "runs.vmm");
+        var source = Launch("src", runLog);
+        var target = Launch("dst", runLog);
         var create = Guest("counter");
         source.Client.Create(create);
         source.Client.Start();
@@ -117,6 +119,21 @@ public abstract class WorkerProcessTestsBase : IDisposable
         Assert.Equal((WorkerVmState.Running, 8L), (info.State, info.Epoch));
         long end = info.ConsoleEnd;
         WaitUntil(() => target.Client.Info().ConsoleEnd > end, "the guest's output on the target");
+
+        // The run log: the source ran (epoch 7) and stopped at the stop-and-copy before the target (epoch 8) started, and
+        // the target runs on (no end). Lines: "VM start|end NS EPOCH PID".
+        var lines = File.ReadAllLines(runLog).Select(l => l.Split(' ')).ToList();
+        Assert.All(lines, l => Assert.Equal("vm-p", l[0]));
+        var bySource = lines.Where(l => l[4] == source.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var byTarget = lines.Where(l => l[4] == target.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.True(bySource is [["vm-p", "start", _, "7", _], .., ["vm-p", "end", _, "7", _]], string.Join('\n', lines.Select(l => string.Join(' ', l))));
+        Assert.True(byTarget is [["vm-p", "start", _, "8", _]], string.Join('\n', lines.Select(l => string.Join(' ', l))));
+        // The source's last run (its last start to the first end after it: the stop-and-copy; the machine's disposal
+        // writes another end) is over before the target's run begins.
+        static long Ns(string[] line) => long.Parse(line[2], System.Globalization.CultureInfo.InvariantCulture);
+        var lastStart = bySource.FindLastIndex(l => l[1] == "start");
+        var stopped = bySource.Skip(lastStart + 1).First(l => l[1] == "end");
+        Assert.True(Ns(stopped) <= Ns(byTarget[0]), $"the target started {Ns(stopped) - Ns(byTarget[0])} ns before the source stopped");
     }
 
     public void Dispose()

@@ -138,7 +138,7 @@ public sealed class WorkerPool : IDisposable
     private PooledWorker LaunchNow()
     {
         var launch = WorkerLauncher.Launch(_command, _settings.RuntimeDirectory, "w-" + Guid.NewGuid().ToString("N")[..10], _backend,
-            _settings.LaunchTimeout, _settings.LaunchUser, _settings.EmulatorCodePages);
+            _settings.LaunchTimeout, _settings.LaunchUser, _settings.EmulatorCodePages, _settings.RunLog);
         launch.Client.CallTimeout = _settings.CallTimeout;
         return new PooledWorker(launch, _contain?.Invoke(launch));
     }

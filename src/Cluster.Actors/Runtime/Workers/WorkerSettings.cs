@@ -51,7 +51,15 @@ public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeS
     {
         WorkerUser = config.GetString("cluster-hypervisor.vmm.worker-user", ""),
         EmulatorCodePages = EmulatorCodePagesOf(config),
+        RunLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } runLog ? runLog + WorkerRunLogSuffix : null,
     };
+
+    /// <summary>What the workers' run log adds to the node's run log path (<c>cluster-hypervisor.run-log</c>).</summary>
+    public const string WorkerRunLogSuffix = ".vmm";
+
+    /// <summary>The file workers append their guests' run intervals to (<c>vmm serve --run-log</c>): the node's run log path
+    /// with <see cref="WorkerRunLogSuffix"/> when the node keeps one, else null.</summary>
+    public string? RunLog { get; init; }
 
     /// <summary>The bound of each emulated vCPU's decoded-code cache, in pages (<c>cluster-hypervisor.emulator.max-code-pages</c>).</summary>
     public int EmulatorCodePages { get; init; } = EmulatedHypervisor.DefaultMaxCodePages;

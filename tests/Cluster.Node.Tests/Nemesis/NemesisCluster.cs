@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Cluster.Contracts.Commands;
+using Cluster.Contracts.Events;
+using Cluster.Contracts.Replies;
+using Cluster.Node.Tests.TestUtils;
+
+namespace Cluster.Node.Tests.Nemesis;
+
+/// <summary>
+/// Three real `cluster-node run` processes, each in its own network namespace on a bridge (so that a host can be cut off),
+/// sharing a SQLite journal in WAL mode (the namespaces share the file system, not the loopback network). Each host writes
+/// its run log and its workers write theirs (<c>runI.log.vmm</c>: where guests really ran). The nemesis kills, stalls and
+/// cuts off hosts here and starts them again.
+/// </summary>
+internal sealed class NemesisCluster : IAsyncDisposable
+{
+    private const int Port = 4711;
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-nemesis", Guid.NewGuid().ToString("N"));
+    private readonly NetworkNamespaces _net = new(NemesisSchedule.Hosts);
+    private readonly NodeProcess?[] _nodes = new NodeProcess?[NemesisSchedule.Hosts];
+
+    public string Host(int i) => $"{_net.Address(i)}:{Port}";
+
+    public int IndexOf(string? host) => Enumerable.Range(0, NemesisSchedule.Hosts).FirstOrDefault(i => Host(i) == host, -1);
+
+    public ClusterVmctl Ctl => new(Host);
+
+    /// <summary>The workers' run log of host <paramref name="i"/>.</summary>
+    public string WorkerRunLog(int i) => Path.Combine(_data, $"run{i}.log.vmm");
+
+    public bool Running(int i) => _nodes[i] is { HasExited: false };
+
+    public int Pid(int i) => _nodes[i]!.Pid;
+
+    public async Task StartAsync()
+    {
+        Directory.CreateDirectory(_data);
+        await Task.WhenAll(Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => StartNodeAsync(i, restart: false)));
+        await ClusterVmctl.Eventually(async () => await MembersAsync(0) == NemesisSchedule.Hosts, "three hosts");
+    }
+
+    /// <summary>Starts host <paramref name="i"/>'s node (again, <paramref name="restart"/>), with the same data directory, port and
+    /// journal. At the first start every host lists host 0 first (it starts the cluster); a restarted host lists only the
+    /// others, so that it joins them and never starts a cluster of its own beside them.</summary>
+    public async Task StartNodeAsync(int i, bool restart = true)
+    {
+        _nodes[i]?.Dispose();
+        var seeds = Enumerable.Range(0, NemesisSchedule.Hosts).Where(h => !restart || h != i).SelectMany(h => new[] { "--seed", Host(h) });
+        _nodes[i] = await NodeProcess.StartAsync(_net.Inside(i, ProcessRunner.DotnetExec(Executables.NodeDll,
+        [
+            "run", "--host", _net.Address(i), "--port", $"{Port}", "--data", Path.Combine(_data, $"n{i}"), "--backend", "emulated",
+            .. seeds, "--journal", $"sqlite:{Path.Combine(_data, "journal.db")}",
+            "--vcpus", "4", "--memory", "64M", "--rebalance", "off", "--run-log", Path.Combine(_data, $"run{i}.log"), .. TestCa.NodeArgs,
+        ])));
+    }
+
+    /// <summary>How many hosts host <paramref name="via"/> lists as up; 0 when it does not answer.</summary>
+    public async Task<int> MembersAsync(int via)
+    {
+        var r = await Ctl.Run(via, "--json", "nodes");
+        if (r.ExitCode != 0)
+            return 0;
+        try { return JsonDocument.Parse(r.Stdout).RootElement.GetArrayLength(); }
+        catch (JsonException) { return 0; }
+    }
+
+    /// <summary>A host that answers, other than <paramref name="not"/> when one is given.</summary>
+    public int Via(int not = -1) => Enumerable.Range(0, NemesisSchedule.Hosts).FirstOrDefault(i => i != not && Running(i), 0);
+
+    /// <summary>SIGKILL of the node, with its workers (<paramref name="withWorkers"/>: a host crash) or alone (a daemon crash).</summary>
+    public void Kill(int i, bool withWorkers)
+    {
+        if (_nodes[i] is not { } node)
+            return;
+        if (withWorkers) node.Kill();
+        else node.KillAlone();
+    }
+
+    public void Signal(int i, string signal)
+    {
+        if (_nodes[i] is { HasExited: false } node)
+            Process.Start("kill", [$"-{signal}", $"{node.Pid}"])!.WaitForExit();
+    }
+
+    public void Isolate(int i) => _net.Isolate(i);
+
+    public void Heal(int i) => _net.Heal(i);
+
+    /// <summary>Waits up to <paramref name="seconds"/> for host <paramref name="i"/>'s node to end (a downed node ends itself).</summary>
+    public async Task<bool> ExitedWithinAsync(int i, int seconds)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(seconds); DateTime.UtcNow < deadline; await Task.Delay(250))
+            if (!Running(i))
+                return true;
+        return !Running(i);
+    }
+
+    /// <summary>The VMs as host <paramref name="via"/> lists them: id to (host index, status); null when it does not answer.</summary>
+    public async Task<Dictionary<string, (int Host, string Status)>?> ListAsync(int via)
+    {
+        var r = await Ctl.Run(via, "--json", "list");
+        if (r.ExitCode != 0)
+            return null;
+        try
+        {
+            return JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToDictionary(v => v.GetProperty("id").GetString()!,
+                v => (IndexOf(v.GetProperty("node").GetString()), v.GetProperty("status").GetString()!));
+        }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>The VM's events, oldest first, asked through host <paramref name="via"/>.</summary>
+    public async Task<IReadOnlyList<VmEvent>> EventsAsync(int via, string vm)
+    {
+        await using var client = await NodeTokens.ConnectAsync(Host(via), TimeSpan.FromSeconds(30));
+        return await client.AskAsync(new GetVmEvents(vm)) is VmEventList list ? list.Events : [];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes)
+            node?.Dispose();
+        _net.Dispose();
+        await Task.CompletedTask;
+        try { Directory.Delete(_data, recursive: true); }
+        catch (IOException) { }
+    }
+}

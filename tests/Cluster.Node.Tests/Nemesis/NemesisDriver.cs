@@ -1,0 +1,198 @@
+using System.Text.RegularExpressions;
+using Cluster.Node.Tests.TestUtils;
+using Xunit.Abstractions;
+
+namespace Cluster.Node.Tests.Nemesis;
+
+/// <summary>
+/// Runs one <see cref="NemesisSchedule"/> against a <see cref="NemesisCluster"/>: the client's operations through vmctl (each
+/// recorded with whether it was acknowledged), the faults (each healed, and the cluster whole again, before the next), then
+/// the quiet end and the checks of the history.
+/// </summary>
+internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHistory history, NemesisSchedule schedule, ITestOutputHelper output)
+{
+    private static string Vm(int i) => $"v{i}";
+
+    public async Task CreateVmsAsync()
+    {
+        for (var v = 0; v < schedule.Vms; v++)
+        {
+            var at = NemesisHistory.NowNs();
+            var r = await cluster.Ctl.Run(cluster.Via(), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
+            history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
+        }
+    }
+
+    /// <summary>Issues <paramref name="op"/> when it makes sense in the VM's state as a live host lists it (a stop of a running
+    /// VM, a start of a stopped one, a migration of a running VM to another live host); otherwise nothing is recorded.</summary>
+    public async Task IssueAsync(ClientOp op, int avoid = -1)
+    {
+        var via = cluster.Via(avoid);
+        if (await cluster.ListAsync(via) is not { } vms || !vms.TryGetValue(Vm(op.Vm), out var vm))
+            return;
+        string[]? args = op.Kind switch
+        {
+            OpKind.Migrate when vm.Status == "Running" && vm.Host != op.To && op.To != avoid && cluster.Running(op.To) =>
+                ["migrate", Vm(op.Vm), "--to", cluster.Host(op.To), "--wait"],
+            OpKind.Stop when vm.Status == "Running" => ["stop", Vm(op.Vm)],
+            OpKind.Start when vm.Status is "Stopped" or "Crashed" => ["start", Vm(op.Vm)],
+            _ => null,
+        };
+        if (args is null)
+            return;
+        var at = NemesisHistory.NowNs();
+        var r = await cluster.Ctl.Run(via, args);
+        history.Issued(new IssuedOp(at, op.Kind, Vm(op.Vm), op.Kind == OpKind.Migrate ? cluster.Host(op.To) : null, r.ExitCode == 0, Short(r)));
+    }
+
+    public async Task ApplyAsync(Fault fault)
+    {
+        var node = fault.Node;
+        var began = NemesisHistory.NowNs();
+        var note = "";
+        switch (fault.Kind)
+        {
+            case FaultKind.CrashHost:
+                history.HostKilled(node, NemesisHistory.NowNs());
+                cluster.Kill(node, withWorkers: true);
+                await DuringAsync(fault, node);
+                await cluster.StartNodeAsync(node);
+                break;
+            case FaultKind.CrashNode:
+                cluster.Kill(node, withWorkers: false);
+                await DuringAsync(fault, node);
+                await cluster.StartNodeAsync(node);
+                break;
+            case FaultKind.StallNode:
+                cluster.Signal(node, "STOP");
+                await DuringAsync(fault, node);
+                cluster.Signal(node, "CONT");
+                note = await RestartIfDownedAsync(node);
+                break;
+            case FaultKind.Partition:
+                cluster.Isolate(node);
+                await DuringAsync(fault, node);
+                cluster.Heal(node);
+                note = await RestartIfDownedAsync(node);
+                break;
+            case FaultKind.CrashDuringMigration:
+                (node, note) = await CrashDuringMigrationAsync(fault);
+                break;
+        }
+        history.Applied(new AppliedFault(fault.Kind, node, began, NemesisHistory.NowNs(), note));
+        await WholeAsync();
+    }
+
+    /// <summary>The client's operations while a fault holds (through the other hosts), and the rest of the hold.</summary>
+    private async Task DuringAsync(Fault fault, int hit)
+    {
+        var until = DateTime.UtcNow + fault.Hold;
+        foreach (var op in fault.During)
+            await IssueAsync(op, avoid: hit);
+        if (until > DateTime.UtcNow)
+            await Task.Delay(until - DateTime.UtcNow);
+    }
+
+    /// <summary>A node the cluster downed while it was stalled or cut off ends itself: it is started again.</summary>
+    private async Task<string> RestartIfDownedAsync(int node)
+    {
+        if (!await cluster.ExitedWithinAsync(node, 20))
+            return "(stayed a member)";
+        await cluster.StartNodeAsync(node);
+        return "(downed, started again)";
+    }
+
+    private async Task<(int Node, string Note)> CrashDuringMigrationAsync(Fault fault)
+    {
+        var via = cluster.Via();
+        var vms = await cluster.ListAsync(via);
+        var running = vms?.Where(v => v.Value.Status == "Running" && v.Value.Host >= 0).OrderBy(v => v.Key, StringComparer.Ordinal).ToList() ?? [];
+        if (running.Count == 0)
+            return (fault.Node, "(no running VM to migrate)");
+        var (id, (source, _)) = running[fault.Node % running.Count];
+        var target = Enumerable.Range(0, NemesisSchedule.Hosts).First(h => h != source && cluster.Running(h));
+        var hit = fault.HitsTarget ? target : source;
+        var client = hit == via ? cluster.Via(hit) : via;
+        var at = NemesisHistory.NowNs();
+        var migrating = cluster.Ctl.Run(client, "migrate", id, "--to", cluster.Host(target), "--wait");
+        await Task.Delay(fault.Hold);
+        history.HostKilled(hit, NemesisHistory.NowNs());
+        cluster.Kill(hit, withWorkers: true);
+        var r = await migrating;
+        history.Issued(new IssuedOp(at, OpKind.Migrate, id, cluster.Host(target), r.ExitCode == 0, Short(r)));
+        await Task.Delay(2000);
+        await cluster.StartNodeAsync(hit);
+        return (hit, $"(migrating {id} from {source} to {target}, crashed the {(fault.HitsTarget ? "target" : "source")} after {fault.Hold.TotalMilliseconds:0} ms)");
+    }
+
+    /// <summary>Waits until every host runs and sees the three.</summary>
+    private async Task WholeAsync()
+    {
+        for (var i = 0; i < NemesisSchedule.Hosts; i++)
+            if (!cluster.Running(i))
+                await cluster.StartNodeAsync(i);
+        await ClusterVmctl.Eventually(async () =>
+        {
+            foreach (var i in Enumerable.Range(0, NemesisSchedule.Hosts))
+                if (await cluster.MembersAsync(i) != NemesisSchedule.Hosts)
+                    return false;
+            return true;
+        }, "every host back in the cluster", 180);
+    }
+
+    /// <summary>The quiet end: the cluster whole, and the VMs' states unchanged for a few seconds (none migrating or starting).</summary>
+    public async Task QuiesceAsync()
+    {
+        await WholeAsync();
+        Dictionary<string, (int Host, string Status)>? last = null;
+        await ClusterVmctl.Eventually(async () =>
+        {
+            var now = await cluster.ListAsync(cluster.Via());
+            var settled = now is not null && now.Values.All(v => v.Status is "Running" or "Stopped" or "Crashed" or "Defined")
+                          && last is not null && now.Count == last.Count && now.All(kv => last.TryGetValue(kv.Key, out var was) && was == kv.Value);
+            last = now;
+            if (!settled)
+                await Task.Delay(2500);
+            return settled;
+        }, "the VMs to settle", 180);
+    }
+
+    /// <summary>The checks of the whole history; returns the violations and the acknowledged operations that were lost.</summary>
+    public async Task<(List<string> Violations, List<string> LostAcks)> CheckAsync()
+    {
+        var runs = history.Runs([.. Enumerable.Range(0, NemesisSchedule.Hosts).Select(cluster.WorkerRunLog)]);
+        var violations = NemesisHistory.Overlaps(runs);
+        var lost = new List<string>();
+        var via = cluster.Via();
+        var vms = await cluster.ListAsync(via) ?? throw new InvalidOperationException("no host lists the VMs at the end");
+        foreach (var v in Enumerable.Range(0, schedule.Vms).Select(Vm))
+        {
+            if (!vms.TryGetValue(v, out var state))
+            {
+                if (history.Ops.Any(o => o.Vm == v && o.Kind == OpKind.Create && o.Acked))
+                    lost.Add($"{v}: created (acknowledged) but not listed at the end");
+                continue;
+            }
+            var events = await cluster.EventsAsync(via, v);
+            violations.AddRange(NemesisHistory.EpochRegressions(v, events));
+            lost.AddRange(history.LostAcks(v, events, to => to ?? ""));
+            var open = runs.Where(r => r.Vm == v && r.End == long.MaxValue).ToList();
+            if (state.Status == "Running" && (open.Count != 1 || open[0].Host != state.Host))
+                violations.Add($"{v} is Running on host {state.Host} at the end, but runs in {open.Count} worker(s): {string.Join(", ", open)}");
+            if (state.Status != "Running" && open.Count != 0)
+                violations.Add($"{v} is {state.Status} at the end, but a worker still runs it: {string.Join(", ", open)}");
+        }
+        output.WriteLine($"{runs.Count} worker runs, {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
+                         $"{history.Faults.Count} faults; at the end: {string.Join(", ", vms.Select(kv => $"{kv.Key} {kv.Value.Status} on {kv.Value.Host}"))}");
+        return (violations, lost);
+    }
+
+    private static string Short(ProcessResult r)
+    {
+        var text = OneLine().Replace($"-> {r.ExitCode}: {r.Stdout.Trim()} {r.Stderr.Trim()}", " ");
+        return text.Length <= 200 ? text : text[..200];
+    }
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex OneLine();
+}
