@@ -44,8 +44,20 @@ public static class NodeCommand
                 io.Out.WriteLine($"http api at https://{options.Http}/api (certificate {certificateNote})");
             }
             var stop = new ManualResetEventSlim();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+            // A second signal cuts the shutdown drain short.
+            var again = new ManualResetEvent(false);
+            Action<PosixSignalContext> onSignal = c =>
+            {
+                c.Cancel = true;
+                if (stop.IsSet) again.Set();
+                stop.Set();
+            };
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
+            var self = $"{host.Address.Host}:{host.Address.Port}";
+            var drain = ShutdownDrain.Settings(host.System.Settings.Config);
+            if (options.Cluster is not null)
+                _ = ShutdownDrain.UndrainIfMarkedAsync(host.Manager, self, options.DataDirectory, io.Out, TimeSpan.FromMinutes(2));
             io.Out.WriteLine($"backend: {host.BackendReason}");
             io.Out.WriteLine(host.AdminTokenCreated
                 ? $"new admin token written to {Path.Combine(options.DataDirectory, Contracts.Access.TokenText.AdminTokenFile)} (mode 0600)"
@@ -54,6 +66,10 @@ public static class NodeCommand
             io.Out.Flush();
             WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)host.System.WhenTerminated).AsyncWaitHandle]);
             io.Out.WriteLine("node stopping");
+            // A cluster node asked to stop moves its guests away live first (a rolling upgrade restarts none of them).
+            if (options.Cluster is not null && drain.Enabled && stop.IsSet && !host.System.WhenTerminated.IsCompleted)
+                ShutdownDrain.Run(host.Manager, self, options.DataDirectory, drain.Timeout, io.Out, again);
+            io.Out.Flush();
             http?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
         }
         return 0;
