@@ -39,6 +39,9 @@ public sealed class VcpuSupervisor : ReceiveActor
     private readonly Dictionary<string, TaskCompletionSource> _commits = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IActorRef> _resolvers = new(StringComparer.Ordinal);
 
+    /// <summary>The migration whose commit this supervisor learnt from the journal before the VM actor's notice (CommitWritten) came.</summary>
+    private string? _committedByJournal;
+
     private readonly long _epoch;
 
     public VcpuSupervisor(VmSpec spec, IGuestRuntimeFactory factory, IActorRef console, VmHosting? hosting = null, ParkedGuest? adopted = null,
@@ -109,6 +112,7 @@ public sealed class VcpuSupervisor : ReceiveActor
             if (r.Committed)
             {
                 // The journal gave the guest to the target: its coming stop (by the page stream) is no guest exit.
+                _committedByJournal = r.MigrationId;
                 _released = true;
                 _running = false;
                 written.TrySetResult();
@@ -120,6 +124,9 @@ public sealed class VcpuSupervisor : ReceiveActor
         {
             StopResolver(w.MigrationId);
             if (_commits.Remove(w.MigrationId, out var written) && written.TrySetResult())
+                return;
+            // The journal told it first: the stream goes on to Resume the target and stop the guest here.
+            if (w.MigrationId == _committedByJournal)
                 return;
             // The stream gave up waiting and resumed the guest here, but the journal gives the VM to the target now.
             _log.Warning("VM {0}: ownership moved after the migration gave up waiting for it; stopping the guest here", _spec.Id);
