@@ -38,7 +38,9 @@ namespace Cluster.Actors.Migration;
 ///   (the sender this receiver watches), see Migration/README.md.
 /// </code>
 /// States of one incoming migration: prepared (listening) -&gt; receiving -&gt; parked (running, waiting for its VM
-/// actor, at most parked-for) -&gt; adopted; or prepared|receiving -&gt; failed (machine disposed, resources freed).
+/// actor, at most parked-for) -&gt; adopted; or prepared|receiving -&gt; failed (machine disposed, resources freed); or
+/// receiving (Ready sent) -&gt; outcome unknown (no Resume, no Abort: the machine paused while a <see cref="CommitResolver"/>
+/// reads the VM's journal) -&gt; parked when the journal has the commit, failed when it has the migration's failure.
 /// </summary>
 public sealed class MigrationReceiver : ReceiveActor, IWithTimers
 {
