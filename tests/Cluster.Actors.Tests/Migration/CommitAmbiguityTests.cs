@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Akka.Actor;
-using Akka.Persistence;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Cluster.Actors.Clustering;
@@ -65,12 +64,7 @@ public sealed class CommitAmbiguityTests : TestKit
     }
 
     /// <summary>Appends <paramref name="e"/> to the journal of VM <paramref name="vm"/>, as its VM actor's write would land.</summary>
-    private void Journal(string vm, VmEvent e)
-    {
-        var writer = Sys.ActorOf(Props.Create(() => new JournalWriter($"vm-{vm}")));
-        writer.Ask<Written>(e, Long).GetAwaiter().GetResult();
-        Sys.Stop(writer);
-    }
+    private void Journal(string vm, VmEvent e) => JournalWriter.Append(Sys, vm, e);
 
     private static VmMigrated Committed(string vm) => new(vm, At, "migrated", MigrationOf(vm), "127.0.0.1:5000", Self, 4);
 
@@ -198,27 +192,6 @@ public sealed class CommitAmbiguityTests : TestKit
         Assert.Equal(MachineRunState.Running, source.State);
         Assert.Null(await Incoming("kept").Arrival.WaitAsync(Long));
         source.Stop();
-    }
-
-    /// <summary>Persists what it is sent under <c>persistenceId</c> and answers <see cref="Written"/>.</summary>
-    private sealed class JournalWriter : ReceivePersistentActor
-    {
-        public JournalWriter(string persistenceId)
-        {
-            PersistenceId = persistenceId;
-            Command<VmEvent>(e =>
-            {
-                var replyTo = Sender;
-                Persist(e, _ => replyTo.Tell(Written.Instance));
-            });
-        }
-
-        public override string PersistenceId { get; }
-    }
-
-    private sealed class Written
-    {
-        public static Written Instance { get; } = new();
     }
 
     /// <summary>Starts a child; what the child sends up goes to the probe, the rest down to the child.</summary>
