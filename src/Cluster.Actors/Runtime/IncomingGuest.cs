@@ -22,7 +22,8 @@ public sealed record IncomingListen(string BindHost, int Port, long Epoch, TimeS
     /// <summary>
     /// Asked when the source's Resume does not come after the target is ready (the commit's outcome is unknown here): whether
     /// the migration committed, as the VM's journal records it. The guest stays restored and paused until the answer: true
-    /// resumes it here, false frees it. Null: it is freed at once. Only the in-process runtime asks it so far.
+    /// resumes it here, false frees it. Null: it is freed at once. Asked in the node (in-process runtime) or by the guest's VMM
+    /// worker (protocol version 6, IncomingCommitUnknown).
     /// </summary>
     public Func<Task<bool>>? ResolveCommit { get; init; }
 }
