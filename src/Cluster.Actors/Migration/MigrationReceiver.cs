@@ -38,7 +38,9 @@ namespace Cluster.Actors.Migration;
 ///   (the sender this receiver watches), see Migration/README.md.
 /// </code>
 /// States of one incoming migration: prepared (listening) -&gt; receiving -&gt; parked (running, waiting for its VM
-/// actor, at most parked-for) -&gt; adopted; or prepared|receiving -&gt; failed (machine disposed, resources freed).
+/// actor, at most parked-for) -&gt; adopted; or prepared|receiving -&gt; failed (machine disposed, resources freed); or
+/// receiving (Ready sent) -&gt; outcome unknown (no Resume, no Abort: the machine paused while a <see cref="CommitResolver"/>
+/// reads the VM's journal) -&gt; parked when the journal has the commit, failed when it has the migration's failure.
 /// </summary>
 public sealed class MigrationReceiver : ReceiveActor, IWithTimers
 {
@@ -152,7 +154,11 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
                     runLog?.Start(vmId);
                     incoming.Arrived(parked);
                 },
-                cancellation.Token) { Encrypted = _settings.Encrypted });
+                cancellation.Token)
+            {
+                Encrypted = _settings.Encrypted,
+                ResolveCommit = ResolveFromJournal(Context.System, vmId, id, _settings),
+            });
         }
         catch (VmmException e)
         {
@@ -184,6 +190,21 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
             : endpoint.Address.ToString();
         Sender.Tell(new IncomingReady(id, reachable, endpoint.Port, listening.Credentials.Token, listening.Credentials.CertificatePin));
     }
+
+    /// <summary>
+    /// The target's "outcome unknown" state, entered when the source's Resume does not come after Ready: the guest stays
+    /// restored and paused while a <see cref="CommitResolver"/> reads the VM's journal, and runs here only if the journal
+    /// records the commit. A cancellation (the source went away, max-duration) does not end this wait (the source's death is
+    /// what makes the outcome unknown); it gives up, freeing the guest, only after <see cref="MigrationSettings.MaxDuration"/>.
+    /// </summary>
+    private static Func<Task<bool>> ResolveFromJournal(ActorSystem system, string vmId, string migrationId, MigrationSettings settings) => () =>
+    {
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resolver = CommitOutcomes.Resolve(system, vmId, migrationId, settings.CommitReadInterval, committed => answer.TrySetResult(committed));
+        var bounded = answer.Task.WaitAsync(settings.MaxDuration);
+        bounded.ContinueWith(_ => system.Stop(resolver), TaskScheduler.Default);
+        return bounded;
+    };
 
     private void Cancel(string migrationId, string why)
     {

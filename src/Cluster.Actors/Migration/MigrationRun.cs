@@ -27,7 +27,11 @@ public static class MigrationRun
         long commitWaitedTicks = 0;
         var options = Options(order.Limits, settings.IoTimeout) with
         {
-            Commit = async token =>
+            // Once asked, the commit ends only with its outcome: CommitWritten (committed), CommitRefused (not written), or, when
+            // neither came within the step timeout (a late or failed journal write, a lost message), the journal's answer
+            // (CommitOutcomeUnknown: the supervisor asks it). A timeout is no refusal: the source resuming a guest that the
+            // journal gives to the target would run it twice, and its Abort would have the target drop the only other copy.
+            Commit = async _ =>
             {
                 var asked = Stopwatch.GetTimestamp();
                 var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -37,7 +41,9 @@ public static class MigrationRun
                 requester.Tell(new CommitRequested(id));
                 try
                 {
-                    await written.Task.WaitAsync(settings.StepTimeout, token).ConfigureAwait(false);
+                    if (await Task.WhenAny(written.Task, Task.Delay(settings.StepTimeout)).ConfigureAwait(false) != written.Task)
+                        supervisor.Tell(new CommitOutcomeUnknown(id));
+                    await written.Task.ConfigureAwait(false);
                 }
                 finally
                 {

@@ -44,3 +44,12 @@ public sealed record MigrationEnded(string MigrationId, MigrationResult Result, 
 
 /// <summary>To a vCPU supervisor, from its page stream's thread: the commit callback waits on <paramref name="Written"/> (stays in the supervisor).</summary>
 internal sealed record RunCommitRequested(string MigrationId, TaskCompletionSource Written);
+
+/// <summary>
+/// To a vCPU supervisor, from its page stream's thread: the commit asked for <paramref name="MigrationId"/> was not answered
+/// within the step timeout; its outcome is unknown, and the supervisor learns it from the journal (<see cref="CommitResolver"/>).
+/// </summary>
+internal sealed record CommitOutcomeUnknown(string MigrationId);
+
+/// <summary>To a vCPU supervisor, from its <see cref="CommitResolver"/>: what the journal says of the commit of <paramref name="MigrationId"/>.</summary>
+internal sealed record CommitResolved(string MigrationId, bool Committed);

@@ -21,6 +21,9 @@ public sealed record MigrationSettings(
     /// <summary>Whether this host, as a target, offers TLS page streams (the default); off only for benchmark comparisons.</summary>
     public bool Encrypted { get; init; } = true;
 
+    /// <summary>How often a side whose commit outcome is unknown reads the VM's journal for it (<see cref="CommitResolver"/>).</summary>
+    public TimeSpan CommitReadInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Loopback, ephemeral ports, two at once, 15 s steps, 30 s I/O, 10 min at most, 2 min parked, 5 min kept.</summary>
     public static MigrationSettings Default { get; } = new("127.0.0.1", 0, 2, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30),
         TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5));

@@ -19,6 +19,14 @@ public sealed record IncomingListen(string BindHost, int Port, long Epoch, TimeS
 {
     /// <summary>Whether the page stream is TLS (default); false only where an operator asked for plaintext.</summary>
     public bool Encrypted { get; init; } = true;
+
+    /// <summary>
+    /// Asked when the source's Resume does not come after the target is ready (the commit's outcome is unknown here): whether
+    /// the migration committed, as the VM's journal records it. The guest stays restored and paused until the answer: true
+    /// resumes it here, false frees it. Null: it is freed at once. Asked in the node (in-process runtime) or by the guest's VMM
+    /// worker (protocol version 6, IncomingCommitUnknown).
+    /// </summary>
+    public Func<Task<bool>>? ResolveCommit { get; init; }
 }
 
 /// <summary>An incoming migration being received: the endpoint the source connects to, the credentials it needs (made for this

@@ -61,6 +61,7 @@ public sealed class MachineGuestRuntimeFactory(IHypervisor hypervisor, ImageDire
             IoTimeout = listen.IoTimeout,
             MachineCreated = machine => listen.Created(new MachineGuestRuntime(machine)),
             Resumed = _ => listen.Resumed(),
+            ResolveCommit = listen.ResolveCommit,
         });
         var stop = listen.Cancellation.Register(listener.Stop);
         var completion = target.ReceiveAsync(listener, identity, listen.Cancellation).ContinueWith(t =>

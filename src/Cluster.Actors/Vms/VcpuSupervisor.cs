@@ -37,6 +37,10 @@ public sealed class VcpuSupervisor : ReceiveActor
     private Task? _migrating;
     private CancellationTokenSource? _migrationCancel;
     private readonly Dictionary<string, TaskCompletionSource> _commits = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IActorRef> _resolvers = new(StringComparer.Ordinal);
+
+    /// <summary>The migration whose commit this supervisor learnt from the journal before the VM actor's notice (CommitWritten) came.</summary>
+    private string? _committedByJournal;
 
     private readonly long _epoch;
 
@@ -94,9 +98,35 @@ public sealed class VcpuSupervisor : ReceiveActor
         Receive<CancelGuestMigration>(_ => _migrationCancel?.Cancel());
         // The page stream tells the requester (CommitRequested) itself, after this: CommitWritten or CommitRefused come after it.
         Receive<RunCommitRequested>(r => _commits[r.MigrationId] = r.Written);
+        // Outcome unknown: the journal answers (the VM actor's CommitWritten or CommitRefused may still come first).
+        Receive<CommitOutcomeUnknown>(u =>
+        {
+            if (_commits.TryGetValue(u.MigrationId, out var written) && !written.Task.IsCompleted)
+                _resolvers[u.MigrationId] = Resolve(u.MigrationId, written, Self);
+        });
+        Receive<CommitResolved>(r =>
+        {
+            _resolvers.Remove(r.MigrationId);
+            if (!_commits.Remove(r.MigrationId, out var written))
+                return;
+            if (r.Committed)
+            {
+                // The journal gave the guest to the target: its coming stop (by the page stream) is no guest exit.
+                _committedByJournal = r.MigrationId;
+                _released = true;
+                _running = false;
+                written.TrySetResult();
+            }
+            else
+                written.TrySetException(NotCommitted(r.MigrationId));
+        });
         Receive<CommitWritten>(w =>
         {
+            StopResolver(w.MigrationId);
             if (_commits.Remove(w.MigrationId, out var written) && written.TrySetResult())
+                return;
+            // The journal told it first: the stream goes on to Resume the target and stop the guest here.
+            if (w.MigrationId == _committedByJournal)
                 return;
             // The stream gave up waiting and resumed the guest here, but the journal gives the VM to the target now.
             _log.Warning("VM {0}: ownership moved after the migration gave up waiting for it; stopping the guest here", _spec.Id);
@@ -105,6 +135,7 @@ public sealed class VcpuSupervisor : ReceiveActor
         });
         Receive<CommitRefused>(r =>
         {
+            StopResolver(r.MigrationId);
             if (_commits.Remove(r.MigrationId, out var written))
                 written.TrySetException(new OperationCanceledException(r.Reason));
         });
@@ -114,6 +145,8 @@ public sealed class VcpuSupervisor : ReceiveActor
             _migrationCancel?.Dispose();
             _migrationCancel = null;
             _commits.Clear();
+            foreach (var id in _resolvers.Keys.ToList())
+                StopResolver(id);
         });
         Receive<ReleaseGuest>(_ =>
         {
@@ -153,6 +186,36 @@ public sealed class VcpuSupervisor : ReceiveActor
         _migrationCancel = new CancellationTokenSource();
         _migrating = MigrationRun.Start(_spec.Id, order, _guest, new System.Net.IPEndPoint(address, order.Port), Self, Sender, _hosting?.RunLog,
             _hosting?.Migration ?? MigrationSettings.Default, _migrationCancel.Token);
+    }
+
+    /// <summary>
+    /// Has the VM's journal answer the commit of <paramref name="migrationId"/>, which the page stream waits for on
+    /// <paramref name="written"/>: the answer goes to <paramref name="notify"/> (this supervisor, <see cref="CommitResolved"/>), or,
+    /// without one (this supervisor stopped), completes the wait itself: committed, the stream sends Resume and stops the guest
+    /// here; not committed, it aborts (the guest, stopped with this supervisor, stays stopped). The resolver is not this
+    /// actor's child: it outlives this supervisor when the VM actor stops on a journal fault.
+    /// </summary>
+    private IActorRef Resolve(string migrationId, TaskCompletionSource written, IActorRef? notify)
+    {
+        var settings = _hosting?.Migration ?? MigrationSettings.Default;
+        return CommitOutcomes.Resolve(Context.System, _spec.Id, migrationId, settings.CommitReadInterval, committed =>
+        {
+            if (notify is not null)
+                notify.Tell(new CommitResolved(migrationId, committed));
+            else if (committed)
+                written.TrySetResult();
+            else
+                written.TrySetException(NotCommitted(migrationId));
+        });
+    }
+
+    private static OperationCanceledException NotCommitted(string migrationId) =>
+        new($"the journal says migration {migrationId} did not commit");
+
+    private void StopResolver(string migrationId)
+    {
+        if (_resolvers.Remove(migrationId, out var resolver))
+            Context.System.Stop(resolver);
     }
 
     /// <summary>Tells the host's agent that the guest runs here (its guest time is read from <see cref="GuestClocks"/>).</summary>
@@ -278,10 +341,16 @@ public sealed class VcpuSupervisor : ReceiveActor
         Ended(_guest);
         var guest = _guest;
         _guest = null;
-        // A running page stream still reads the guest's memory: it is cancelled and the guest freed once it ended.
-        foreach (var written in _commits.Values)
-            written.TrySetException(new OperationCanceledException("the vCPU supervisor stopped"));
-        _migrationCancel?.Cancel();
+        // A running page stream still reads the guest's memory: it is cancelled and the guest freed once it ended. A commit
+        // it waits for is not refused: its outcome is unknown (the VM actor stopped, maybe on the commit's own write), so the
+        // journal answers it, and the stream, not cancelled, then sends Resume to the target or aborts.
+        var pending = _commits.Where(c => !c.Value.Task.IsCompleted).ToList();
+        foreach (var id in _resolvers.Keys.ToList())
+            StopResolver(id);
+        foreach (var (id, written) in pending)
+            Resolve(id, written, notify: null);
+        if (pending.Count == 0)
+            _migrationCancel?.Cancel();
         if (_migrating is { IsCompleted: false } migrating)
             migrating.ContinueWith(_ => guest.Dispose(), TaskScheduler.Default);
         else

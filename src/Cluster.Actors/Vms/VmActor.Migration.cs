@@ -155,6 +155,23 @@ public sealed partial class VmActor
         }
     }
 
+    /// <summary>
+    /// Recovered on a host other than the target with a migration committed and not completed (the source's actor stopped
+    /// around the commit, a journal fault): the journal gives the VM to the target, where its guest waits parked (or learns
+    /// the commit from the journal), so nothing boots here; the migration is completed and the entity follows its VM.
+    /// </summary>
+    private void LeaveAfterRecoveredCommit(ActiveMigration committed)
+    {
+        _log.Warning("VM {0}: migration {1} to {2} was committed before this actor restarted; completing it (no boot here)", _id,
+            committed.MigrationId, committed.To);
+        PersistAndAct([new VmMigrationCompleted(_id, DateTime.UtcNow, $"ownership moved to {committed.To}; the source's actor restarted after the commit",
+            committed.MigrationId, 0, 0, 0, 0, "unknown")], null, () =>
+            {
+                Left(committed.MigrationId, committed.From, committed.To, null, null);
+                Stash.UnstashAll();
+            });
+    }
+
     /// <summary>The VM runs on the target: free this host, publish the move and wait for the shard to follow.</summary>
     private void Left(string migrationId, string source, string target, MigrationInfo? info, IActorRef? released)
     {
@@ -220,7 +237,9 @@ public sealed partial class VmActor
     {
         var runLog = _hosting!.RunLog;
         var id = _id;
-        incoming.Arrival.WaitAsync(MigrationTunables.StepTimeout * 2).ContinueWith(t =>
+        // As long as the receiver may take: a target whose commit outcome is unknown keeps the guest paused while it reads the
+        // journal (up to max-duration), and an entity that gave up before would boot the VM cold beside it.
+        incoming.Arrival.WaitAsync(MigrationTunables.MaxDuration).ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully)
                 return new AdoptionReady(incoming.MigrationId, true);

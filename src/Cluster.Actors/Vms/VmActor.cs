@@ -107,6 +107,11 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             if (_state.Migration is { Committed: false } dangling)
                 PersistAndAct([new VmMigrationFailed(_id, DateTime.UtcNow, "the source restarted before the commit", dangling.MigrationId,
                     dangling.To, Cancelled: false)], null);
+            else if (_state.Migration is { Committed: true } committed && committed.To != _settings.Node && _hosting is not null)
+            {
+                LeaveAfterRecoveredCommit(committed);
+                return;
+            }
             if (!_state.IsActive || _myEpoch != 0 || TryReattach())
                 Settle();
             else if (TakeIncoming() is { } incoming)

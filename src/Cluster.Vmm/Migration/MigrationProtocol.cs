@@ -46,7 +46,11 @@ namespace Cluster.Vmm.Migration;
 ///     |    [stop and free the source machine]             |
 ///
 ///   Before Commit, either side may send Abort(reason) (or just close): the target disposes its
-///   machine, the source resumes its vCPUs, and the VM runs on the source only.
+///   machine, the source resumes its vCPUs, and the VM runs on the source only. Once the target sent Ready it
+///   cannot tell a close from a commit whose Resume was lost: without an Abort it keeps the machine paused and
+///   asks its owner where the commit is recorded (MigrationTargetOptions.ResolveCommit; pre-copy), then resumes
+///   or disposes it. The source's commit callback returns only on a commit and throws only when there was none:
+///   a callback that returned is the commit, whatever happens to the connections after it.
 ///   After Commit in post-copy, the only full copy of the missing pages is on the paused source: a
 ///   connection lost then (or a timeout, or an Abort) leaves the VM nowhere. The target makes guest
 ///   memory inaccessible and stops its vCPUs with an internal-error exit "post-copy lost the source

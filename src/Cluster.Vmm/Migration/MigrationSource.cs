@@ -282,7 +282,8 @@ public sealed class MigrationSource
             var push = _push!;
             Report(MigrationPhase.Commit, _rounds, 0, 0, 0);
             RunCommit();
-            _ct.ThrowIfCancellationRequested();
+            // A commit callback that returned is the commit (the ownership moved): a cancellation now no longer resumes the
+            // source, it only cuts the Resume short (the target learns the outcome from its ResolveCommit).
             _committed = true;
             string? failure = null;
             var downtime = TimeSpan.Zero;
@@ -369,7 +370,8 @@ public sealed class MigrationSource
         {
             Report(MigrationPhase.Commit, _rounds, 0, 0, 0);
             RunCommit();
-            _ct.ThrowIfCancellationRequested();
+            // A commit callback that returned is the commit (the ownership moved): a cancellation now no longer resumes the
+            // source, it only cuts the Resume short (the target learns the outcome from its ResolveCommit).
             _committed = true;
             string? failure = null;
             try
@@ -392,7 +394,11 @@ public sealed class MigrationSource
             return Result(failure is null, failure, downtime);
         }
 
-        /// <summary>The commit callback, timed (<see cref="MigrationResult.CommitTime"/>).</summary>
+        /// <summary>
+        /// The commit callback, timed (<see cref="MigrationResult.CommitTime"/>). It returns once the ownership moved and throws
+        /// when it did not (the source then aborts and resumes); while the outcome is unknown it must keep waiting (it learns
+        /// the outcome where it is recorded), never throw: a source that resumed a guest the target may own runs it twice.
+        /// </summary>
         private void RunCommit()
         {
             if (_o.Commit is not { } commit) return;

@@ -29,6 +29,15 @@ public sealed record MigrationTargetOptions
     /// <summary>Called as soon as the VM runs here: at the end of a pre-copy migration, at the start of post-copy's
     /// page fetching (<see cref="MigrationTarget.ReceiveAsync"/> returns once every page is here).</summary>
     public Action<VmMachine>? Resumed { get; init; }
+
+    /// <summary>
+    /// Asked when the commit's outcome is unknown here: the target sent Ready, and the source's Resume did not come (a lost
+    /// connection, a timeout, a cancellation; not an Abort, which says the source did not commit). The machine stays
+    /// restored and paused, its connections closed, until the answer: true (the ownership moved here) resumes it, false (or
+    /// an exception) frees it. Null: it is freed at once, as on any failure. Pre-copy only: in post-copy the source holds the
+    /// missing pages, so a lost source leaves nothing here to run.
+    /// </summary>
+    public Func<Task<bool>>? ResolveCommit { get; init; }
 }
 
 /// <summary>What a migration target achieved.</summary>
@@ -214,11 +223,8 @@ public sealed class MigrationTarget
                 _machine.Devices.ActivateDisks();
                 var arrival = _postCopy ? new PostCopyArrival(_machine, control, _writeGate, _missingRuns) : null;
                 control.Write(MigrationCommand.Ready, ReadOnlySpan<byte>.Empty);
-                (cmd, len) = control.Read(ref buffer);
-                if (cmd == MigrationCommand.Abort)
-                    throw new VmmException($"the source aborted: {Encoding.UTF8.GetString(buffer, 0, len)}", "migration-aborted");
-                if (cmd != MigrationCommand.Resume)
-                    throw new VmmException($"the source sent {cmd} where Resume was expected", "migration-protocol");
+                if (AwaitResume(control, ref buffer, arrival is null) is { } unknown)
+                    return ResumeIfCommitted(unknown, restoreClock);
                 _machine.Resume();
                 var restore = restoreClock.Elapsed;
                 var machine = _machine;
@@ -241,6 +247,62 @@ public sealed class MigrationTarget
                 JoinReaders();
                 _machine?.Dispose();
             }
+        }
+
+        /// <summary>
+        /// Reads the source's answer to Ready: returns null on Resume; throws on Abort (the source did not commit) and, without
+        /// <see cref="MigrationTargetOptions.ResolveCommit"/> (or in post-copy), on any failure; else returns why the outcome
+        /// is unknown.
+        /// </summary>
+        private string? AwaitResume(FrameStream control, ref byte[] buffer, bool resolvable)
+        {
+            try
+            {
+                var (cmd, len) = control.Read(ref buffer);
+                if (cmd == MigrationCommand.Abort)
+                    throw new VmmException($"the source aborted: {Encoding.UTF8.GetString(buffer, 0, len)}", "migration-aborted");
+                if (cmd != MigrationCommand.Resume)
+                    throw new VmmException($"the source sent {cmd} where Resume was expected", "migration-protocol");
+                return null;
+            }
+            catch (Exception e) when (resolvable && Options.ResolveCommit is not null && e is not VmmException { Operation: "migration-aborted" }
+                && e is VmmException or SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                return _ct.IsCancellationRequested ? "cancelled" : e.Message;
+            }
+        }
+
+        /// <summary>
+        /// Ready was sent and the source's Resume did not come: the machine stays paused, the connections are closed (the
+        /// source stops waiting for Resumed), and <see cref="MigrationTargetOptions.ResolveCommit"/> says whether the
+        /// ownership moved here: then the machine resumes, else it is freed.
+        /// </summary>
+        private MigrationTargetResult ResumeIfCommitted(string unknown, Stopwatch restoreClock)
+        {
+            CloseAll();
+            bool committed;
+            string why;
+            try
+            {
+                committed = Options.ResolveCommit!().GetAwaiter().GetResult();
+                why = "the commit was not written";
+            }
+            catch (Exception e)
+            {
+                committed = false;
+                why = $"the commit's outcome could not be learnt ({e.Message})";
+            }
+            if (!committed)
+                return Failed($"no Resume after Ready ({unknown}), and {why}");
+            _machine!.Resume();
+            var restore = restoreClock.Elapsed;
+            var machine = _machine;
+            _machine = null;
+            Options.Resumed?.Invoke(machine);
+            return new MigrationTargetResult
+            {
+                Succeeded = true, Machine = machine, BytesReceived = BytesReceived, PagesReceived = Interlocked.Read(ref _pages), RestoreTime = restore,
+            };
         }
 
         /// <summary>Waits for the page readers (their connections closed), whatever they ended with.</summary>

@@ -13,6 +13,13 @@ public sealed class IncomingListen
 
     internal uint RequestId { get; }
 
+    /// <summary>
+    /// Asked when the worker's commit outcome is unknown (it sent Ready; the source's Resume did not come, nor an Abort):
+    /// whether the migration committed. The machine stays paused until the answer: true resumes it, false (or a failure) frees it.
+    /// Null: answered false. Set it right after <see cref="WorkerClient.ListenIncoming"/>: it is asked after Ready at the earliest.
+    /// </summary>
+    public Func<Task<bool>>? ResolveCommit { get; set; }
+
     /// <summary>The TCP port the worker listens on for the source.</summary>
     public int Port { get; internal set; }
 

@@ -318,6 +318,11 @@ public sealed class WorkerClient : IDisposable
                 if (_migrations.TryGetValue(migrationId, out var migration)) _ = CommitAsync(migration);
                 else AnswerCommit("no migration of this client asked for a commit");
                 break;
+            case WorkerMessageType.IncomingCommitUnknown:
+                // Answered off this thread: the journal read takes a while, and this thread reads the answer's reply.
+                _incoming.TryGetValue(BitConverter.ToUInt32(payload), out var unknown);
+                _ = ResolveIncomingCommitAsync(BitConverter.ToUInt32(payload), unknown);
+                break;
             case WorkerMessageType.IncomingResumed:
                 if (_incoming.TryGetValue(BitConverter.ToUInt32(payload), out var resumed)) resumed.OnResumed();
                 break;
@@ -336,6 +341,17 @@ public sealed class WorkerClient : IDisposable
         try { await migration.Commit(migration.Cancellation).ConfigureAwait(false); }
         catch (Exception e) { error = e.Message.Length > 0 ? e.Message : e.GetType().Name; }
         AnswerCommit(error);
+    }
+
+    /// <summary>Answers an IncomingCommitUnknown with what <see cref="IncomingListen.ResolveCommit"/> learns (false without one, or when it fails).</summary>
+    private async Task ResolveIncomingCommitAsync(uint listenId, IncomingListen? listen)
+    {
+        bool committed;
+        try { committed = listen?.ResolveCommit is { } resolve && await resolve().ConfigureAwait(false); }
+        catch (Exception) { committed = false; }
+        var reply = Send(NextId(), WorkerMessageType.IncomingCommitResolved, WorkerCodec.Encode(w => { w.Write(listenId); w.Write(committed); }));
+        _ = reply.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>Sends CommitDone without waiting for its (empty) reply: it may run on the reader thread, which reads that reply.</summary>

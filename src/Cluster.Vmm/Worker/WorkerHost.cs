@@ -14,6 +14,9 @@ namespace Cluster.Vmm.Worker;
 public sealed class WorkerHost : IDisposable
 {
     private readonly WorkerHostOptions _options;
+
+    /// <summary>The protocol version the connected client said in its Hello (0 before one).</summary>
+    private volatile uint _clientVersion;
     private readonly IHypervisor _hypervisor;
     private readonly WorkerOutbox _outbox;
     private readonly WorkerVm _vm;
@@ -342,6 +345,7 @@ public sealed class WorkerHost : IDisposable
         switch (type)
         {
             case WorkerMessageType.Hello:
+                _clientVersion = payload.Length >= 4 ? BitConverter.ToUInt32(payload) : 0;
                 return WorkerCodec.Encode(w => { w.Write(_options.ProtocolVersion); w.Write(Environment.ProcessId); w.Write(Name); });
             case WorkerMessageType.Create:
                 var create = WorkerCodec.Decode(payload, r => r.ReadCreate(descriptors, _options.ProtocolVersion));
@@ -372,9 +376,12 @@ public sealed class WorkerHost : IDisposable
             case WorkerMessageType.ListenIncoming:
                 var incoming = WorkerCodec.Decode(payload, r => r.ReadIncoming(descriptors, _options.ProtocolVersion));
                 AdoptKvm(incoming.Kvm);
-                var (port, credentials, _) = _vm.ListenIncoming(id, incoming);
+                var (port, credentials, _) = _vm.ListenIncoming(id, incoming, askCommit: _clientVersion >= 6 && _options.ProtocolVersion >= 6);
                 return WorkerCodec.Encode(w => { w.Write(port); w.Write(credentials); });
             case WorkerMessageType.IncomingCancel: _vm.IncomingCancel(); return [];
+            case WorkerMessageType.IncomingCommitResolved:
+                _vm.IncomingCommitResolved(WorkerCodec.Decode(payload, r => { r.ReadUInt32(); return r.ReadBoolean(); }));
+                return [];
             default:
                 throw new VmmException($"{type} is not a request", "worker-protocol");
         }

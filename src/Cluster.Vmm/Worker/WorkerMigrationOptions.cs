@@ -17,7 +17,7 @@ public sealed record WorkerMigrationOptions
     public MigrationMode Mode { get; init; } = MigrationMode.Auto;
     /// <summary>See <see cref="MigrationOptions.AllowPostCopy"/>.</summary>
     public bool AllowPostCopy { get; init; } = true;
-    /// <summary>See <see cref="MigrationOptions.IoTimeout"/>; also how long the worker waits for CommitDone.</summary>
+    /// <summary>See <see cref="MigrationOptions.IoTimeout"/> (not the wait for CommitDone: <see cref="WorkerVm.CommitAnswerWait"/>).</summary>
     public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>See <see cref="MigrationOptions.Xbzrle"/>.</summary>
     public bool Xbzrle { get; init; } = true;

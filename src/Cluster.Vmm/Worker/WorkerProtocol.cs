@@ -33,6 +33,8 @@ namespace Cluster.Vmm.Worker;
 ///     | ListenIncoming(id, WorkerIncoming) ------------>  | TcpListener bound, one-time token and certificate made,
 ///     |                                                   |   MigrationTarget waits for the reserved machine
 ///     |  &lt;------------------------------------ Reply(id, i32 port, credentials)
+///     |  &lt;------------- IncomingCommitUnknown(0, u32 id)    Ready sent, no Resume nor Abort came: did it commit?
+///     | IncomingCommitResolved(id2, u32 id, bool committed) ->  | true: resume the paused VM here; false: free it
 ///     |  &lt;------------- IncomingResumed(0, u32 id)          the VM runs here
 ///     |  &lt;------------- IncomingFinished(0, u32 id, WorkerIncomingResult)
 ///     | Shutdown(id) ---------------------------------->  | stop, dispose, reply, exit 0
@@ -40,7 +42,8 @@ namespace Cluster.Vmm.Worker;
 /// Request payloads: Hello u32 version; Create <see cref="WorkerCreate"/>; Start, Pause, Resume, Stop,
 /// SaveState, Stats, Info, Shutdown, MigrateCancel, IncomingCancel none; SerialInput bytes (the rest of
 /// the payload); RenewPermit i64 milliseconds; MigrateOut string host, i32 port, <see cref="WorkerMigrationOptions"/>, credentials;
-/// CommitDone bool ok, string error; ListenIncoming <see cref="WorkerIncoming"/>.
+/// CommitDone bool ok, string error; ListenIncoming <see cref="WorkerIncoming"/>; IncomingCommitResolved u32 id of the ListenIncoming,
+/// bool committed.
 /// Reply payloads: SaveState the <see cref="Machine.MachineSnapshotCodec"/> bytes; Stats <see cref="WorkerStats"/>;
 /// Info <see cref="WorkerInfo"/>; SerialInput i32 bytes accepted; MigrateOut <see cref="Migration.MigrationResult"/>;
 /// ListenIncoming i32 port, credentials; the others none. Error: string message. Credentials
@@ -57,11 +60,15 @@ namespace Cluster.Vmm.Worker;
 /// 5: the Stats reply adds, after its fields, the machine's I/O counters (<see cref="Devices.IoCounters"/>): i64 disk bytes
 /// read, written, disk reads, writes, net bytes received, sent, frames received, sent (all zero before the worker has a
 /// machine). A client of version 5 reads a version-4 worker's Stats without them (<see cref="WorkerStats.Io"/> null).
+/// 6: an incoming migration whose commit outcome is unknown to the worker (Ready sent, then the source's connection lost
+/// without Abort) keeps its machine paused and asks the client (IncomingCommitUnknown), which answers from the VM's journal
+/// (IncomingCommitResolved); only to a client that said version 6 or later in its Hello (an older one is not asked: the
+/// machine is freed at once, as before).
 /// </summary>
 public static class WorkerProtocol
 {
     /// <summary>The version this side speaks; a client also accepts a worker one version back.</summary>
-    public const uint Version = 5;
+    public const uint Version = 6;
 
     /// <summary>Bytes of a frame header.</summary>
     public const int HeaderSize = 12;
@@ -73,7 +80,7 @@ public static class WorkerProtocol
     public const int ConsoleHistoryBytes = 64 << 10;
 
     /// <summary>The highest message type of this version.</summary>
-    public const WorkerMessageType LastType = WorkerMessageType.PermitLapsed;
+    public const WorkerMessageType LastType = WorkerMessageType.IncomingCommitUnknown;
 
     /// <summary>Whether a client of <see cref="Version"/> works with a worker speaking <paramref name="worker"/>.</summary>
     public static bool Accepts(uint worker) => worker == Version || worker + 1 == Version;
@@ -118,6 +125,8 @@ public enum WorkerMessageType : byte
     ListenIncoming = 16,
     /// <summary>Request: stop waiting for or receiving an incoming migration.</summary>
     IncomingCancel = 17,
+    /// <summary>Request: the answer to an IncomingCommitUnknown: u32 id of the ListenIncoming, bool committed.</summary>
+    IncomingCommitResolved = 18,
     /// <summary>Reply to the request of the same id; its payload depends on the request.</summary>
     Reply = 64,
     /// <summary>Reply: the request failed; string message.</summary>
@@ -136,4 +145,6 @@ public enum WorkerMessageType : byte
     IncomingFinished = 101,
     /// <summary>Event: the run permit expired; the guest is paused until renewed and resumed.</summary>
     PermitLapsed = 102,
+    /// <summary>Event: u32 id of the ListenIncoming; the source's Resume did not come after Ready, answer with IncomingCommitResolved.</summary>
+    IncomingCommitUnknown = 103,
 }

@@ -34,6 +34,7 @@ internal sealed class WorkerVm : IDisposable
     private bool _lapsed;
     private CancellationTokenSource? _migration;
     private TaskCompletionSource<string?>? _commit;
+    private TaskCompletionSource<bool>? _incomingCommit;
     private CancellationTokenSource? _incomingCts;
     private List<DiskFiles> _diskFiles = [];
     private bool _disposed;
@@ -202,7 +203,7 @@ internal sealed class WorkerVm : IDisposable
         try
         {
             var endpoint = new IPEndPoint(Resolve(host), port);
-            var source = new MigrationSource(machine, options.ToMigrationOptions(ct => CommitAsync(requestId, options.IoTimeout, ct)));
+            var source = new MigrationSource(machine, options.ToMigrationOptions(ct => CommitAsync(requestId, CommitAnswerWait, ct)));
             migrating = source.MigrateAsync(endpoint, credentials, new ProgressPoster(_outbox), cts.Token);
         }
         catch (Exception e) when (e is ArgumentException or SocketException or VmmException)
@@ -237,6 +238,14 @@ internal sealed class WorkerVm : IDisposable
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// How long the worker waits for the client's CommitDone before it gives the commit up (aborts and resumes the guest here).
+    /// Not the I/O timeout: the client answers only once it knows the outcome (the journal write, or the journal read when
+    /// the write's answer is late), and a worker that gave up early would resume a guest the journal may give to the target.
+    /// A client that is gone no longer renews the run permit, which keeps the guest paused meanwhile.
+    /// </summary>
+    public static readonly TimeSpan CommitAnswerWait = TimeSpan.FromMinutes(10);
+
     private async Task CommitAsync(uint requestId, TimeSpan timeout, CancellationToken ct)
     {
         // Completed by the host's reader thread (CommitDone), outside the gate: the migration goes on from there at once.
@@ -269,7 +278,7 @@ internal sealed class WorkerVm : IDisposable
 
     /// <summary>Listens for an incoming migration; returns the bound port, the credentials the source needs (made here, for
     /// this migration only) and the task of the whole reception.</summary>
-    public (int Port, MigrationCredentials Credentials, Task Receiving) ListenIncoming(uint requestId, WorkerIncoming incoming)
+    public (int Port, MigrationCredentials Credentials, Task Receiving) ListenIncoming(uint requestId, WorkerIncoming incoming, bool askCommit = false)
     {
         TcpListener listener;
         var identity = MigrationIdentity.Create(incoming.Encrypted);
@@ -312,6 +321,7 @@ internal sealed class WorkerVm : IDisposable
                 _outbox.Post(WorkerMessageType.IncomingResumed, BitConverter.GetBytes(requestId));
                 Changed?.Invoke();
             },
+            ResolveCommit = askCommit ? () => AskCommitOutcome(requestId) : null,
         });
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var receiving = target.ReceiveAsync(listener, identity, cts.Token).ContinueWith(t =>
@@ -339,6 +349,31 @@ internal sealed class WorkerVm : IDisposable
             Changed?.Invoke();
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return (port, identity.Credentials, receiving);
+    }
+
+    /// <summary>How long a target whose commit outcome is unknown waits for the client's answer before it frees the machine.</summary>
+    public static readonly TimeSpan IncomingCommitWait = TimeSpan.FromMinutes(10);
+
+    /// <summary>The incoming migration's commit outcome is unknown here: asks the client (IncomingCommitUnknown), which answers
+    /// from the VM's journal; the machine stays paused meanwhile.</summary>
+    private Task<bool> AskCommitOutcome(uint requestId)
+    {
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate) _incomingCommit = answer;
+        _outbox.Post(WorkerMessageType.IncomingCommitUnknown, BitConverter.GetBytes(requestId));
+        return answer.Task.WaitAsync(IncomingCommitWait);
+    }
+
+    /// <summary>The client's answer to IncomingCommitUnknown: whether the migration committed (the machine resumes here).</summary>
+    public void IncomingCommitResolved(bool committed)
+    {
+        TaskCompletionSource<bool> answer;
+        lock (_gate)
+        {
+            answer = _incomingCommit ?? throw new VmmException("no incoming commit is unresolved", "worker-state");
+            _incomingCommit = null;
+        }
+        answer.TrySetResult(committed);
     }
 
     public void IncomingCancel()

@@ -1,4 +1,6 @@
+using System.Net;
 using Cluster.Vmm.Migration;
+using Cluster.Vmm.Tests.Migration;
 using Cluster.Vmm.Tests.TestUtils;
 using Cluster.Vmm.Worker;
 using Xunit;
@@ -118,5 +120,74 @@ public class WorkerMigrationTests
         {
             lock (reports) reports.Add(value);
         }
+    }
+
+    [Fact]
+    public async Task A_target_whose_resume_is_lost_after_the_commit_asks_its_client_and_resumes_the_guest_it_was_given()
+    {
+        using var sourceRig = new WorkerRig("src");
+        using var targetRig = new WorkerRig("dst", directory: sourceRig.Directory);
+        using var source = sourceRig.Connect();
+        using var target = targetRig.Connect();
+        var create = WorkerRig.Guest("counter");
+        source.Create(create);
+        source.Start();
+        var listen = target.ListenIncoming(new WorkerIncoming("vm-1", 2, create.Machine));
+        int asked = 0;
+        // The node answers from the VM's journal, which has the commit.
+        listen.ResolveCommit = () =>
+        {
+            Interlocked.Increment(ref asked);
+            return Task.FromResult(true);
+        };
+        using var relay = new Relay(new IPEndPoint(IPAddress.Loopback, listen.Port));
+
+        // The commit is written, then the connection between the hosts drops before Resume.
+        var result = await source.MigrateOutAsync("127.0.0.1", relay.Endpoint.Port, listen.Credentials,
+            new WorkerMigrationOptions { Mode = MigrationMode.PreCopy }, null, _ =>
+            {
+                relay.Dispose();
+                return Task.CompletedTask;
+            }).WaitAsync(WorkerRig.Timeout);
+
+        Assert.True(result.OwnershipMoved, result.FailureReason);
+        await listen.Resumed.WaitAsync(WorkerRig.Timeout);
+        Assert.True((await listen.Finished.WaitAsync(WorkerRig.Timeout)).Succeeded);
+        Assert.Equal(1, asked);
+        Assert.Equal(WorkerVmState.Running, target.Info().State);
+        Assert.Equal(WorkerVmState.MigratedAway, source.Info().State);
+    }
+
+    [Fact]
+    public async Task A_target_whose_source_is_lost_before_the_commit_frees_its_copy_when_its_client_says_not_committed()
+    {
+        using var sourceRig = new WorkerRig("src");
+        using var targetRig = new WorkerRig("dst", directory: sourceRig.Directory);
+        using var source = sourceRig.Connect();
+        using var target = targetRig.Connect();
+        var create = WorkerRig.Guest("counter");
+        source.Create(create);
+        source.Start();
+        var listen = target.ListenIncoming(new WorkerIncoming("vm-1", 2, create.Machine));
+        int asked = 0;
+        // The node answers from the VM's journal, which has the migration's failure.
+        listen.ResolveCommit = () =>
+        {
+            Interlocked.Increment(ref asked);
+            return Task.FromResult(false);
+        };
+        using var relay = new Relay(new IPEndPoint(IPAddress.Loopback, listen.Port));
+
+        var result = await source.MigrateOutAsync("127.0.0.1", relay.Endpoint.Port, listen.Credentials,
+            new WorkerMigrationOptions { Mode = MigrationMode.PreCopy }, null, _ =>
+            {
+                relay.Dispose();
+                throw new InvalidOperationException("the journal said no");
+            }).WaitAsync(WorkerRig.Timeout);
+
+        Assert.False(result.OwnershipMoved);
+        Assert.Equal(WorkerVmState.Running, source.Info().State);
+        Assert.False((await listen.Finished.WaitAsync(WorkerRig.Timeout)).Succeeded);
+        Assert.Equal(1, asked);
     }
 }

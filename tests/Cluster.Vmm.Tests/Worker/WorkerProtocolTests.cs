@@ -16,15 +16,16 @@ public class WorkerProtocolTests
     }
 
     [Fact]
-    public void A_worker_one_version_back_reports_its_stats_without_io_counters_and_a_current_one_with_them()
+    public void A_worker_one_version_back_and_a_current_one_report_their_io_counters()
     {
+        // Version 5 brought the counters; 6 (an incoming migration asks its client for an unknown commit outcome) keeps them.
         using (var old = new WorkerRig("old", configure: o => o with { ProtocolVersion = WorkerProtocol.Version - 1 }))
         {
             using var client = old.Connect();
             client.Create(WorkerRig.Guest("counter"));
             var stats = client.Stats();
             Assert.Equal(WorkerVmState.Created, stats.State);
-            Assert.Null(stats.Io);
+            Assert.Equal(Cluster.Vmm.Devices.IoCounters.Zero, stats.Io);
         }
         using var rig = new WorkerRig("new");
         using var current = rig.Connect();

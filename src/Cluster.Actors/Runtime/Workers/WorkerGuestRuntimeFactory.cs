@@ -124,6 +124,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
                 BindHost = listen.BindHost, Port = listen.Port, IoTimeout = listen.IoTimeout, Encrypted = listen.Encrypted,
                 InitialPermit = _settings.Permit,
             });
+            receiving.ResolveCommit = listen.ResolveCommit;
         }
         catch
         {
