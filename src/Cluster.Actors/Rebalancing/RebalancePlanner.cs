@@ -89,29 +89,27 @@ public static class RebalancePlanner
             var left = recent.GroupBy(m => m.VmId, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Select(m => m.From).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
             var schedulable = world.Hosts.Where(h => !h.Draining).Select(h => h.Host).ToList();
-            // The VMs each schedulable host may give (not busy, not cooling down), with their costs, built once: a VM
-            // planned to move is busy from then on, so it only ever leaves these lists.
+            // The VMs each schedulable host may give (not busy, not cooling down), with their costs and target sets, built
+            // once: a VM planned to move is busy from then on, so it only ever leaves these lists.
+            var sets = new TargetSets(world, schedulable);
             var candidates = schedulable.Select(h => new HostCandidates(
-                [.. world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId)).Select(v => (v, MoveCost.Of(v, settings).Seconds))])).ToArray();
+                [.. world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId))
+                    .Select(v => (v, MoveCost.Of(v, settings).Seconds, sets.Of(v, h)))], sets.Count)).ToArray();
             var index = schedulable.Select((h, i) => (h, i)).ToDictionary(p => p.h, p => p.i, StringComparer.Ordinal);
             var order = new List<(int Host, double Bound)>(schedulable.Count);
             while (limits.AnyLeft && world.Imbalance() is var current && current > settings.Threshold)
             {
                 // The limits do not change during one step's scan: a host that may take no move is no source or target.
                 var open = schedulable.Select(limits.Open).ToArray();
-                var scan = world.Scan(schedulable, limits.Open);
-                // Sources best first by a bound of the gain per cost any of their VMs can reach, so that once the best
-                // candidate so far beats a host's bound, that host and every later one are skipped whole.
+                var scan = world.Scan(schedulable, limits.Open, sets.Members);
+                // Sources best first by a bound of the gain per cost any of their VMs can reach (per target set: a VM only
+                // goes to the hosts with its labels), so that once the best candidate so far beats a host's bound, that
+                // host and every later one are skipped whole.
                 order.Clear();
                 for (var f = 0; f < schedulable.Count; f++)
                 {
-                    if (!open[f] || candidates[f].Count == 0)
-                        continue;
-                    var c = candidates[f];
-                    var gain = current - scan.BestImbalanceOver(c.MinLoad, c.MaxLoad, f);
-                    if (gain < settings.MinGain - 1e-12)
-                        continue;
-                    order.Add((f, c.MinCost > 0 ? gain / c.MinCost : double.PositiveInfinity));
+                    if (open[f] && candidates[f].Bound(scan, current, f, settings.MinGain) is { } bound)
+                        order.Add((f, bound));
                 }
                 order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
                 (PlannerVm Vm, string From, string To, double Score, double Cost)? best = null;
@@ -120,19 +118,19 @@ public static class RebalancePlanner
                     if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
                         break;
                     var from = schedulable[f];
-                    foreach (var (vm, cost) in candidates[f].Vms)
+                    foreach (var (vm, cost, set) in candidates[f].Vms)
                     {
                         var needed = Needed(cost, best?.Score);
-                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f) < needed)
+                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
                             continue;
                         // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
                         // so a target that cannot reach the needed gain now never could.
-                        scan.AimAt(vm.CpuLoad, f, current, needed);
+                        scan.AimAt(vm.CpuLoad, f, current, needed, set);
                         var hasLeft = left.GetValueOrDefault(vm.VmId);
-                        for (var t = 0; t < schedulable.Count; t++)
+                        foreach (var t in scan.Targets(set))
                         {
                             var to = schedulable[t];
-                            if (t == f || !open[t] || scan.Hopeless(t) || hasLeft?.Contains(to) == true)
+                            if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
                                 continue;
                             var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
                             if (gain < settings.MinGain)
@@ -140,8 +138,8 @@ public static class RebalancePlanner
                             var score = gain / cost;
                             if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, b2.To))
                                 continue;
-                            // The labels first: the Placer refuses a target without them anyway, and they cost no host view.
-                            if (LabelsFit(vm, from, to) && Check(vm, from, [to]).Placed)
+                            // Every target of the set has the VM's labels; the Placer checks the rest.
+                            if (Check(vm, from, [to]).Placed)
                                 best = (vm, from, to, score, cost);
                         }
                     }
@@ -153,25 +151,92 @@ public static class RebalancePlanner
             }
         }
 
-        /// <summary>A source host's movable VMs in their order, with the least and most CPU load and the least cost among them.</summary>
-        private sealed class HostCandidates(List<(PlannerVm Vm, double Cost)> vms)
+        /// <summary>
+        /// The target sets of the schedulable hosts: one per distinct set of labels the VMs require (a VM of unknown spec
+        /// requires its current host's labels, as <see cref="LabelsFit"/> reads it), each the hosts that carry those labels.
+        /// </summary>
+        private sealed class TargetSets(RebalanceWorld world, IReadOnlyList<string> hosts)
         {
-            public List<(PlannerVm Vm, double Cost)> Vms { get; } = vms;
+            private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+            private readonly List<bool[]> _members = [];
 
-            public int Count => Vms.Count;
+            /// <summary>Per set, whether each host (in the order of the hosts) carries its labels.</summary>
+            public IReadOnlyList<bool[]> Members => _members;
 
-            public double MinLoad { get; private set; } = vms.Count == 0 ? 0 : vms.Min(v => v.Vm.CpuLoad);
+            public int Count => _members.Count;
 
-            public double MaxLoad { get; private set; } = vms.Count == 0 ? 0 : vms.Max(v => v.Vm.CpuLoad);
+            /// <summary>The set of the hosts <paramref name="vm"/> may go to from <paramref name="from"/> by the label rule.</summary>
+            public int Of(PlannerVm vm, string from)
+            {
+                var labels = vm.RequiredLabels ?? world.Host(from).Labels;
+                var key = string.Concat(labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}\0{l.Value}\0"));
+                if (_byKey.TryGetValue(key, out var set))
+                    return set;
+                _byKey[key] = _members.Count;
+                _members.Add([.. hosts.Select(h => LabelsFit(labels, world.Host(h).Labels))]);
+                return _members.Count - 1;
+            }
+        }
 
-            public double MinCost { get; private set; } = vms.Count == 0 ? 0 : vms.Min(v => v.Cost);
+        /// <summary>
+        /// A source host's movable VMs in their order, with their costs and target sets, and per target set the least and
+        /// most CPU load and the least cost among them.
+        /// </summary>
+        private sealed class HostCandidates
+        {
+            private readonly double[] _minLoad;
+            private readonly double[] _maxLoad;
+            private readonly double[] _minCost;
+            private readonly int[] _count;
+
+            public HostCandidates(List<(PlannerVm Vm, double Cost, int Set)> vms, int sets)
+            {
+                Vms = vms;
+                (_minLoad, _maxLoad, _minCost, _count) = (new double[sets], new double[sets], new double[sets], new int[sets]);
+                Summarise();
+            }
+
+            public List<(PlannerVm Vm, double Cost, int Set)> Vms { get; }
+
+            /// <summary>
+            /// An upper bound of the gain per cost any of these VMs can reach (the best over their target sets), or null
+            /// when none can gain the minimum.
+            /// </summary>
+            public double? Bound(CandidateScan scan, double current, int from, double minGain)
+            {
+                double? bound = null;
+                for (var set = 0; set < _count.Length; set++)
+                {
+                    if (_count[set] == 0)
+                        continue;
+                    var gain = current - scan.BestImbalanceOver(_minLoad[set], _maxLoad[set], from, set);
+                    if (gain < minGain - 1e-12)
+                        continue;
+                    var perCost = _minCost[set] > 0 ? gain / _minCost[set] : double.PositiveInfinity;
+                    bound = Math.Max(bound ?? perCost, perCost);
+                }
+                return bound;
+            }
 
             public void Remove(PlannerVm vm)
             {
                 Vms.RemoveAll(v => ReferenceEquals(v.Vm, vm));
-                MinLoad = Vms.Count == 0 ? 0 : Vms.Min(v => v.Vm.CpuLoad);
-                MaxLoad = Vms.Count == 0 ? 0 : Vms.Max(v => v.Vm.CpuLoad);
-                MinCost = Vms.Count == 0 ? 0 : Vms.Min(v => v.Cost);
+                Summarise();
+            }
+
+            private void Summarise()
+            {
+                Array.Fill(_minLoad, double.PositiveInfinity);
+                Array.Fill(_maxLoad, double.NegativeInfinity);
+                Array.Fill(_minCost, double.PositiveInfinity);
+                Array.Clear(_count);
+                foreach (var (vm, cost, set) in Vms)
+                {
+                    _minLoad[set] = Math.Min(_minLoad[set], vm.CpuLoad);
+                    _maxLoad[set] = Math.Max(_maxLoad[set], vm.CpuLoad);
+                    _minCost[set] = Math.Min(_minCost[set], cost);
+                    _count[set]++;
+                }
             }
         }
 
@@ -202,11 +267,10 @@ public static class RebalancePlanner
             return byVm != 0 ? byVm < 0 : string.CompareOrdinal(to, bestTo) < 0;
         }
 
-        /// <summary>Whether <paramref name="to"/> has every label <paramref name="vm"/> requires (the <see cref="Placer"/>'s label rule).</summary>
-        private bool LabelsFit(PlannerVm vm, string from, string to)
+        /// <summary>Whether a host with <paramref name="labels"/> has every label in <paramref name="required"/> (the <see cref="Placer"/>'s label rule).</summary>
+        private static bool LabelsFit(IReadOnlyDictionary<string, string> required, IReadOnlyDictionary<string, string> labels)
         {
-            var labels = world.Host(to).Labels;
-            foreach (var (key, value) in vm.RequiredLabels ?? world.Host(from).Labels)
+            foreach (var (key, value) in required)
             {
                 if (!labels.TryGetValue(key, out var v) || v != value)
                     return false;

@@ -52,10 +52,13 @@ internal sealed class RebalanceWorld
         return Deviation(sum, squares);
     }
 
-    /// <summary>The figures of <paramref name="hosts"/> (in that order) for scanning candidate moves; <paramref name="open"/>: whether a host may take a move now.</summary>
-    public CandidateScan Scan(IReadOnlyList<string> hosts, Func<string, bool> open) => new(
+    /// <summary>
+    /// The figures of <paramref name="hosts"/> (in that order) for scanning candidate moves; <paramref name="open"/>: whether a
+    /// host may take a move now; <paramref name="sets"/>: the target sets (see <see cref="CandidateScan"/>), null for one of every host.
+    /// </summary>
+    public CandidateScan Scan(IReadOnlyList<string> hosts, Func<string, bool> open, IReadOnlyList<bool[]>? sets = null) => new(
         [.. hosts.Select(h => _cpu[h])], [.. hosts.Select(h => _hosts[h].Vcpus)], [.. hosts.Select(h => Counts(_hosts[h]))],
-        [.. hosts.Select(open)], (_counted, _sum, _sumOfSquares));
+        [.. hosts.Select(open)], (_counted, _sum, _sumOfSquares), sets);
 
     /// <summary>The load of <paramref name="host"/> with <paramref name="extra"/> guest CPU load added.</summary>
     public double Load(string host, double extra)
