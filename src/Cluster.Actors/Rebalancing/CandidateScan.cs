@@ -25,6 +25,7 @@ internal sealed class CandidateScan
     private readonly double[] _cpu;
     private readonly int[] _vcpus;
     private readonly bool[] _counts;
+    private readonly bool[] _open;
     private readonly double _sum;
     private readonly double _squares;
     private readonly int _counted;
@@ -42,12 +43,15 @@ internal sealed class CandidateScan
     public CandidateScan(
         double[] cpu, int[] vcpus, bool[] counts, bool[] open, (int Counted, double Sum, double Squares) sums, IReadOnlyList<bool[]>? sets = null)
     {
-        (_cpu, _vcpus, _counts) = (cpu, vcpus, counts);
+        (_cpu, _vcpus, _counts, _open) = (cpu, vcpus, counts, open);
         (_counted, _sum, _squares) = sums;
         _sets = sets is null
             ? [new TargetSet(cpu, vcpus, counts, open, null)]
             : [.. sets.Select(member => new TargetSet(cpu, vcpus, counts, open, member))];
     }
+
+    /// <summary>Whether host <paramref name="host"/> may take part in a move now (the limits).</summary>
+    public bool IsOpen(int host) => _open[host];
 
     /// <summary>The open hosts of target set <paramref name="set"/>, in index order.</summary>
     public ReadOnlySpan<int> Targets(int set = 0) => _sets[set].Members;

@@ -95,60 +95,84 @@ public static class RebalancePlanner
             var candidates = schedulable.Select(h => new HostCandidates(
                 [.. world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId))
                     .Select(v => (v, MoveCost.Of(v, settings).Seconds, sets.Of(v, h)))], sets.Count)).ToArray();
-            var index = schedulable.Select((h, i) => (h, i)).ToDictionary(p => p.h, p => p.i, StringComparer.Ordinal);
             var order = new List<(int Host, double Bound)>(schedulable.Count);
+            var refused = new HashSet<(PlannerVm Vm, int To)>();
             while (limits.AnyLeft && world.Imbalance() is var current && current > settings.Threshold)
             {
                 // The limits do not change during one step's scan: a host that may take no move is no source or target.
-                var open = schedulable.Select(limits.Open).ToArray();
                 var scan = world.Scan(schedulable, limits.Open, sets.Members);
-                // Sources best first by a bound of the gain per cost any of their VMs can reach (per target set: a VM only
-                // goes to the hosts with its labels), so that once the best candidate so far beats a host's bound, that
-                // host and every later one are skipped whole.
-                order.Clear();
-                for (var f = 0; f < schedulable.Count; f++)
+                // The best candidate by the figures alone, then the Placer's check of that one only: when it refuses, the
+                // pair is left out and the scan runs again (the next best), so the Placer sees about one candidate per step.
+                refused.Clear();
+                Candidate? chosen = null;
+                while (Best(schedulable, candidates, order, scan, current, left, refused) is { } best)
                 {
-                    if (open[f] && candidates[f].Bound(scan, current, f, settings.MinGain) is { } bound)
-                        order.Add((f, bound));
-                }
-                order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
-                (PlannerVm Vm, string From, string To, double Score, double Cost)? best = null;
-                foreach (var (f, bound) in order)
-                {
-                    if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
-                        break;
-                    var from = schedulable[f];
-                    foreach (var (vm, cost, set) in candidates[f].Vms)
+                    if (Check(best.Vm, schedulable[best.From], [schedulable[best.To]]).Placed)
                     {
-                        var needed = Needed(cost, best?.Score);
-                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
+                        chosen = best;
+                        break;
+                    }
+                    refused.Add((best.Vm, best.To));
+                }
+                if (chosen is not { } move)
+                    break;
+                Add(move.Vm, schedulable[move.From], schedulable[move.To], MigrationTrigger.Rebalance);
+                candidates[move.From].Remove(move.Vm);
+            }
+        }
+
+        /// <summary>A candidate move: the VM, its source and target (indexes of the schedulable hosts), its gain per cost and its cost.</summary>
+        private readonly record struct Candidate(PlannerVm Vm, int From, int To, double Score, double Cost);
+
+        /// <summary>
+        /// The best candidate of one step by gain per cost (<see cref="Better"/>) among those that gain the minimum and keep the
+        /// limits, the label rule, the no-undo rule and are not <paramref name="refused"/>, without asking the Placer.
+        /// </summary>
+        private Candidate? Best(
+            IReadOnlyList<string> schedulable, HostCandidates[] candidates, List<(int Host, double Bound)> order, CandidateScan scan,
+            double current, Dictionary<string, HashSet<string>> left, HashSet<(PlannerVm Vm, int To)> refused)
+        {
+            // Sources best first by a bound of the gain per cost any of their VMs can reach (per target set: a VM only
+            // goes to the hosts with its labels), so that once the best candidate so far beats a host's bound, that
+            // host and every later one are skipped whole. A closed host (the limits) has no open target set member.
+            order.Clear();
+            for (var f = 0; f < schedulable.Count; f++)
+            {
+                if (scan.IsOpen(f) && candidates[f].Bound(scan, current, f, settings.MinGain) is { } bound)
+                    order.Add((f, bound));
+            }
+            order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
+            Candidate? best = null;
+            foreach (var (f, bound) in order)
+            {
+                if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
+                    break;
+                foreach (var (vm, cost, set) in candidates[f].Vms)
+                {
+                    var needed = Needed(cost, best?.Score);
+                    if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
+                        continue;
+                    // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
+                    // so a target that cannot reach the needed gain now never could.
+                    scan.AimAt(vm.CpuLoad, f, current, needed, set);
+                    var hasLeft = left.GetValueOrDefault(vm.VmId);
+                    foreach (var t in scan.Targets(set))
+                    {
+                        var to = schedulable[t];
+                        if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
                             continue;
-                        // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
-                        // so a target that cannot reach the needed gain now never could.
-                        scan.AimAt(vm.CpuLoad, f, current, needed, set);
-                        var hasLeft = left.GetValueOrDefault(vm.VmId);
-                        foreach (var t in scan.Targets(set))
-                        {
-                            var to = schedulable[t];
-                            if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
-                                continue;
-                            var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
-                            if (gain < settings.MinGain)
-                                continue;
-                            var score = gain / cost;
-                            if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, b2.To))
-                                continue;
-                            // Every target of the set has the VM's labels; the Placer checks the rest.
-                            if (Check(vm, from, [to]).Placed)
-                                best = (vm, from, to, score, cost);
-                        }
+                        var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
+                        if (gain < settings.MinGain)
+                            continue;
+                        var score = gain / cost;
+                        if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, schedulable[b2.To]))
+                            continue;
+                        if (refused.Count == 0 || !refused.Contains((vm, t)))
+                            best = new Candidate(vm, f, t, score, cost);
                     }
                 }
-                if (best is not { } chosen)
-                    break;
-                Add(chosen.Vm, chosen.From, chosen.To, MigrationTrigger.Rebalance);
-                candidates[index[chosen.From]].Remove(chosen.Vm);
             }
+            return best;
         }
 
         /// <summary>

@@ -14,6 +14,7 @@ internal sealed class RebalanceWorld
     private readonly Dictionary<string, PlannerHost> _hosts;
     private readonly Dictionary<string, List<PlannerVm>> _vms;
     private readonly Dictionary<string, double> _cpu;
+    private readonly Dictionary<string, HostView> _views = new(StringComparer.Ordinal);
     private int _counted;
     private double _sum;
     private double _sumOfSquares;
@@ -73,11 +74,20 @@ internal sealed class RebalanceWorld
         _vms[to].Add(vm);
         _cpu[from] -= vm.CpuLoad;
         _cpu[to] += vm.CpuLoad;
+        _views.Remove(from);
+        _views.Remove(to);
         Recount();
     }
 
-    /// <summary>The host as the <see cref="Placer"/> sees it (draining hosts are unschedulable).</summary>
+    /// <summary>The host as the <see cref="Placer"/> sees it (draining hosts are unschedulable), built again only after a move changed it.</summary>
     public HostView View(string host)
+    {
+        if (!_views.TryGetValue(host, out var view))
+            _views[host] = view = NewView(host);
+        return view;
+    }
+
+    private HostView NewView(string host)
     {
         var h = _hosts[host];
         return new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
