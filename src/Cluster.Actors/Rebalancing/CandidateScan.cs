@@ -112,7 +112,8 @@ internal sealed class CandidateScan
     /// beat the best candidate so far is skipped. For one target the variance after the move is a quadratic in the load
     /// moved with a positive leading term, so its least value over the range is at the vertex (clamped) or an end; the
     /// vertex comes from three exact evaluations, and the bound is lowered by a relative 1e-9 for rounding (far below the
-    /// tolerance of the score comparison), so the bound never exceeds what a candidate really gives.
+    /// tolerance of the score comparison), so the bound never exceeds what a candidate really gives. Infinity when the set
+    /// has no open host.
     /// </summary>
     public double BestImbalanceOver(double minLoad, double maxLoad, int from, int set = 0)
     {
@@ -132,7 +133,8 @@ internal sealed class CandidateScan
             foreach (var x in (ReadOnlySpan<double>)[minLoad, vertex, maxLoad])
                 best = Math.Min(best, ImbalanceIf(x, from, to));
         }
-        return best - 1e-9 * Math.Max(1, Math.Abs(best));
+        // No open target at all (a set whose hosts are all closed, or a label no host has): no candidate, and no NaN.
+        return double.IsPositiveInfinity(best) ? best : best - 1e-9 * Math.Max(1, Math.Abs(best));
     }
 
     /// <summary>The variance (before the square root) if load <paramref name="cpuLoad"/> (may be negative) went from <paramref name="from"/> to <paramref name="to"/>.</summary>
