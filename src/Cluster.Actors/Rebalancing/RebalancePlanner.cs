@@ -92,9 +92,9 @@ public static class RebalancePlanner
             // The VMs each schedulable host may give (not busy, not cooling down), with their costs and target sets, built
             // once: a VM planned to move is busy from then on, so it only ever leaves these lists.
             var sets = new TargetSets(world, schedulable);
-            var candidates = schedulable.Select(h => new HostCandidates(
-                [.. world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId))
-                    .Select(v => (v, MoveCost.Of(v, settings).Seconds, sets.Of(v, h)))], sets.Count)).ToArray();
+            var movable = schedulable.Select(h => world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId))
+                .Select(v => (v, MoveCost.Of(v, settings).Seconds, sets.Of(v, h))).ToList()).ToList();
+            var candidates = movable.Select(vms => new HostCandidates(vms, sets.Count)).ToArray();
             var order = new List<(int Host, double Bound)>(schedulable.Count);
             var refused = new HashSet<(PlannerVm Vm, int To)>();
             while (limits.AnyLeft && world.Imbalance() is var current && current > settings.Threshold)
@@ -105,7 +105,7 @@ public static class RebalancePlanner
                 // pair is left out and the scan runs again (the next best), so the Placer sees about one candidate per step.
                 refused.Clear();
                 Candidate? chosen = null;
-                while (Best(schedulable, candidates, order, scan, current, left, refused) is { } best)
+                while (Best(schedulable, candidates, sets.Count, order, scan, current, left, refused) is { } best)
                 {
                     if (Check(best.Vm, schedulable[best.From], [schedulable[best.To]]).Placed)
                     {
@@ -117,19 +117,19 @@ public static class RebalancePlanner
                 if (chosen is not { } move)
                     break;
                 Add(move.Vm, schedulable[move.From], schedulable[move.To], MigrationTrigger.Rebalance);
-                candidates[move.From].Remove(move.Vm);
+                candidates[move.From].Remove(move.Vm, move.Set);
             }
         }
 
-        /// <summary>A candidate move: the VM, its source and target (indexes of the schedulable hosts), its gain per cost and its cost.</summary>
-        private readonly record struct Candidate(PlannerVm Vm, int From, int To, double Score, double Cost);
+        /// <summary>A candidate move: the VM and its target set, its source and target (indexes of the schedulable hosts), its gain per cost and its cost.</summary>
+        private readonly record struct Candidate(PlannerVm Vm, int Set, int From, int To, double Score, double Cost);
 
         /// <summary>
         /// The best candidate of one step by gain per cost (<see cref="Better"/>) among those that gain the minimum and keep the
         /// limits, the label rule, the no-undo rule and are not <paramref name="refused"/>, without asking the Placer.
         /// </summary>
         private Candidate? Best(
-            IReadOnlyList<string> schedulable, HostCandidates[] candidates, List<(int Host, double Bound)> order, CandidateScan scan,
+            IReadOnlyList<string> schedulable, HostCandidates[] candidates, int sets, List<(int Host, double Bound)> order, CandidateScan scan,
             double current, Dictionary<string, HashSet<string>> left, HashSet<(PlannerVm Vm, int To)> refused)
         {
             // Sources best first by a bound of the gain per cost any of their VMs can reach (per target set: a VM only
@@ -147,28 +147,35 @@ public static class RebalancePlanner
             {
                 if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
                     break;
-                foreach (var (vm, cost, set) in candidates[f].Vms)
+                for (var set = 0; set < sets; set++)
                 {
-                    var needed = Needed(cost, best?.Score);
-                    if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
-                        continue;
-                    // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
-                    // so a target that cannot reach the needed gain now never could.
-                    scan.AimAt(vm.CpuLoad, f, current, needed, set);
-                    var hasLeft = left.GetValueOrDefault(vm.VmId);
-                    foreach (var t in scan.Targets(set))
+                    var most = candidates[f].Gain(set);
+                    foreach (var (vm, cost) in candidates[f].Vms(set))
                     {
-                        var to = schedulable[t];
-                        if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
+                        var needed = Needed(cost, best?.Score);
+                        // Cheapest first: once the set's most gain cannot pay for this VM's cost, no later VM's can.
+                        if (most < needed)
+                            break;
+                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
                             continue;
-                        var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
-                        if (gain < settings.MinGain)
-                            continue;
-                        var score = gain / cost;
-                        if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, schedulable[b2.To]))
-                            continue;
-                        if (refused.Count == 0 || !refused.Contains((vm, t)))
-                            best = new Candidate(vm, f, t, score, cost);
+                        // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
+                        // so a target that cannot reach the needed gain now never could.
+                        scan.AimAt(vm.CpuLoad, f, current, needed, set);
+                        var hasLeft = left.GetValueOrDefault(vm.VmId);
+                        foreach (var t in scan.Targets(set))
+                        {
+                            var to = schedulable[t];
+                            if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
+                                continue;
+                            var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
+                            if (gain < settings.MinGain)
+                                continue;
+                            var score = gain / cost;
+                            if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, schedulable[b2.To]))
+                                continue;
+                            if (refused.Count == 0 || !refused.Contains((vm, t)))
+                                best = new Candidate(vm, set, f, t, score, cost);
+                        }
                     }
                 }
             }
@@ -203,64 +210,66 @@ public static class RebalancePlanner
         }
 
         /// <summary>
-        /// A source host's movable VMs in their order, with their costs and target sets, and per target set the least and
-        /// most CPU load and the least cost among them.
+        /// A source host's movable VMs per target set, cheapest first (then in the host's order), with per set the least and
+        /// most CPU load among them and, after <see cref="Bound"/>, the most gain any of them can bring.
         /// </summary>
         private sealed class HostCandidates
         {
+            private readonly List<(PlannerVm Vm, double Cost)>[] _bySet;
             private readonly double[] _minLoad;
             private readonly double[] _maxLoad;
-            private readonly double[] _minCost;
-            private readonly int[] _count;
+            private readonly double[] _gain;
 
-            public HostCandidates(List<(PlannerVm Vm, double Cost, int Set)> vms, int sets)
+            public HostCandidates(IEnumerable<(PlannerVm Vm, double Cost, int Set)> vms, int sets)
             {
-                Vms = vms;
-                (_minLoad, _maxLoad, _minCost, _count) = (new double[sets], new double[sets], new double[sets], new int[sets]);
-                Summarise();
+                _bySet = [.. Enumerable.Range(0, sets).Select(_ => new List<(PlannerVm, double)>())];
+                foreach (var (vm, cost, set) in vms.OrderBy(v => v.Cost))
+                    _bySet[set].Add((vm, cost));
+                (_minLoad, _maxLoad, _gain) = (new double[sets], new double[sets], new double[sets]);
+                for (var set = 0; set < sets; set++)
+                    Summarise(set);
             }
 
-            public List<(PlannerVm Vm, double Cost, int Set)> Vms { get; }
+            /// <summary>The VMs of target set <paramref name="set"/>, cheapest first.</summary>
+            public List<(PlannerVm Vm, double Cost)> Vms(int set) => _bySet[set];
+
+            /// <summary>The most gain a VM of <paramref name="set"/> can bring, as of the last <see cref="Bound"/> (-infinity: none gains the minimum).</summary>
+            public double Gain(int set) => _gain[set];
 
             /// <summary>
             /// An upper bound of the gain per cost any of these VMs can reach (the best over their target sets), or null
-            /// when none can gain the minimum.
+            /// when none can gain the minimum; keeps each set's most gain for <see cref="Gain"/>.
             /// </summary>
             public double? Bound(CandidateScan scan, double current, int from, double minGain)
             {
                 double? bound = null;
-                for (var set = 0; set < _count.Length; set++)
+                for (var set = 0; set < _bySet.Length; set++)
                 {
-                    if (_count[set] == 0)
+                    _gain[set] = double.NegativeInfinity;
+                    if (_bySet[set].Count == 0)
                         continue;
                     var gain = current - scan.BestImbalanceOver(_minLoad[set], _maxLoad[set], from, set);
                     if (gain < minGain - 1e-12)
                         continue;
-                    var perCost = _minCost[set] > 0 ? gain / _minCost[set] : double.PositiveInfinity;
+                    _gain[set] = gain;
+                    var cheapest = _bySet[set][0].Cost;
+                    var perCost = cheapest > 0 ? gain / cheapest : double.PositiveInfinity;
                     bound = Math.Max(bound ?? perCost, perCost);
                 }
                 return bound;
             }
 
-            public void Remove(PlannerVm vm)
+            public void Remove(PlannerVm vm, int set)
             {
-                Vms.RemoveAll(v => ReferenceEquals(v.Vm, vm));
-                Summarise();
+                _bySet[set].RemoveAll(v => ReferenceEquals(v.Vm, vm));
+                Summarise(set);
             }
 
-            private void Summarise()
+            private void Summarise(int set)
             {
-                Array.Fill(_minLoad, double.PositiveInfinity);
-                Array.Fill(_maxLoad, double.NegativeInfinity);
-                Array.Fill(_minCost, double.PositiveInfinity);
-                Array.Clear(_count);
-                foreach (var (vm, cost, set) in Vms)
-                {
-                    _minLoad[set] = Math.Min(_minLoad[set], vm.CpuLoad);
-                    _maxLoad[set] = Math.Max(_maxLoad[set], vm.CpuLoad);
-                    _minCost[set] = Math.Min(_minCost[set], cost);
-                    _count[set]++;
-                }
+                (_minLoad[set], _maxLoad[set]) = (double.PositiveInfinity, double.NegativeInfinity);
+                foreach (var (vm, _) in _bySet[set])
+                    (_minLoad[set], _maxLoad[set]) = (Math.Min(_minLoad[set], vm.CpuLoad), Math.Max(_maxLoad[set], vm.CpuLoad));
             }
         }
 
