@@ -42,7 +42,7 @@ public static class RebalancePlanner
         }
         if (rebalance)
             planner.Rebalance(input.History, input.Now);
-        return new RebalancePlan(loads, imbalance, world.Imbalance(), steps, stuck);
+        return new RebalancePlan(loads, imbalance, world.Imbalance(), steps, stuck) { Work = planner.Work };
     }
 
     /// <summary>The current loads and imbalance of <paramref name="hosts"/> (pending moves applied).</summary>
@@ -57,6 +57,10 @@ public static class RebalancePlanner
         RebalanceWorld world, RebalanceSettings settings, PlacementSettings placement, MoveLimits limits, HashSet<string> busy,
         List<PlanStep> steps)
     {
+        private long _scans, _sources, _vms, _aims, _targets, _refusals;
+
+        public PlanWork Work => new(_scans, _sources, _vms, _aims, _targets, _refusals);
+
         public Dictionary<string, string> Drain(string host)
         {
             var stuck = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -113,6 +117,7 @@ public static class RebalancePlanner
                         break;
                     }
                     refused.Add((best.Vm, best.To));
+                    _refusals++;
                 }
                 if (chosen is not { } move)
                     break;
@@ -142,11 +147,13 @@ public static class RebalancePlanner
                     order.Add((f, bound));
             }
             order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
+            _scans++;
             Candidate? best = null;
             foreach (var (f, bound) in order)
             {
                 if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
                     break;
+                _sources++;
                 for (var set = 0; set < sets; set++)
                 {
                     var most = candidates[f].Gain(set);
@@ -156,11 +163,13 @@ public static class RebalancePlanner
                         // Cheapest first: once the set's most gain cannot pay for this VM's cost, no later VM's can.
                         if (most < needed)
                             break;
+                        _vms++;
                         if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
                             continue;
                         // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
                         // so a target that cannot reach the needed gain now never could.
                         scan.AimAt(vm.CpuLoad, f, current, needed, set);
+                        _aims++;
                         var hasLeft = left.GetValueOrDefault(vm.VmId);
                         foreach (var t in scan.Targets(set))
                         {
@@ -168,6 +177,7 @@ public static class RebalancePlanner
                             if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
                                 continue;
                             var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
+                            _targets++;
                             if (gain < settings.MinGain)
                                 continue;
                             var score = gain / cost;
