@@ -139,7 +139,7 @@ public static class RebalancePlanner
         {
             // Sources best first by a bound of the gain per cost any of their VMs can reach (per target set: a VM only
             // goes to the hosts with its labels), so that once the best candidate so far beats a host's bound, that
-            // host and every later one are skipped whole. A closed host (the limits) has no open target set member.
+            // host and every later one are skipped whole. A host the limits close is no source (and in no target set).
             order.Clear();
             for (var f = 0; f < schedulable.Count; f++)
             {
