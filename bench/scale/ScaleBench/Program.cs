@@ -70,6 +70,9 @@ var moves = full.Plan.Steps.Count;
 Console.WriteLine($"rebalance plan to balance (max-moves and per host lifted to {vmCount}, min-gain {lifted.MinGain}): {moves} moves, " +
                   $"{full.TotalMs:0.0} ms = views {full.ViewsMs:0.0} + input {full.InputMs:0.0} + measure {full.MeasureMs:0.0} + plan {full.PlanMs:0.0}");
 Console.WriteLine($"  imbalance {full.Plan.Imbalance:0.0000} -> {full.Plan.ImbalanceAfter:0.0000} planned; {moves / Math.Max(1.0, full.PlanMs / 1000):0} moves/s planned; the plan used {full.PlanCpuMs:0.0} ms of its thread's CPU (wall minus CPU: waiting for a core)");
+var work = full.Plan.Work;
+Console.WriteLine($"  planner work: {work.Scans} scans for {moves} steps ({work.PlacerRefusals} best candidates refused by the Placer), " +
+                  $"{work.Sources} source hosts, {work.Vms} VMs bounded, {work.Aims} VMs' targets tried, {work.Targets} target imbalances computed");
 Console.WriteLine($"  plan digest {Digest(full.Plan)} (the same inputs give the same plan: compare across planner changes)");
 Console.WriteLine($"  least moves to the threshold (lower bound: per host, and per zone with the zoned VMs kept in their zone): {bound}");
 foreach (var step in full.Plan.Steps)

@@ -13,69 +13,61 @@ namespace Cluster.Actors.Rebalancing;
 /// best candidate found so far is then skipped whole, and of the others only the targets that can still beat it
 /// (<see cref="AimAt"/>, <see cref="Hopeless"/>) are tried.
 /// </para>
+/// <para>
+/// Each of these questions is asked of one target set: the open hosts that carry the labels a group of VMs requires. A VM
+/// that requires zone z0 is bounded by the least loaded host of z0, not by a host it could never go to, and only the
+/// hosts of its set are tried: with 40% of the VMs bound to one zone of four, most targets of the whole cluster would
+/// pass the gain test and fail the label rule.
+/// </para>
 /// </summary>
 internal sealed class CandidateScan
 {
     private readonly double[] _cpu;
     private readonly int[] _vcpus;
     private readonly bool[] _counts;
+    private readonly bool[] _open;
     private readonly double _sum;
     private readonly double _squares;
     private readonly int _counted;
-    private readonly int[] _leastByVcpus;
-    private readonly bool _anyUncounted;
-    private readonly int[] _classOf;
-    private readonly int[][] _classes;
-    private readonly double[] _cutoff;
+    private readonly TargetSet[] _sets;
 
     /// <param name="cpu">Each host's guest CPU load.</param>
     /// <param name="vcpus">Each host's vCPUs.</param>
     /// <param name="counts">Whether each host counts in the imbalance.</param>
     /// <param name="open">Whether each host may take a move now (the limits).</param>
     /// <param name="sums">The world's running sums: hosts counted, sum of loads, sum of squared loads.</param>
-    public CandidateScan(double[] cpu, int[] vcpus, bool[] counts, bool[] open, (int Counted, double Sum, double Squares) sums)
+    /// <param name="sets">
+    /// The target sets, each as whether each host belongs to it (the hosts with the labels a group of VMs requires), or null
+    /// for one set of every host. Every question about targets is asked of one set: its open members only.
+    /// </param>
+    public CandidateScan(
+        double[] cpu, int[] vcpus, bool[] counts, bool[] open, (int Counted, double Sum, double Squares) sums, IReadOnlyList<bool[]>? sets = null)
     {
-        (_cpu, _vcpus, _counts) = (cpu, vcpus, counts);
+        (_cpu, _vcpus, _counts, _open) = (cpu, vcpus, counts, open);
         (_counted, _sum, _squares) = sums;
-        var least = new Dictionary<int, int>();
-        var classes = new Dictionary<int, List<int>>();
-        _classOf = new int[cpu.Length];
-        for (var i = 0; i < cpu.Length; i++)
-        {
-            if (!open[i])
-                continue;
-            if (!counts[i])
-            {
-                _anyUncounted = true;
-                continue;
-            }
-            if (!least.TryGetValue(vcpus[i], out var j) || cpu[i] < cpu[j])
-                least[vcpus[i]] = i;
-            if (!classes.TryGetValue(vcpus[i], out var members))
-                classes[vcpus[i]] = members = [];
-            members.Add(i);
-        }
-        _leastByVcpus = [.. least.Values];
-        _classes = [.. classes.Values.Select(c => c.OrderBy(i => cpu[i]).ToArray())];
-        for (var c = 0; c < _classes.Length; c++)
-        {
-            foreach (var i in _classes[c])
-                _classOf[i] = c;
-        }
-        _cutoff = new double[_classes.Length];
+        _sets = sets is null
+            ? [new TargetSet(cpu, vcpus, counts, open, null)]
+            : [.. sets.Select(member => new TargetSet(cpu, vcpus, counts, open, member))];
     }
 
+    /// <summary>Whether host <paramref name="host"/> may take part in a move now (the limits).</summary>
+    public bool IsOpen(int host) => _open[host];
+
+    /// <summary>The open hosts of target set <paramref name="set"/>, in index order.</summary>
+    public ReadOnlySpan<int> Targets(int set = 0) => _sets[set].Members;
+
     /// <summary>
-    /// Sets, per vCPU count, the most guest CPU a target may have for moving <paramref name="cpuLoad"/> off
+    /// Sets, per vCPU count, the most guest CPU a target of <paramref name="set"/> may have for moving <paramref name="cpuLoad"/> off
     /// <paramref name="from"/> to it to gain at least <paramref name="gain"/> (from <paramref name="current"/>);
     /// <see cref="Hopeless"/> then answers for each target. The gain falls as the target's CPU grows (see above), so it is
     /// a binary search among the open targets of each vCPU count, ordered by CPU.
     /// </summary>
-    public void AimAt(double cpuLoad, int from, double current, double gain)
+    public void AimAt(double cpuLoad, int from, double current, double gain, int set = 0)
     {
-        for (var c = 0; c < _classes.Length; c++)
+        var targets = _sets[set];
+        for (var c = 0; c < targets.Classes.Length; c++)
         {
-            var members = _classes[c];
+            var members = targets.Classes[c];
             var (lo, hi) = (0, members.Length);
             while (lo < hi)
             {
@@ -85,12 +77,12 @@ internal sealed class CandidateScan
                 else
                     hi = mid;
             }
-            _cutoff[c] = lo == 0 ? double.NegativeInfinity : _cpu[members[lo - 1]];
+            targets.Cutoff[c] = lo == 0 ? double.NegativeInfinity : _cpu[members[lo - 1]];
         }
     }
 
-    /// <summary>Whether open target <paramref name="to"/> has more guest CPU than the last <see cref="AimAt"/> allows.</summary>
-    public bool Hopeless(int to) => _counts[to] && _cpu[to] > _cutoff[_classOf[to]];
+    /// <summary>Whether open target <paramref name="to"/> of <paramref name="set"/> has more guest CPU than the last <see cref="AimAt"/> allows.</summary>
+    public bool Hopeless(int to, int set = 0) => _counts[to] && _cpu[to] > _sets[set].Cutoff[_sets[set].ClassOf[to]];
 
     /// <summary>The imbalance if load <paramref name="cpuLoad"/> went from host <paramref name="from"/> to host <paramref name="to"/>.</summary>
     public double ImbalanceIf(double cpuLoad, int from, int to)
@@ -100,12 +92,13 @@ internal sealed class CandidateScan
         return Deviation(sum, squares);
     }
 
-    /// <summary>The least imbalance moving load <paramref name="cpuLoad"/> (at least 0) off <paramref name="from"/> to any open host can give.</summary>
-    public double BestImbalanceIf(double cpuLoad, int from)
+    /// <summary>The least imbalance moving load <paramref name="cpuLoad"/> (at least 0) off <paramref name="from"/> to any open host of <paramref name="set"/> can give.</summary>
+    public double BestImbalanceIf(double cpuLoad, int from, int set = 0)
     {
+        var targets = _sets[set];
         var (sum, squares) = Shift(from, -cpuLoad, _sum, _squares);
-        var best = _anyUncounted ? Deviation(sum, squares) : double.PositiveInfinity;
-        foreach (var to in _leastByVcpus)
+        var best = targets.AnyUncounted ? Deviation(sum, squares) : double.PositiveInfinity;
+        foreach (var to in targets.LeastByVcpus)
         {
             var (s, q) = Shift(to, cpuLoad, sum, squares);
             best = Math.Min(best, Deviation(s, q));
@@ -115,20 +108,22 @@ internal sealed class CandidateScan
 
     /// <summary>
     /// A lower bound of the imbalance that moving any load between <paramref name="minLoad"/> and <paramref name="maxLoad"/>
-    /// (at least 0) off <paramref name="from"/> to any open host can give, so a whole host whose best gain per cost cannot
+    /// (at least 0) off <paramref name="from"/> to any open host of <paramref name="set"/> can give, so a whole host whose best gain per cost cannot
     /// beat the best candidate so far is skipped. For one target the variance after the move is a quadratic in the load
     /// moved with a positive leading term, so its least value over the range is at the vertex (clamped) or an end; the
     /// vertex comes from three exact evaluations, and the bound is lowered by a relative 1e-9 for rounding (far below the
-    /// tolerance of the score comparison), so the bound never exceeds what a candidate really gives.
+    /// tolerance of the score comparison), so the bound never exceeds what a candidate really gives. Infinity when the set
+    /// has no open host.
     /// </summary>
-    public double BestImbalanceOver(double minLoad, double maxLoad, int from)
+    public double BestImbalanceOver(double minLoad, double maxLoad, int from, int set = 0)
     {
+        var targets = _sets[set];
         minLoad = Math.Max(0, minLoad);
         maxLoad = Math.Max(minLoad, maxLoad);
         var best = double.PositiveInfinity;
-        if (_anyUncounted)
+        if (targets.AnyUncounted)
             best = Math.Min(best, Math.Min(OffOnly(minLoad, from), OffOnly(maxLoad, from)));
-        foreach (var to in _leastByVcpus)
+        foreach (var to in targets.LeastByVcpus)
         {
             var scale = Math.Max(1, maxLoad);
             var (low, mid, high) = (Variance(-scale, from, to), Variance(0, from, to), Variance(scale, from, to));
@@ -138,7 +133,8 @@ internal sealed class CandidateScan
             foreach (var x in (ReadOnlySpan<double>)[minLoad, vertex, maxLoad])
                 best = Math.Min(best, ImbalanceIf(x, from, to));
         }
-        return best - 1e-9 * Math.Max(1, Math.Abs(best));
+        // No open target at all (a set whose hosts are all closed, or a label no host has): no candidate, and no NaN.
+        return double.IsPositiveInfinity(best) ? best : best - 1e-9 * Math.Max(1, Math.Abs(best));
     }
 
     /// <summary>The variance (before the square root) if load <paramref name="cpuLoad"/> (may be negative) went from <paramref name="from"/> to <paramref name="to"/>.</summary>
@@ -171,5 +167,57 @@ internal sealed class CandidateScan
             return 0;
         var mean = sum / _counted;
         return Math.Sqrt(Math.Max(0, squares / _counted - mean * mean));
+    }
+
+    /// <summary>
+    /// One target set's open hosts: in index order, the least loaded of each vCPU count, and those counted grouped by vCPU
+    /// count in CPU order (with each host's group), with the cut-offs of the last <see cref="AimAt"/>.
+    /// </summary>
+    private sealed class TargetSet
+    {
+        public TargetSet(double[] cpu, int[] vcpus, bool[] counts, bool[] open, bool[]? member)
+        {
+            var least = new Dictionary<int, int>();
+            var classes = new Dictionary<int, List<int>>();
+            var members = new List<int>();
+            ClassOf = new int[cpu.Length];
+            for (var i = 0; i < cpu.Length; i++)
+            {
+                if (!open[i] || member?[i] == false)
+                    continue;
+                members.Add(i);
+                if (!counts[i])
+                {
+                    AnyUncounted = true;
+                    continue;
+                }
+                if (!least.TryGetValue(vcpus[i], out var j) || cpu[i] < cpu[j])
+                    least[vcpus[i]] = i;
+                if (!classes.TryGetValue(vcpus[i], out var group))
+                    classes[vcpus[i]] = group = [];
+                group.Add(i);
+            }
+            Members = [.. members];
+            LeastByVcpus = [.. least.Values];
+            Classes = [.. classes.Values.Select(c => c.OrderBy(i => cpu[i]).ToArray())];
+            for (var c = 0; c < Classes.Length; c++)
+            {
+                foreach (var i in Classes[c])
+                    ClassOf[i] = c;
+            }
+            Cutoff = new double[Classes.Length];
+        }
+
+        public int[] Members { get; }
+
+        public int[] LeastByVcpus { get; }
+
+        public bool AnyUncounted { get; }
+
+        public int[][] Classes { get; }
+
+        public int[] ClassOf { get; }
+
+        public double[] Cutoff { get; }
     }
 }

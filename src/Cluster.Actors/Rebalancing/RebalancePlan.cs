@@ -18,4 +18,17 @@ public sealed record PlanStep(PlannedMove Move, MigrationTrigger Trigger, MoveCo
 /// <param name="Stuck">Per draining host, the VMs that fit on no other host, each with the placement rule's reason.</param>
 public sealed record RebalancePlan(
     IReadOnlyDictionary<string, double> Loads, double Imbalance, double ImbalanceAfter, IReadOnlyList<PlanStep> Steps,
-    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Stuck);
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Stuck)
+{
+    /// <summary>What finding the rebalance moves took (what explains a slow plan).</summary>
+    public PlanWork Work { get; init; } = new(0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>The work behind a plan's rebalance moves.</summary>
+/// <param name="Scans">Searches for a step's best candidate (one per step, one more per candidate the Placer refused).</param>
+/// <param name="Sources">Source hosts looked at (those whose bound could still beat the best candidate).</param>
+/// <param name="Vms">VMs looked at (bounded against the best candidate).</param>
+/// <param name="Aims">VMs whose targets were tried (past their bound).</param>
+/// <param name="Targets">Targets whose imbalance was computed.</param>
+/// <param name="PlacerRefusals">Best candidates by the figures that the Placer refused (each Placer check but one per step).</param>
+public sealed record PlanWork(long Scans, long Sources, long Vms, long Aims, long Targets, long PlacerRefusals);

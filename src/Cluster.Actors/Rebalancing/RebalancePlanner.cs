@@ -42,7 +42,7 @@ public static class RebalancePlanner
         }
         if (rebalance)
             planner.Rebalance(input.History, input.Now);
-        return new RebalancePlan(loads, imbalance, world.Imbalance(), steps, stuck);
+        return new RebalancePlan(loads, imbalance, world.Imbalance(), steps, stuck) { Work = planner.Work };
     }
 
     /// <summary>The current loads and imbalance of <paramref name="hosts"/> (pending moves applied).</summary>
@@ -57,6 +57,10 @@ public static class RebalancePlanner
         RebalanceWorld world, RebalanceSettings settings, PlacementSettings placement, MoveLimits limits, HashSet<string> busy,
         List<PlanStep> steps)
     {
+        private long _scans, _sources, _vms, _aims, _targets, _refusals;
+
+        public PlanWork Work => new(_scans, _sources, _vms, _aims, _targets, _refusals);
+
         public Dictionary<string, string> Drain(string host)
         {
             var stuck = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -89,89 +93,193 @@ public static class RebalancePlanner
             var left = recent.GroupBy(m => m.VmId, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Select(m => m.From).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
             var schedulable = world.Hosts.Where(h => !h.Draining).Select(h => h.Host).ToList();
-            // The VMs each schedulable host may give (not busy, not cooling down), with their costs, built once: a VM
-            // planned to move is busy from then on, so it only ever leaves these lists.
-            var candidates = schedulable.Select(h => new HostCandidates(
-                [.. world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId)).Select(v => (v, MoveCost.Of(v, settings).Seconds))])).ToArray();
-            var index = schedulable.Select((h, i) => (h, i)).ToDictionary(p => p.h, p => p.i, StringComparer.Ordinal);
+            // The VMs each schedulable host may give (not busy, not cooling down), with their costs and target sets, built
+            // once: a VM planned to move is busy from then on, so it only ever leaves these lists.
+            var sets = new TargetSets(world, schedulable);
+            var movable = schedulable.Select(h => world.VmsOn(h).Where(v => !busy.Contains(v.VmId) && !cooling.Contains(v.VmId))
+                .Select(v => (v, MoveCost.Of(v, settings).Seconds, sets.Of(v, h))).ToList()).ToList();
+            var candidates = movable.Select(vms => new HostCandidates(vms, sets.Count)).ToArray();
             var order = new List<(int Host, double Bound)>(schedulable.Count);
+            var refused = new HashSet<(PlannerVm Vm, int To)>();
             while (limits.AnyLeft && world.Imbalance() is var current && current > settings.Threshold)
             {
                 // The limits do not change during one step's scan: a host that may take no move is no source or target.
-                var open = schedulable.Select(limits.Open).ToArray();
-                var scan = world.Scan(schedulable, limits.Open);
-                // Sources best first by a bound of the gain per cost any of their VMs can reach, so that once the best
-                // candidate so far beats a host's bound, that host and every later one are skipped whole.
-                order.Clear();
-                for (var f = 0; f < schedulable.Count; f++)
+                var scan = world.Scan(schedulable, limits.Open, sets.Members);
+                // The best candidate by the figures alone, then the Placer's check of that one only: when it refuses, the
+                // pair is left out and the scan runs again (the next best), so the Placer sees about one candidate per step.
+                refused.Clear();
+                Candidate? chosen = null;
+                while (Best(schedulable, candidates, sets.Count, order, scan, current, left, refused) is { } best)
                 {
-                    if (!open[f] || candidates[f].Count == 0)
-                        continue;
-                    var c = candidates[f];
-                    var gain = current - scan.BestImbalanceOver(c.MinLoad, c.MaxLoad, f);
-                    if (gain < settings.MinGain - 1e-12)
-                        continue;
-                    order.Add((f, c.MinCost > 0 ? gain / c.MinCost : double.PositiveInfinity));
-                }
-                order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
-                (PlannerVm Vm, string From, string To, double Score, double Cost)? best = null;
-                foreach (var (f, bound) in order)
-                {
-                    if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
-                        break;
-                    var from = schedulable[f];
-                    foreach (var (vm, cost) in candidates[f].Vms)
+                    if (Check(best.Vm, schedulable[best.From], [schedulable[best.To]]).Placed)
                     {
-                        var needed = Needed(cost, best?.Score);
-                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f) < needed)
-                            continue;
-                        // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
-                        // so a target that cannot reach the needed gain now never could.
-                        scan.AimAt(vm.CpuLoad, f, current, needed);
-                        var hasLeft = left.GetValueOrDefault(vm.VmId);
-                        for (var t = 0; t < schedulable.Count; t++)
-                        {
-                            var to = schedulable[t];
-                            if (t == f || !open[t] || scan.Hopeless(t) || hasLeft?.Contains(to) == true)
-                                continue;
-                            var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
-                            if (gain < settings.MinGain)
-                                continue;
-                            var score = gain / cost;
-                            if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, b2.To))
-                                continue;
-                            // The labels first: the Placer refuses a target without them anyway, and they cost no host view.
-                            if (LabelsFit(vm, from, to) && Check(vm, from, [to]).Placed)
-                                best = (vm, from, to, score, cost);
-                        }
+                        chosen = best;
+                        break;
                     }
+                    refused.Add((best.Vm, best.To));
+                    _refusals++;
                 }
-                if (best is not { } chosen)
+                if (chosen is not { } move)
                     break;
-                Add(chosen.Vm, chosen.From, chosen.To, MigrationTrigger.Rebalance);
-                candidates[index[chosen.From]].Remove(chosen.Vm);
+                Add(move.Vm, schedulable[move.From], schedulable[move.To], MigrationTrigger.Rebalance);
+                candidates[move.From].Remove(move.Vm, move.Set);
             }
         }
 
-        /// <summary>A source host's movable VMs in their order, with the least and most CPU load and the least cost among them.</summary>
-        private sealed class HostCandidates(List<(PlannerVm Vm, double Cost)> vms)
+        /// <summary>A candidate move: the VM and its target set, its source and target (indexes of the schedulable hosts), its gain per cost and its cost.</summary>
+        private readonly record struct Candidate(PlannerVm Vm, int Set, int From, int To, double Score, double Cost);
+
+        /// <summary>
+        /// The best candidate of one step by gain per cost (<see cref="Better"/>) among those that gain the minimum and keep the
+        /// limits, the label rule, the no-undo rule and are not <paramref name="refused"/>, without asking the Placer.
+        /// </summary>
+        private Candidate? Best(
+            IReadOnlyList<string> schedulable, HostCandidates[] candidates, int sets, List<(int Host, double Bound)> order, CandidateScan scan,
+            double current, Dictionary<string, HashSet<string>> left, HashSet<(PlannerVm Vm, int To)> refused)
         {
-            public List<(PlannerVm Vm, double Cost)> Vms { get; } = vms;
-
-            public int Count => Vms.Count;
-
-            public double MinLoad { get; private set; } = vms.Count == 0 ? 0 : vms.Min(v => v.Vm.CpuLoad);
-
-            public double MaxLoad { get; private set; } = vms.Count == 0 ? 0 : vms.Max(v => v.Vm.CpuLoad);
-
-            public double MinCost { get; private set; } = vms.Count == 0 ? 0 : vms.Min(v => v.Cost);
-
-            public void Remove(PlannerVm vm)
+            // Sources best first by a bound of the gain per cost any of their VMs can reach (per target set: a VM only
+            // goes to the hosts with its labels), so that once the best candidate so far beats a host's bound, that
+            // host and every later one are skipped whole. A host the limits close is no source (and in no target set).
+            order.Clear();
+            for (var f = 0; f < schedulable.Count; f++)
             {
-                Vms.RemoveAll(v => ReferenceEquals(v.Vm, vm));
-                MinLoad = Vms.Count == 0 ? 0 : Vms.Min(v => v.Vm.CpuLoad);
-                MaxLoad = Vms.Count == 0 ? 0 : Vms.Max(v => v.Vm.CpuLoad);
-                MinCost = Vms.Count == 0 ? 0 : Vms.Min(v => v.Cost);
+                if (scan.IsOpen(f) && candidates[f].Bound(scan, current, f, settings.MinGain) is { } bound)
+                    order.Add((f, bound));
+            }
+            order.Sort((x, y) => y.Bound != x.Bound ? y.Bound.CompareTo(x.Bound) : x.Host.CompareTo(y.Host));
+            _scans++;
+            Candidate? best = null;
+            foreach (var (f, bound) in order)
+            {
+                if (best is { } b && double.IsFinite(b.Score) && bound < b.Score - 2 * Epsilon * Math.Max(1, Math.Abs(b.Score)))
+                    break;
+                _sources++;
+                for (var set = 0; set < sets; set++)
+                {
+                    var most = candidates[f].Gain(set);
+                    foreach (var (vm, cost) in candidates[f].Vms(set))
+                    {
+                        var needed = Needed(cost, best?.Score);
+                        // Cheapest first: once the set's most gain cannot pay for this VM's cost, no later VM's can.
+                        if (most < needed)
+                            break;
+                        _vms++;
+                        if (current - scan.BestImbalanceIf(vm.CpuLoad, f, set) < needed)
+                            continue;
+                        // Within one VM's targets the best only rises (a tie goes to the lower address, tried first),
+                        // so a target that cannot reach the needed gain now never could.
+                        scan.AimAt(vm.CpuLoad, f, current, needed, set);
+                        _aims++;
+                        var hasLeft = left.GetValueOrDefault(vm.VmId);
+                        foreach (var t in scan.Targets(set))
+                        {
+                            var to = schedulable[t];
+                            if (t == f || scan.Hopeless(t, set) || hasLeft?.Contains(to) == true)
+                                continue;
+                            var gain = current - scan.ImbalanceIf(vm.CpuLoad, f, t);
+                            _targets++;
+                            if (gain < settings.MinGain)
+                                continue;
+                            var score = gain / cost;
+                            if (best is { } b2 && !Better(score, cost, vm.VmId, to, b2.Score, b2.Cost, b2.Vm.VmId, schedulable[b2.To]))
+                                continue;
+                            if (refused.Count == 0 || !refused.Contains((vm, t)))
+                                best = new Candidate(vm, set, f, t, score, cost);
+                        }
+                    }
+                }
+            }
+            return best;
+        }
+
+        /// <summary>
+        /// The target sets of the schedulable hosts: one per distinct set of labels the VMs require (a VM of unknown spec
+        /// requires its current host's labels, as <see cref="LabelsFit"/> reads it), each the hosts that carry those labels.
+        /// </summary>
+        private sealed class TargetSets(RebalanceWorld world, IReadOnlyList<string> hosts)
+        {
+            private readonly Dictionary<string, int> _byKey = new(StringComparer.Ordinal);
+            private readonly List<bool[]> _members = [];
+
+            /// <summary>Per set, whether each host (in the order of the hosts) carries its labels.</summary>
+            public IReadOnlyList<bool[]> Members => _members;
+
+            public int Count => _members.Count;
+
+            /// <summary>The set of the hosts <paramref name="vm"/> may go to from <paramref name="from"/> by the label rule.</summary>
+            public int Of(PlannerVm vm, string from)
+            {
+                var labels = vm.RequiredLabels ?? world.Host(from).Labels;
+                var key = string.Concat(labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}\0{l.Value}\0"));
+                if (_byKey.TryGetValue(key, out var set))
+                    return set;
+                _byKey[key] = _members.Count;
+                _members.Add([.. hosts.Select(h => LabelsFit(labels, world.Host(h).Labels))]);
+                return _members.Count - 1;
+            }
+        }
+
+        /// <summary>
+        /// A source host's movable VMs per target set, cheapest first (then in the host's order), with per set the least and
+        /// most CPU load among them and, after <see cref="Bound"/>, the most gain any of them can bring.
+        /// </summary>
+        private sealed class HostCandidates
+        {
+            private readonly List<(PlannerVm Vm, double Cost)>[] _bySet;
+            private readonly double[] _minLoad;
+            private readonly double[] _maxLoad;
+            private readonly double[] _gain;
+
+            public HostCandidates(IEnumerable<(PlannerVm Vm, double Cost, int Set)> vms, int sets)
+            {
+                _bySet = [.. Enumerable.Range(0, sets).Select(_ => new List<(PlannerVm, double)>())];
+                foreach (var (vm, cost, set) in vms.OrderBy(v => v.Cost))
+                    _bySet[set].Add((vm, cost));
+                (_minLoad, _maxLoad, _gain) = (new double[sets], new double[sets], new double[sets]);
+                for (var set = 0; set < sets; set++)
+                    Summarise(set);
+            }
+
+            /// <summary>The VMs of target set <paramref name="set"/>, cheapest first.</summary>
+            public List<(PlannerVm Vm, double Cost)> Vms(int set) => _bySet[set];
+
+            /// <summary>The most gain a VM of <paramref name="set"/> can bring, as of the last <see cref="Bound"/> (-infinity: none gains the minimum).</summary>
+            public double Gain(int set) => _gain[set];
+
+            /// <summary>
+            /// An upper bound of the gain per cost any of these VMs can reach (the best over their target sets), or null
+            /// when none can gain the minimum; keeps each set's most gain for <see cref="Gain"/>.
+            /// </summary>
+            public double? Bound(CandidateScan scan, double current, int from, double minGain)
+            {
+                double? bound = null;
+                for (var set = 0; set < _bySet.Length; set++)
+                {
+                    _gain[set] = double.NegativeInfinity;
+                    if (_bySet[set].Count == 0)
+                        continue;
+                    var gain = current - scan.BestImbalanceOver(_minLoad[set], _maxLoad[set], from, set);
+                    if (gain < minGain - 1e-12)
+                        continue;
+                    _gain[set] = gain;
+                    var cheapest = _bySet[set][0].Cost;
+                    var perCost = cheapest > 0 ? gain / cheapest : double.PositiveInfinity;
+                    bound = Math.Max(bound ?? perCost, perCost);
+                }
+                return bound;
+            }
+
+            public void Remove(PlannerVm vm, int set)
+            {
+                _bySet[set].RemoveAll(v => ReferenceEquals(v.Vm, vm));
+                Summarise(set);
+            }
+
+            private void Summarise(int set)
+            {
+                (_minLoad[set], _maxLoad[set]) = (double.PositiveInfinity, double.NegativeInfinity);
+                foreach (var (vm, _) in _bySet[set])
+                    (_minLoad[set], _maxLoad[set]) = (Math.Min(_minLoad[set], vm.CpuLoad), Math.Max(_maxLoad[set], vm.CpuLoad));
             }
         }
 
@@ -202,11 +310,10 @@ public static class RebalancePlanner
             return byVm != 0 ? byVm < 0 : string.CompareOrdinal(to, bestTo) < 0;
         }
 
-        /// <summary>Whether <paramref name="to"/> has every label <paramref name="vm"/> requires (the <see cref="Placer"/>'s label rule).</summary>
-        private bool LabelsFit(PlannerVm vm, string from, string to)
+        /// <summary>Whether a host with <paramref name="labels"/> has every label in <paramref name="required"/> (the <see cref="Placer"/>'s label rule).</summary>
+        private static bool LabelsFit(IReadOnlyDictionary<string, string> required, IReadOnlyDictionary<string, string> labels)
         {
-            var labels = world.Host(to).Labels;
-            foreach (var (key, value) in vm.RequiredLabels ?? world.Host(from).Labels)
+            foreach (var (key, value) in required)
             {
                 if (!labels.TryGetValue(key, out var v) || v != value)
                     return false;

@@ -14,6 +14,7 @@ internal sealed class RebalanceWorld
     private readonly Dictionary<string, PlannerHost> _hosts;
     private readonly Dictionary<string, List<PlannerVm>> _vms;
     private readonly Dictionary<string, double> _cpu;
+    private readonly Dictionary<string, HostView> _views = new(StringComparer.Ordinal);
     private int _counted;
     private double _sum;
     private double _sumOfSquares;
@@ -52,10 +53,13 @@ internal sealed class RebalanceWorld
         return Deviation(sum, squares);
     }
 
-    /// <summary>The figures of <paramref name="hosts"/> (in that order) for scanning candidate moves; <paramref name="open"/>: whether a host may take a move now.</summary>
-    public CandidateScan Scan(IReadOnlyList<string> hosts, Func<string, bool> open) => new(
+    /// <summary>
+    /// The figures of <paramref name="hosts"/> (in that order) for scanning candidate moves; <paramref name="open"/>: whether a
+    /// host may take a move now; <paramref name="sets"/>: the target sets (see <see cref="CandidateScan"/>), null for one of every host.
+    /// </summary>
+    public CandidateScan Scan(IReadOnlyList<string> hosts, Func<string, bool> open, IReadOnlyList<bool[]>? sets = null) => new(
         [.. hosts.Select(h => _cpu[h])], [.. hosts.Select(h => _hosts[h].Vcpus)], [.. hosts.Select(h => Counts(_hosts[h]))],
-        [.. hosts.Select(open)], (_counted, _sum, _sumOfSquares));
+        [.. hosts.Select(open)], (_counted, _sum, _sumOfSquares), sets);
 
     /// <summary>The load of <paramref name="host"/> with <paramref name="extra"/> guest CPU load added.</summary>
     public double Load(string host, double extra)
@@ -70,11 +74,20 @@ internal sealed class RebalanceWorld
         _vms[to].Add(vm);
         _cpu[from] -= vm.CpuLoad;
         _cpu[to] += vm.CpuLoad;
+        _views.Remove(from);
+        _views.Remove(to);
         Recount();
     }
 
-    /// <summary>The host as the <see cref="Placer"/> sees it (draining hosts are unschedulable).</summary>
+    /// <summary>The host as the <see cref="Placer"/> sees it (draining hosts are unschedulable), built again only after a move changed it.</summary>
     public HostView View(string host)
+    {
+        if (!_views.TryGetValue(host, out var view))
+            _views[host] = view = NewView(host);
+        return view;
+    }
+
+    private HostView NewView(string host)
     {
         var h = _hosts[host];
         return new HostView(h.Host, h.Vcpus, h.MemoryBytes, h.Labels,
