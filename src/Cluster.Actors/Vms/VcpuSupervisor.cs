@@ -134,7 +134,8 @@ public sealed class VcpuSupervisor : ReceiveActor
     }
 
     /// <summary>
-    /// The dispatcher every supervisor runs on (hocon/base.conf): a thread of its own (<c>PinnedDispatcher</c>). A supervisor's
+    /// The dispatcher every supervisor runs on (hocon/base.conf): threads of their own (a <c>ForkJoinDispatcher</c>, 32 threads
+    /// shared by the node's supervisors; a thread per supervisor, <c>PinnedDispatcher</c>, made one on the StartVm path). A supervisor's
     /// calls to its guest block (a worker's socket round trip; a worker started on the spot when the warm pool is empty), and
     /// on Akka's default dispatcher, the .NET thread pool of a 2-core host, a burst of boots held its few threads: the journal
     /// and every other actor queued behind them while the pool injected threads (30 threads, 59 items queued in a 30-VM burst).
