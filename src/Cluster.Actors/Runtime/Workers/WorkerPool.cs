@@ -73,7 +73,6 @@ public sealed class WorkerPool : IDisposable
                 }
                 if (!_launchSlots.Wait(20))
                     continue;
-                WorkerLaunch launch;
                 try
                 {
                     if (TryTakeIdle(out ready))
@@ -84,13 +83,12 @@ public sealed class WorkerPool : IDisposable
                     }
                     Interlocked.Increment(ref _spawns);
                     fromPool = false;
-                    launch = LaunchNow();
+                    return LaunchNow();
                 }
                 finally
                 {
                     _launchSlots.Release();
                 }
-                return Contained(launch);
             }
         }
         finally
@@ -127,32 +125,23 @@ public sealed class WorkerPool : IDisposable
     public PooledWorker Launch()
     {
         _launchSlots.Wait();
-        WorkerLaunch launch;
         try
         {
-            launch = LaunchNow();
+            return LaunchNow();
         }
         finally
         {
             _launchSlots.Release();
         }
-        return Contained(launch);
     }
 
-    /// <summary>Starts a worker and waits for its socket: the CPU-heavy part of a launch, the one the launch slots bound.</summary>
-    private WorkerLaunch LaunchNow()
+    private PooledWorker LaunchNow()
     {
         var launch = WorkerLauncher.Launch(_command, _settings.RuntimeDirectory, "w-" + Guid.NewGuid().ToString("N")[..10], _backend,
             _settings.LaunchTimeout, _settings.LaunchUser, _settings.EmulatorCodePages);
         launch.Client.CallTimeout = _settings.CallTimeout;
-        return launch;
+        return new PooledWorker(launch, _contain?.Invoke(launch));
     }
-
-    /// <summary>
-    /// Puts a started worker into its cgroup, outside the launch slots: making groups in four v1 hierarchies takes 15-35 ms of
-    /// kernel time, mostly waiting, and holding a slot meanwhile kept the next worker from starting.
-    /// </summary>
-    private PooledWorker Contained(WorkerLaunch launch) => new(launch, _contain?.Invoke(launch));
 
     private void Fill()
     {
