@@ -93,6 +93,18 @@ void Add(string phase, double ms)
         phases[phase] = list = [];
     list.Add(ms);
 }
+// The journal alone, as each create pays it: a new id's recovery, one write, a write of two events.
+for (var i = 0; i < samples + 3; i++)
+{
+    var times = new TaskCompletionSource<JournalTimes>(TaskCreationOptions.RunContinuationsAsynchronously);
+    system.ActorOf(JournalProbe.Props(i.ToString(inv), times)).Tell(JournalProbe.Go.Instance);
+    var t = await times.Task.WaitAsync(timeout);
+    if (i < 3)
+        continue;
+    Add("journal: new id recovered", t.Recovered);
+    Add("journal: 1 event persisted", t.OneEvent);
+    Add("journal: 2 events persisted (one write)", t.TwoEvents);
+}
 var hitsBefore = workers.PoolHits;
 var spawnsBefore = workers.PoolSpawns;
 for (var i = 0; i < samples + 3; i++)
@@ -149,6 +161,19 @@ async Task<(double Seconds, long Hits, long Spawns, List<double> Takes)> Batch(s
             all.TrySetResult();
     }
     factory.GuestStarted += OnStarted;
+    // The .NET thread pool (Akka's default dispatcher) while the batch runs: its most threads and queued items.
+    using var sampling = new CancellationTokenSource();
+    var poolPeak = Task.Run(async () =>
+    {
+        var (threads, queued) = (0, 0L);
+        while (!sampling.IsCancellationRequested)
+        {
+            threads = Math.Max(threads, ThreadPool.ThreadCount);
+            queued = Math.Max(queued, ThreadPool.PendingWorkItemCount);
+            await Task.Delay(5);
+        }
+        return (threads, queued);
+    });
     var clock = Stopwatch.StartNew();
     var clockTask = Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
     {
@@ -167,6 +192,9 @@ async Task<(double Seconds, long Hits, long Spawns, List<double> Takes)> Batch(s
         throw;
     }
     var seconds = clock.Elapsed.TotalSeconds;
+    sampling.Cancel();
+    var (peakThreads, peakQueued) = await poolPeak;
+    Console.WriteLine($"{prefix}: thread pool at most {peakThreads} threads, {peakQueued} items queued ({ThreadPool.ThreadCount} threads after)");
     factory.GuestStarted -= OnStarted;
     var takes = factory.Phases.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(p => p.Value.Worker!.Take.TotalMilliseconds).ToList();
     return (seconds, workers.PoolHits - hits, workers.PoolSpawns - spawns, takes);

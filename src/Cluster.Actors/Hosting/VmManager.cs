@@ -146,11 +146,13 @@ public sealed class VmManager : ReceiveActor, IWithTimers, IWithUnboundedStash
             _registering.Remove(r.Request.VmId);
             _registryFaults = 0;
             _ids.Add(r.Request.VmId);
-            Spawn(r.Request.VmId).Tell(r.Request.Create, r.Request.ReplyTo);
+            var child = Context.Child(r.Request.VmId);
+            (child.IsNobody() ? Spawn(r.Request.VmId) : child).Tell(r.Request.Create, r.Request.ReplyTo);
         });
         Receive<VmRegisterFailed>(f =>
         {
             _registering.Remove(f.Request.VmId);
+            StopUnregistered(f.Request.VmId);
             if (f.Request.Create.Spec.Nics.Count > 0)
                 _networks?.Tell(new ReleaseNics(f.Request.VmId));
             f.Request.ReplyTo.Tell(new NotAllowed(f.Request.VmId, $"VM {f.Request.VmId} was not created: the journal write failed ({f.Reason})"));
@@ -160,7 +162,10 @@ public sealed class VmManager : ReceiveActor, IWithTimers, IWithUnboundedStash
             _registry = null;
             _registryFaults++;
             foreach (var id in _registering)
+            {
                 _log.Warning("the registry stopped while VM {0} was being created; its creator was told if the write failed", id);
+                StopUnregistered(id);
+            }
             _registering.Clear();
             var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(_registryFaults - 1, 10))));
             _log.Warning("the VM registry stopped (journal fault {0}); starting it again in {1:F1} s", _registryFaults, delay.TotalSeconds);
@@ -207,7 +212,7 @@ public sealed class VmManager : ReceiveActor, IWithTimers, IWithUnboundedStash
         _registering.Add(create.VmId);
         if (create.Spec.Nics.Count == 0)
         {
-            _registry.Tell(new RegisterVm(create.VmId, create, Sender));
+            Register(create, Sender);
             return;
         }
         if (_networks is null)
@@ -241,7 +246,25 @@ public sealed class VmManager : ReceiveActor, IWithTimers, IWithUnboundedStash
             decided.ReplyTo.Tell(new NotAllowed(id, Unavailable()));
             return;
         }
-        _registry.Tell(new RegisterVm(id, create, decided.ReplyTo));
+        Register(create, decided.ReplyTo);
+    }
+
+    /// <summary>
+    /// Has the registry record the new VM's id and starts its actor meanwhile: the actor's recovery (reading the journal of an
+    /// id that may have had a VM before) runs beside the registry's write instead of after it. It gets the create once the id
+    /// is written; if the write fails it is stopped, having written nothing.
+    /// </summary>
+    private void Register(CreateVm create, IActorRef replyTo)
+    {
+        Spawn(create.VmId);
+        _registry!.Tell(new RegisterVm(create.VmId, create, replyTo));
+    }
+
+    /// <summary>Stops the actor started for a VM whose registration failed (it was never given the create).</summary>
+    private void StopUnregistered(string id)
+    {
+        if (Context.Child(id) is var child && !child.IsNobody())
+            Context.Stop(child);
     }
 
     private IActorRef Spawn(string id) =>

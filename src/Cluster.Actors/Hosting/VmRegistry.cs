@@ -10,8 +10,8 @@ namespace Cluster.Actors.Hosting;
 /// The persisted set of the node's VM ids (persistence id <c>vm-registry</c>), a child of the <see cref="VmManager"/>
 /// so that a journal fault here stops only this actor, never the manager and the VMs under it. Tells its parent the ids
 /// once recovered (<see cref="RegistryLoaded"/>) and answers each <see cref="RegisterVm"/> with
-/// <see cref="VmRegisteredHere"/> or, when the write fails, <see cref="VmRegisterFailed"/> (then Akka stops it and the
-/// manager starts it again after a back-off).
+/// <see cref="VmRegisteredHere"/> once it is written or, when a write fails, <see cref="VmRegisterFailed"/> for every
+/// registration not yet written (then Akka stops it and the manager starts it again after a back-off).
 /// </summary>
 public sealed class VmRegistry : ReceivePersistentActor
 {
@@ -21,7 +21,7 @@ public sealed class VmRegistry : ReceivePersistentActor
     private readonly int _snapshotEvery;
     private readonly HashSet<string> _ids = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private RegisterVm? _writing;
+    private readonly Dictionary<string, RegisterVm> _writing = new(StringComparer.Ordinal);
 
     public VmRegistry(int snapshotEvery)
     {
@@ -31,12 +31,14 @@ public sealed class VmRegistry : ReceivePersistentActor
         Recover<SnapshotOffer>(o => _ids.UnionWith(((RegistrySnapshot)o.Snapshot).VmIds));
         Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new RegistryLoaded([.. _ids])));
 
+        // Registrations do not wait for each other: the ones that come in while a write is in flight go to the journal together
+        // in the next write (PersistAsync), where one at a time made a burst of creates queue here for a write each.
         Command<RegisterVm>(r =>
         {
-            _writing = r;
-            Persist(new VmRegistered(r.VmId), e =>
+            _writing[r.VmId] = r;
+            PersistAsync(new VmRegistered(r.VmId), e =>
             {
-                _writing = null;
+                _writing.Remove(e.VmId);
                 _ids.Add(e.VmId);
                 MaybeSnapshot();
                 Context.Parent.Tell(new VmRegisteredHere(r));
@@ -63,9 +65,11 @@ public sealed class VmRegistry : ReceivePersistentActor
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "the VM registry's journal write of {0} failed; the registry starts again after a back-off, its VMs run on", @event.GetType().Name);
-        if (_writing is { } r)
+        // Akka stops this actor next: no registration in flight gets its callback, so each is told (the manager starts the
+        // registry again; the failed write's outcome is read then).
+        foreach (var r in _writing.Values)
             Context.Parent.Tell(new VmRegisterFailed(r, cause.Message));
-        _writing = null;
+        _writing.Clear();
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)

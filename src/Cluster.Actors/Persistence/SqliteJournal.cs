@@ -38,6 +38,14 @@ public static class SqliteJournal
             $$"""
             akka.persistence.journal.sql.connection-string = "{{connection}}"
             akka.persistence.snapshot-store.sql.connection-string = "{{connection}}"
+            # Reads in a deferred transaction (Microsoft.Data.Sqlite opens every other level with BEGIN IMMEDIATE, which takes
+            # the write lock): in WAL mode a reader then never waits for a writer, and sees a consistent snapshot. With the
+            # default, a VM's recovery beside another actor's write got SQLITE_BUSY and slept 150 ms before its retry.
+            akka.persistence.journal.sql.read-isolation-level = read-uncommitted
+            akka.persistence.snapshot-store.sql.read-isolation-level = read-uncommitted
+            # One writer: SQLite takes one write transaction at a time, and the plugin's three parallel writers only met in
+            # SQLITE_BUSY (each retry a 150 ms sleep in Microsoft.Data.Sqlite); writes queued meanwhile go in the next batch.
+            akka.persistence.journal.sql.parallelism = 1
             """);
     }
 

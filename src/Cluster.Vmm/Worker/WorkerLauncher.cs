@@ -127,7 +127,8 @@ public static class WorkerLauncher
                     }
                     catch (VmmException e) when (e.Operation == "worker-connect" && clock.Elapsed < timeout && !process.HasExited) { }
                 }
-                Thread.Sleep(10);
+                // A NativeAOT worker listens 10-20 ms after its start: a coarse poll added up to its own period to every launch.
+                Thread.Sleep(2);
             }
         }
         catch

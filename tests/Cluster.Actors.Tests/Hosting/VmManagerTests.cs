@@ -192,4 +192,37 @@ public class VmManagerTests : TestKit
             Shutdown(fresh);
         }
     }
+
+    [Fact]
+    public async Task Creates_sent_at_once_are_all_registered_once_and_listed_after_a_restart()
+    {
+        // The registry writes the registrations that arrive during a write together; each VM's actor recovers meanwhile.
+        var creates = new List<Task<IVmReply>>();
+        for (var i = 0; i < 12; i++)
+            creates.Add(_manager.Ask<IVmReply>(new CreateVm(Specs.Of($"vm-{i:D2}")), TimeSpan.FromSeconds(30)));
+        creates.Add(_manager.Ask<IVmReply>(new CreateVm(Specs.Of("vm-00")), TimeSpan.FromSeconds(30)));
+        var replies = await Task.WhenAll(creates);
+        Assert.Equal(12, replies.OfType<VmCommandAccepted>().Count());
+        Assert.Contains("already exists", Assert.IsType<NotAllowed>(replies[^1]).Reason);
+        Ask<VmCommandAccepted>(new StartVm("vm-03"));
+        Shutdown(Sys);
+
+        var fresh = ActorSystem.Create("fresh", TestConfig.For(_data));
+        try
+        {
+            var guests = new ScriptedGuests();
+            var manager = Managers.Start(fresh, guests);
+            AwaitAssert(() =>
+            {
+                var list = manager.Ask<VmList>(ListVms.Instance, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+                Assert.Equal(Enumerable.Range(0, 12).Select(i => $"vm-{i:D2}"), list.Vms.Select(v => v.Spec.Id));
+                Assert.Equal(VmStatus.Running, list.Vms.Single(v => v.Spec.Id == "vm-03").Status);
+                Assert.All(list.Vms.Where(v => v.Spec.Id != "vm-03"), v => Assert.Equal(VmStatus.Defined, v.Status));
+            }, TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            Shutdown(fresh);
+        }
+    }
 }

@@ -33,8 +33,10 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     private volatile bool _wantRunning;
     private int _released;
 
-    /// <summary>Drives the worker behind <paramref name="client"/> (its console from the start; see <see cref="ConsoleSeenUpTo"/>).</summary>
-    public WorkerGuestRuntime(WorkerClient client, int pid, IWorkerCgroup? cgroup, WorkerSettings settings)
+    /// <summary>Drives the worker behind <paramref name="client"/> (its console from the start; see <see cref="ConsoleSeenUpTo"/>).
+    /// <paramref name="permitGiven"/>: the worker got a whole permit with its last request (a create), so the first renewal waits
+    /// a renewal period instead of going out at once, where it and its stats request queued ahead of the guest's Start in the worker.</summary>
+    public WorkerGuestRuntime(WorkerClient client, int pid, IWorkerCgroup? cgroup, WorkerSettings settings, bool permitGiven = false)
     {
         _client = client;
         _cgroup = cgroup;
@@ -48,7 +50,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
                 RaiseExit(new GuestExit(true, WhyGone(why)));
         };
         _client.PermitLapsed += OnPermitLapsed;
-        _renewal = new Timer(_ => Renew(), null, TimeSpan.Zero, settings.RenewEvery);
+        _renewal = new Timer(_ => Renew(), null, permitGiven ? settings.RenewEvery : TimeSpan.Zero, settings.RenewEvery);
     }
 
     /// <summary>Raised once when this runtime lets go of its worker (freed or detached).</summary>

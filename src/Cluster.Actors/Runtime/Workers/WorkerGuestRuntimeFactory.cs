@@ -100,7 +100,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             Abandon(launch, cgroup);
             throw;
         }
-        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings));
+        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, permitGiven: true));
         Created?.Invoke(new WorkerCreateTiming(spec.Id, launch.Pid, fromPool, Stopwatch.GetElapsedTime(begin, taken),
             Stopwatch.GetElapsedTime(taken, contained), Stopwatch.GetElapsedTime(contained)));
         return guest;
