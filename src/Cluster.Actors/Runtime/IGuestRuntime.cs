@@ -17,6 +17,23 @@ public interface IGuestRuntime : IDisposable
     /// <summary>Raised with each chunk of bytes the guest writes to its serial port.</summary>
     event Action<byte[]>? SerialOutput;
 
+    /// <summary>
+    /// Raised when the guest's run permit lapsed (its node did not renew it in time: stalled, stopped, cut off) and the VMM
+    /// paused it. The guest stays paused until <see cref="ResumeAfterLapse"/>: only the VM's owner, once it has confirmed
+    /// that it still owns the VM, lets it run again. Runtimes without a permit never raise it.
+    /// </summary>
+    event Action? PermitLapsed
+    {
+        add { }
+        remove { }
+    }
+
+    /// <summary>After <see cref="PermitLapsed"/>, once ownership is confirmed: renews the permit and resumes the guest unless it
+    /// was paused on purpose. Nothing for runtimes without a permit.</summary>
+    void ResumeAfterLapse()
+    {
+    }
+
     /// <summary>Starts the vCPU threads.</summary>
     void Start();
 

@@ -58,6 +58,17 @@ public sealed class VcpuSupervisor : ReceiveActor
             Try("pause", () => _guest?.Pause());
             MarkEnded();
         });
+        Receive<PermitLapsedNotice>(_ =>
+        {
+            _log.Warning("VM {0}: the guest's run permit lapsed; its VMM paused it", _spec.Id);
+            MarkEnded();
+            Context.Parent.Tell(new GuestPermitLapsed(Self));
+        });
+        Receive<ResumeAfterLapse>(_ =>
+        {
+            MarkRunning();
+            Try("resume after the lapsed permit", () => _guest?.ResumeAfterLapse());
+        });
         Receive<ResumeVcpus>(_ =>
         {
             MarkRunning();
@@ -284,6 +295,7 @@ public sealed class VcpuSupervisor : ReceiveActor
             var self = Self;
             var console = _console;
             _adopted.Attach(bytes => console.Tell(new SerialChunk(bytes)), exit => self.Tell(exit));
+            _guest.PermitLapsed += () => self.Tell(PermitLapsedNotice.Instance);
             Booted();
             _console.Tell(new GuestInputSink(Self, Accepting: true));
             return;
@@ -307,6 +319,7 @@ public sealed class VcpuSupervisor : ReceiveActor
             var console = _console;
             _guest.SerialOutput += bytes => console.Tell(new SerialChunk(bytes));
             _guest.Exited += exit => self.Tell(exit);
+            _guest.PermitLapsed += () => self.Tell(PermitLapsedNotice.Instance);
             MarkRunning();
             _guest.Start();
             Booted();
@@ -364,5 +377,11 @@ public sealed class VcpuSupervisor : ReceiveActor
             migrating.ContinueWith(_ => guest.Dispose(), TaskScheduler.Default);
         else
             guest.Dispose();
+    }
+
+    /// <summary>The guest's runtime said its permit lapsed (raised on a pool thread, posted to this actor).</summary>
+    private sealed class PermitLapsedNotice
+    {
+        public static PermitLapsedNotice Instance { get; } = new();
     }
 }

@@ -51,3 +51,14 @@ public sealed class ReleaseGuest
     {
     }
 }
+
+/// <summary>To a <see cref="VcpuSupervisor"/> from its VM actor, after <see cref="GuestPermitLapsed"/>: ownership is confirmed, the
+/// guest's permit is renewed and it runs again (unless it was paused on purpose).</summary>
+public sealed class ResumeAfterLapse
+{
+    public static ResumeAfterLapse Instance { get; } = new();
+
+    private ResumeAfterLapse()
+    {
+    }
+}

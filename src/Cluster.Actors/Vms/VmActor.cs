@@ -57,6 +57,9 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
     /// <summary>The epoch this incarnation owns the VM under (0 until it claimed, adopted or re-attached it).</summary>
     private long _myEpoch;
 
+    /// <summary>The guest's run permit lapsed and ownership has not been confirmed since (the guest stays paused).</summary>
+    private bool _lapsePending;
+
     public VmActor(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null)
     {
         _id = id;
@@ -139,7 +142,7 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             _supervisor!.Tell(PauseVcpus.Instance);
             Settle(fencePaused: _supervisor);
         });
-        Fencing();
+        Fencing(fencePaused: false);
         Common(settle: () => Settle());
     }
 
@@ -152,11 +155,12 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
         Command<MigrateVm>(m => OnMigrate(m, streamable: false));
         Command<FenceResume>(_ =>
         {
-            if (_state.Status == VmStatus.Running)
+            // A guest whose permit lapsed meanwhile waits for the journal's confirmation (Fencing) instead.
+            if (_state.Status == VmStatus.Running && !_lapsePending)
                 _supervisor?.Tell(ResumeVcpus.Instance);
             Settle();
         });
-        Fencing();
+        Fencing(fencePaused: true);
         Common(settle: () => Settle(fencePaused: paused));
     }
 
@@ -168,23 +172,62 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
         CommandAny(_ => { });
     }
 
-    /// <summary>Running and FencePaused: the periodic journal read that detects a newer owner.</summary>
-    private void Fencing()
+    /// <summary>
+    /// Running and FencePaused: the periodic journal read that detects a newer owner; and the guest whose run permit lapsed
+    /// (this node was stalled, stopped or cut off for longer than the permit), paused by its VMM, which runs again only once a
+    /// journal read after the lapse shows no newer claim and this node is an Up member that reaches every other (a node the
+    /// cluster is downing does not), or at once on a single host.
+    /// </summary>
+    private void Fencing(bool fencePaused)
     {
-        Command<FenceTick>(_ =>
+        Command<FenceTick>(_ => Probe());
+        Command<GuestPermitLapsed>(l => Equals(l.Supervisor, _supervisor), _ =>
         {
-            if (_myEpoch != 0 && Context.Child(FenceProbeName).IsNobody())
-                Context.ActorOf(FenceProbe.Props(PersistenceId, LastSequenceNr + 1), FenceProbeName);
+            if (_hosting is null)
+            {
+                _supervisor!.Tell(ResumeAfterLapse.Instance);
+                return;
+            }
+            _log.Warning("VM {0}: its run permit lapsed (this node was too slow to renew it); the guest stays paused until the journal " +
+                         "confirms this node still owns it and the cluster is whole again", _id);
+            _lapsePending = true;
+            Probe();
         });
         Command<NewerEvents>(n =>
         {
             if (VmState.NewerClaim(n.Events, _myEpoch) is not { } claim)
+            {
+                if (_lapsePending && ClusterWhole())
+                {
+                    _lapsePending = false;
+                    _log.Info("VM {0}: ownership confirmed after the lapsed permit (epoch {1}){2}", _id, _myEpoch,
+                        fencePaused ? "; the guest waits for the fence pause to end" : "; the guest runs again");
+                    if (!fencePaused)
+                        _supervisor?.Tell(ResumeAfterLapse.Instance);
+                }
                 return;
+            }
             _log.Warning("VM {0}: fenced by epoch {1} on {2} (mine is {3}); stopping the guest here", _id, claim.Epoch, claim.Host, _myEpoch);
             StopSupervisor(graceful: false);
             _hosting?.Agent.Tell(new VmUnhosted(_id, Self));
             Become(() => Fenced(claim));
         });
+    }
+
+    /// <summary>Starts a journal read for a newer owner unless one runs.</summary>
+    private void Probe()
+    {
+        if (_myEpoch != 0 && Context.Child(FenceProbeName).IsNobody())
+            Context.ActorOf(FenceProbe.Props(PersistenceId, LastSequenceNr + 1), FenceProbeName);
+    }
+
+    /// <summary>Whether this node is an Up cluster member that reaches every other one (true outside a cluster).</summary>
+    private bool ClusterWhole()
+    {
+        if (((ExtendedActorSystem)Context.System).Provider is not Akka.Cluster.ClusterActorRefProvider)
+            return true;
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        return cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up && cluster.State.Unreachable.Count == 0;
     }
 
     /// <summary>

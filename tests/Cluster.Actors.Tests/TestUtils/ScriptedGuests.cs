@@ -37,7 +37,27 @@ public sealed class ScriptedGuest(string image) : IGuestRuntime
 
     public event Action<byte[]>? SerialOutput;
 
+    public event Action? PermitLapsed;
+
     public string State { get; private set; } = "created";
+
+    /// <summary>How often the owner let the guest run again after a lapsed permit.</summary>
+    public int ResumesAfterLapse => Volatile.Read(ref _resumesAfterLapse);
+
+    private int _resumesAfterLapse;
+
+    /// <summary>Plays a lapsed run permit: the guest is paused, and the owner is told.</summary>
+    public void Lapse()
+    {
+        State = "paused (permit lapsed)";
+        PermitLapsed?.Invoke();
+    }
+
+    public void ResumeAfterLapse()
+    {
+        Interlocked.Increment(ref _resumesAfterLapse);
+        State = "running";
+    }
 
     /// <summary>When the runtime was created (a boot or restart asked for it).</summary>
     public DateTime CreatedAt { get; } = DateTime.UtcNow;

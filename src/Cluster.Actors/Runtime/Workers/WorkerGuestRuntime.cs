@@ -294,23 +294,38 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         handlers?.Invoke(exit);
     }
 
-    /// <summary>The permit lapsed (this node was too slow to renew it): the worker paused the guest; this node still owns it, so renew and resume.</summary>
+    /// <summary>
+    /// The permit lapsed (this node did not renew it in time): the worker paused the guest. This node may no longer own the VM
+    /// (a node stopped longer than the cluster takes to down it and restart its VMs elsewhere wakes up here), so the guest
+    /// stays paused until the owner confirms ownership and calls <see cref="ResumeAfterLapse"/>. (It resumed at once before,
+    /// which let a node woken from SIGSTOP run a guest that another host had started meanwhile: found by the nemesis.)
+    /// </summary>
     private void OnPermitLapsed()
     {
         if (Volatile.Read(ref _released) != 0)
             return;
-        Task.Run(() =>
+        var handlers = PermitLapsed;
+        if (handlers is not null)
+            Task.Run(() => handlers());
+    }
+
+    /// <inheritdoc />
+    public event Action? PermitLapsed;
+
+    /// <inheritdoc />
+    public void ResumeAfterLapse()
+    {
+        if (Volatile.Read(ref _released) != 0)
+            return;
+        try
         {
-            try
-            {
-                _client.RenewPermit(_settings.Permit);
-                if (_wantRunning)
-                    _client.Resume();
-            }
-            catch (VmmException)
-            {
-            }
-        });
+            _client.RenewPermit(_settings.Permit);
+            if (_wantRunning)
+                _client.Resume();
+        }
+        catch (VmmException)
+        {
+        }
     }
 
     private void Renew()
