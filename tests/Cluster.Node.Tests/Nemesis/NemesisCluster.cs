@@ -121,6 +121,8 @@ internal sealed class NemesisCluster : IAsyncDisposable
     {
         foreach (var node in _nodes)
             node?.Dispose();
+        // Workers of a node killed alone belong to no node process any more: ended by their records.
+        WorkerRecords.KillAll(_data);
         _net.Dispose();
         await Task.CompletedTask;
         try { Directory.Delete(_data, recursive: true); }
