@@ -379,7 +379,7 @@ public sealed class VcpuSupervisor : ReceiveActor
             guest.Dispose();
     }
 
-    /// <summary>The guest's runtime said its permit lapsed (raised on a pool thread, posted to this actor).</summary>
+    /// <summary>The guest's runtime said its permit lapsed (raised on the runtime's thread, posted to this actor).</summary>
     private sealed class PermitLapsedNotice
     {
         public static PermitLapsedNotice Instance { get; } = new();

@@ -45,7 +45,7 @@ public static class NodeCommand
             }
             var stop = new ManualResetEventSlim();
             // A second signal cuts the shutdown drain short.
-            var again = new ManualResetEvent(false);
+            using var again = new ManualResetEvent(false);
             Action<PosixSignalContext> onSignal = c =>
             {
                 c.Cancel = true;

@@ -9,16 +9,11 @@ namespace Cluster.Vmm.Worker;
 /// pause, a lapsed permit, stop-and-copy, exit). NS is the monotonic clock in nanoseconds, the clock of the node's own run log,
 /// so intervals of every process on one machine compare. Checkers that a VM never runs in two places read it: unlike the
 /// node's log, it holds while the node is stopped or killed and its workers run on. Appends are single small writes
-/// (O_APPEND), so several workers share one file; a write that fails is counted and otherwise ignored (the guest never
-/// waits on it).
+/// (O_APPEND), so several workers share one file; a write that fails is ignored (the guest never waits on it).
 /// </summary>
 internal sealed class WorkerRunLog(string path)
 {
     private readonly Lock _gate = new();
-    private long _failures;
-
-    /// <summary>Writes that failed (the file could not be opened or written).</summary>
-    public long Failures => Interlocked.Read(ref _failures);
 
     /// <summary>Nanoseconds of the monotonic clock (CLOCK_MONOTONIC on Linux).</summary>
     public static long NowNs() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
@@ -35,7 +30,7 @@ internal sealed class WorkerRunLog(string path)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Interlocked.Increment(ref _failures);
+            // A diagnostic file: the guest runs on without it.
         }
     }
 }

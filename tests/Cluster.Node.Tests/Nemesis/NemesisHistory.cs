@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using Cluster.Actors.Clustering;
 using Cluster.Contracts.Events;
 
 namespace Cluster.Node.Tests.Nemesis;
@@ -25,7 +25,7 @@ public sealed class NemesisHistory
     private readonly List<(int Host, long AtNs)> _hostKills = [];
 
     /// <summary>Nanoseconds of the monotonic clock, as the run logs write them.</summary>
-    public static long NowNs() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
+    public static long NowNs() => RunLog.NowNs();
 
     public IReadOnlyList<IssuedOp> Ops => _ops;
 

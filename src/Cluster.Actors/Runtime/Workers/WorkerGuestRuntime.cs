@@ -302,11 +302,8 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     /// </summary>
     private void OnPermitLapsed()
     {
-        if (Volatile.Read(ref _released) != 0)
-            return;
-        var handlers = PermitLapsed;
-        if (handlers is not null)
-            Task.Run(() => handlers());
+        if (Volatile.Read(ref _released) == 0)
+            PermitLapsed?.Invoke();
     }
 
     /// <inheritdoc />
