@@ -11,6 +11,10 @@
  *                    (VIRTIO_NET_CTRL_ANNOUNCE_ACK) and prints "announce acked"
  *   send N SIZE      sends N broadcast frames of SIZE bytes (ethertype 0x88b5, the frame's number in bytes 14..21,
  *                    then bytes (i + k) & 0xff), prints "send frames=N bytes= us=" after the device took them all
+ *   ping N MS        sends N frames (0: without end) to dst=MAC, one every MS milliseconds, and counts the echoes of an echo
+ *                    guest: prints "ping ready", "ping progress sent= received= max_gap_ms= recent_gap_ms=" every 100
+ *                    frames, then "ping sent= received= lost= max_gap_ms= rtt_p50_us=" (max_gap_ms: the longest time
+ *                    without an echo, i.e. how long the peer was out of reach)
  *   garbage          makes a transmit descriptor point outside guest memory and notifies: prints "garbage status=0x..
  *                    needs_reset=1" once the device asked for a reset (exit 0), or "garbage FAIL" (exit 2)
  *   oversize         sends one frame of MTU + 19 bytes (one over what the device passes), then one frame of 60 bytes
@@ -21,7 +25,7 @@
  * rxbuf=BYTES each receive buffer (default 2048; without mrg it must hold the MTU's largest frame and the header);
  * promisc=0|1 (sends VIRTIO_NET_CTRL_RX_PROMISC before the command, so that echo receives only frames for its MAC,
  * broadcast and multicast); delay_ms=N (echo: waits N ms after "echo ready" before it takes any frame); timeout_ms=N (a send's or a control
- * command's bound, default 10000); tsc_khz=N (default: measured against the PIT).
+ * command's bound, default 10000); dst=MAC (ping's peer); tsc_khz=N (default: measured against the PIT).
  * Exit status: 0, 2 on a device error or timeout, 4 on bad arguments. No native build: it drives PCI hardware. */
 #include "guest.h"
 #include "options.h"
@@ -321,14 +325,18 @@ static int cmd_echo(u64 n)
         while (rdtsc() < until)
             cpu_relax();
     }
-    u64 frames = 0, idle = 0;
+    u64 frames = 0, idle = 0, checked = rdtsc();
     while (!n || frames < n) {
         u32 id, len;
         if (!virtq_pop(&g_dev, rx, &id, &len)) {
             tx_reclaim();
-            /* Now and then (a config read is an exit to the VMM), look for an announce request. */
-            if (can_announce && ++idle % 200000 == 0 && (cfg_status() & VIRTIO_NET_S_ANNOUNCE) && announce())
-                return 2;
+            /* Now and then (a config read is an exit to the VMM), look for an announce request: every 100 ms while
+             * frames keep coming (a peer pinging it while it migrates), and after 200000 idle polls. */
+            if (can_announce && (++idle % 200000 == 0 || rdtsc() - checked > 100 * g_tsc_khz)) {
+                checked = rdtsc();
+                if ((cfg_status() & VIRTIO_NET_S_ANNOUNCE) && announce())
+                    return 2;
+            }
             cpu_relax();
             continue;
         }
@@ -430,6 +438,148 @@ static int cmd_send(u64 n, u64 size)
     return 0;
 }
 
+static int mac_eq(const u8 *a, const u8 *b)
+{
+    for (int i = 0; i < 6; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* Parses "aa:bb:cc:dd:ee:ff" into m: 1, or 0 when it is not a MAC. */
+static int parse_mac(const char *s, u8 *m)
+{
+    for (int i = 0; i < 6; i++) {
+        u8 v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = *s++;
+            u8 d = c >= '0' && c <= '9' ? (u8)(c - '0') : c >= 'a' && c <= 'f' ? (u8)(c - 'a' + 10)
+                 : c >= 'A' && c <= 'F' ? (u8)(c - 'A' + 10) : 0xff;
+            if (d == 0xff)
+                return 0;
+            v = (u8)(v << 4 | d);
+        }
+        m[i] = v;
+        if (i < 5 && *s++ != ':')
+            return 0;
+    }
+    return *s == 0;
+}
+
+/* Sends N frames (0: without end) to dst=, one every INTERVAL_MS, and counts their echoes (an echo guest swaps the MAC
+ * addresses). The longest time without an echo (from the first send, between echoes, and to the end of the wait for the
+ * last ones) is how long the peer was out of reach, e.g. while it migrated. Prints "ping ready", then every 100 frames
+ * "ping progress sent=N received=N max_gap_ms=N recent_gap_ms=N" (the figures so far; recent: the longest gap since the
+ * previous progress line, one still open included), and at the end "ping sent=N received=N lost=N
+ * max_gap_ms=N rtt_p50_us=N". */
+static int cmd_ping(u64 n, u64 interval_ms)
+{
+    u8 dst[6];
+    const char *d = opt("dst");
+    if (!d || !parse_mac(d, dst)) {
+        put_str("net: ping needs dst=MAC\n");
+        return 4;
+    }
+    if (interval_ms == 0) {
+        put_str("net: ping INTERVAL_MS must be at least 1\n");
+        return 4;
+    }
+    struct virtq *rx = &g_dev.vq[RXQ];
+    if (rx_setup())
+        return 2;
+    put_str("ping ready\n");
+    static u32 rtt_us[4096];
+    u64 sent = 0, received = 0, nrtt = 0, max_gap = 0, recent_gap = 0;
+    u64 t0 = rdtsc(), last = t0, next = t0, wait_until = 0;
+    for (;;) {
+        u64 now = rdtsc();
+        if ((n == 0 || sent < n) && now >= next) {
+            int s = tx_slot();
+            if (s < 0)
+                return 2;
+            u8 *f = tx_frame(s);
+            memcpy(f, dst, 6);
+            memcpy(f + 6, g_mac, 6);
+            f[12] = ETHERTYPE_TEST >> 8;
+            f[13] = ETHERTYPE_TEST & 0xff;
+            memcpy(f + 14, &sent, 8);
+            memcpy(f + 22, &now, 8);
+            memset(f + 30, 0, 30);
+            tx_submit(s, 60);
+            virtq_kick(&g_dev, &g_dev.vq[TXQ]);
+            sent++;
+            next += interval_ms * g_tsc_khz;
+            if (sent % 100 == 0) {
+                u64 open_gap = now - last;
+                put_str("ping progress");
+                kv("sent", sent);
+                kv("received", received);
+                kv("max_gap_ms", (open_gap > max_gap ? open_gap : max_gap) / g_tsc_khz);
+                kv("recent_gap_ms", (open_gap > recent_gap ? open_gap : recent_gap) / g_tsc_khz);
+                put_char('\n');
+                recent_gap = 0;
+            }
+            if (sent == n)
+                wait_until = now + 1000 * g_tsc_khz;
+        }
+        if (n && sent == n && now >= wait_until)
+            break;
+        u32 id, len;
+        if (!virtq_pop(&g_dev, rx, &id, &len)) {
+            tx_reclaim();
+            cpu_relax();
+            continue;
+        }
+        if (id >= rx->size || len > g_rxbuf) {
+            put_str("net: bad used entry\n");
+            return 2;
+        }
+        u8 *fr = g_rx_mem + g_rxbuf * id + NET_HDR;
+        /* Only a single-buffer echo of ours counts: to our MAC, from dst, our ethertype. */
+        if (len >= NET_HDR + 30 && mac_eq(fr, g_mac) && mac_eq(fr + 6, dst)
+            && fr[12] == (ETHERTYPE_TEST >> 8) && fr[13] == (ETHERTYPE_TEST & 0xff)) {
+            u64 stamp;
+            memcpy(&stamp, fr + 22, 8);
+            now = rdtsc();
+            if (now - last > max_gap)
+                max_gap = now - last;
+            if (now - last > recent_gap)
+                recent_gap = now - last;
+            last = now;
+            if (nrtt < sizeof rtt_us / sizeof rtt_us[0] && stamp <= now)
+                rtt_us[nrtt++] = (u32)((now - stamp) * 1000 / g_tsc_khz);
+            received++;
+        }
+        virtq_push(rx, (u16)id);
+        virtq_kick(&g_dev, rx);
+    }
+    u64 end = rdtsc();
+    if (end - last > max_gap)
+        max_gap = end - last;
+    /* The median round trip: a partial selection sort is enough for a few thousand samples. */
+    u64 p50 = 0;
+    if (nrtt) {
+        for (u64 i = 0; i <= nrtt / 2; i++)
+            for (u64 j = i + 1; j < nrtt; j++)
+                if (rtt_us[j] < rtt_us[i]) {
+                    u32 t = rtt_us[i];
+                    rtt_us[i] = rtt_us[j];
+                    rtt_us[j] = t;
+                }
+        p50 = rtt_us[nrtt / 2];
+    }
+    if (tx_flush())
+        return 2;
+    put_str("ping");
+    kv("sent", sent);
+    kv("received", received);
+    kv("lost", received < sent ? sent - received : 0);
+    kv("max_gap_ms", max_gap / g_tsc_khz);
+    kv("rtt_p50_us", p50);
+    put_char('\n');
+    return received ? 0 : 2;
+}
+
 static int cmd_garbage(void)
 {
     struct virtq *q = &g_dev.vq[TXQ];
@@ -471,7 +621,7 @@ static int cmd_oversize(void)
 
 static int usage(void)
 {
-    put_str("usage: net [OPTION=VALUE...] info | echo N | send N SIZE | garbage | oversize | promisc 0|1\n"
+    put_str("usage: net [OPTION=VALUE...] info | echo N | send N SIZE | ping N INTERVAL_MS | garbage | oversize | promisc 0|1\n"
             "  options: nic= feat= rxbuf= delay_ms= timeout_ms= tsc_khz= (see guests/net.c)\n");
     return 4;
 }
@@ -499,7 +649,7 @@ int guest_main(int argc, char **argv)
     const char *promisc = opt("promisc");
     u64 a = 0, b = 0;
     const char *c = words[0];
-    int arity = str_eq(c, "echo") || str_eq(c, "promisc") ? 1 : str_eq(c, "send") ? 2
+    int arity = str_eq(c, "echo") || str_eq(c, "promisc") ? 1 : str_eq(c, "send") || str_eq(c, "ping") ? 2
               : str_eq(c, "info") || str_eq(c, "garbage") || str_eq(c, "oversize") ? 0 : -1;
     if (arity < 0)
         bad("command", c);
@@ -526,6 +676,8 @@ int guest_main(int argc, char **argv)
         return cmd_echo(a);
     if (str_eq(c, "send"))
         return cmd_send(a, b);
+    if (str_eq(c, "ping"))
+        return cmd_ping(a, b);
     if (str_eq(c, "garbage"))
         return cmd_garbage();
     if (str_eq(c, "oversize"))
