@@ -13,7 +13,7 @@ namespace Cluster.Actors.Networks;
 /// The host part of the cluster's networks on this node: before a guest with NICs is created here (a boot or an
 /// incoming migration), <see cref="Prepare"/> sets up each NIC's network on this host with <see cref="HostNetwork"/>
 /// (the bridge, dnsmasq with the cluster's leases, the rules; an overlay's VXLAN device with the other hosts as peers)
-/// and a tap per NIC, named from the VM id and the NIC's index (<see cref="TapName"/>), joined to the network's bridge
+/// and a tap per NIC, named from the VM id and the NIC's index (<see cref="TapName(string, int)"/>), joined to the network's bridge
 /// with its MTU; the VMM opens that tap by name. <see cref="Reconcile"/> follows the registry and the membership: changed
 /// leases and overlay peers are applied, a deleted VM's taps removed, and a deleted network's host part and taps taken down.
 /// Every tap is guarded against spoofing (<see cref="TapGuard"/>): only its NIC's MAC and address leave it. Needs root and the tools (ip, bridge, nft, dnsmasq):
@@ -52,9 +52,23 @@ public sealed class HostNetworking
         _guard = new TapGuard(commands);
     }
 
-    /// <summary>The tap of NIC <paramref name="index"/> of <paramref name="vmId"/>: "cht", 8 hex digits of the id's hash, the index (at most 15 characters).</summary>
-    public static string TapName(string vmId, int index) =>
-        $"cht{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(vmId)))[..8]}{index:x}";
+    private static volatile string? s_tapHost;
+
+    /// <summary>
+    /// Makes this process's tap names depend on its node's address too (<see cref="TapName(string, int, string?)"/>), so that
+    /// nodes sharing one network namespace (several nodes on one machine, their taps on one bridge) never ask for the same
+    /// tap: a live migration between two of them opens the target's tap while the source's is still open. Set once, when
+    /// the node composes its host networking.
+    /// </summary>
+    public static void NameTapsFor(string host) => s_tapHost = host;
+
+    /// <summary>The tap of NIC <paramref name="index"/> of <paramref name="vmId"/> on this process's node (<see cref="NameTapsFor"/>).</summary>
+    public static string TapName(string vmId, int index) => TapName(vmId, index, s_tapHost);
+
+    /// <summary>The tap of NIC <paramref name="index"/> of <paramref name="vmId"/> on the node at <paramref name="host"/> (null: no node
+    /// named): "cht", 8 hex digits of the hash of the id (and host), the index (at most 15 characters).</summary>
+    public static string TapName(string vmId, int index, string? host) =>
+        $"cht{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(host is null ? vmId : $"{vmId}@{host}")))[..8]}{index:x}";
 
     /// <summary>The networks this host has set up now, by name.</summary>
     public IReadOnlyList<string> Realised

@@ -77,7 +77,7 @@ public sealed class MachineGuestRuntimeFactory(IHypervisor hypervisor, ImageDire
         return new IncomingGuest((IPEndPoint)listener.LocalEndpoint, identity.Credentials, completion);
     }
 
-    /// <summary>The machine configuration of <paramref name="spec"/>: each NIC a virtio-net device on its tap (<see cref="Networks.HostNetworking.TapName"/>).</summary>
+    /// <summary>The machine configuration of <paramref name="spec"/>: each NIC a virtio-net device on its tap (<see cref="Networks.HostNetworking.TapName(string, int)"/>).</summary>
     public static MachineConfig Config(VmSpec spec) => new()
     {
         Vcpus = spec.Vcpus,

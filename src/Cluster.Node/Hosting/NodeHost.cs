@@ -129,6 +129,7 @@ public sealed class NodeHost : IDisposable
     {
         var view = new NetworkView();
         var board = PlacementBoard.Get(system);
+        HostNetworking.NameTapsFor($"{address.Host}:{address.Port}");
         var host = new HostNetworking(new HostCommands(), Path.Combine("/run/cluster-hypervisor", $"{address.Port}"), address.Host!,
             () => [.. board.Hosts().Select(h => h.Host[..h.Host.LastIndexOf(':')]).Distinct(StringComparer.Ordinal)], view, tapUser: tapUser);
         system.ActorOf(NetworkFollower.Props(view, host, TimeSpan.FromSeconds(1)), NetworkFollower.Name);

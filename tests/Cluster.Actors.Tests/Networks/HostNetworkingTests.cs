@@ -47,6 +47,11 @@ public sealed class HostNetworkingTests : IDisposable
             nics);
         Assert.InRange(HostNetworking.TapName("a-vm-with-a-rather-long-id-of-sixty-three-characters-at-most-x", 15).Length, 1, 15);
         Assert.NotEqual(HostNetworking.TapName("web", 0), HostNetworking.TapName("web2", 0));
+        // Two nodes of one machine (one network namespace) name the same VM's tap differently: a migration between them
+        // opens the target's tap while the source's is open.
+        Assert.NotEqual(HostNetworking.TapName("web", 0, "127.0.0.1:4001"), HostNetworking.TapName("web", 0, "127.0.0.1:4002"));
+        Assert.Equal(HostNetworking.TapName("web", 0, "127.0.0.1:4001"), HostNetworking.TapName("web", 0, "127.0.0.1:4001"));
+        Assert.InRange(HostNetworking.TapName("web", 15, "127.0.0.1:4001").Length, 1, 15);
         Assert.Contains("no MAC", Assert.Throws<VmmException>(() => MachineGuestRuntimeFactory.Config(Specs.Of("x") with { Nics = [new NicSpec("lan")] })).Message);
     }
 

@@ -35,7 +35,7 @@ public sealed class NodeGuestNetworkTests : IDisposable
         await SingleNodeVmctl.Eventually(async () => (await Vmctl("console", "g")).Stdout.Contains("send frames=5", StringComparison.Ordinal),
             "the guest to send its frames", 60);
 
-        var tap = HostNetworking.TapName("g", 0);
+        var tap = HostNetworking.TapName("g", 0, host);
         // The guest's broadcasts came through its tap, joined to the network's bridge, up to the bridge's host side.
         Assert.True(long.Parse(Sh($"ip netns exec {net.Namespace(0)} cat /sys/class/net/chv-lan/statistics/rx_packets").Trim()) >= 5,
             "the bridge received the guest's 5 frames");
