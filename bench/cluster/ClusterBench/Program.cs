@@ -41,6 +41,8 @@ foreach (var command in new[] { new[] { "ca", "init", "--dir", ca }, ["ca", "iss
 }
 var tls = Cluster.Serialization.Tls.RemoteTls.Load(ca, Path.Combine(ca, "vmctl.crt"));
 var ports = new[] { FreePort(), FreePort(), FreePort() };
+var logs = Path.Combine(Path.GetTempPath(), "cluster-bench-logs");
+Directory.CreateDirectory(logs);
 var nodes = new List<Process>();
 for (var i = 0; i < 3; i++)
 {
@@ -49,12 +51,18 @@ for (var i = 0; i < 3; i++)
                  "--seed", $"127.0.0.1:{ports[0]}", "--journal", journal, "--vcpus", "4096", "--memory", "64G"])
         info.ArgumentList.Add(a);
     var p = Process.Start(info)!;
-    p.ErrorDataReceived += (_, _) => { };
+    // Each host's output in LOGS/nI.log (printed on a failure): what the hosts said is what explains a bad figure.
+    var log = TextWriter.Synchronized(new StreamWriter(Path.Combine(logs, $"n{i}.log")) { AutoFlush = true });
+    p.ErrorDataReceived += (_, e) => { if (e.Data is { } l) log.WriteLine(l); };
     p.BeginErrorReadLine();
-    while (p.StandardOutput.ReadLine() is { } line && !line.StartsWith("node ready", StringComparison.Ordinal))
+    while (p.StandardOutput.ReadLine() is { } line)
     {
+        log.WriteLine(line);
+        if (line.StartsWith("node ready", StringComparison.Ordinal))
+            break;
     }
-    _ = p.StandardOutput.ReadToEndAsync();
+    p.OutputDataReceived += (_, e) => { if (e.Data is { } l) log.WriteLine(l); };
+    p.BeginOutputReadLine();
     nodes.Add(p);
 }
 
@@ -79,11 +87,15 @@ VmSpec Spec(string id) => new(id, id, 1, 4 << 20, new BuiltInImage("counter"), [
 try
 {
     // Wait for the three hosts to be advertised.
+    var phase = Stopwatch.StartNew();
     while ((await Ask(Cluster.Contracts.Hosts.ListHosts.Instance)) is not Cluster.Contracts.Hosts.HostList { Hosts.Count: 3 })
         await Task.Delay(500);
+    Console.WriteLine($"3 hosts listed after {phase.Elapsed.TotalSeconds:0.0} s");
 
+    phase.Restart();
     for (var i = 0; i < 20; i++)
         await Ask(new CreateVm(Spec($"warm-{i}")));
+    Console.WriteLine($"warm-up: 20 creates in {phase.Elapsed.TotalSeconds:0.0} s");
     var latencies = new List<double>();
     for (var i = 0; i < sequential; i++)
     {
@@ -143,7 +155,7 @@ try
 }
 catch (Exception e) when (e is InvalidOperationException or AskTimeoutException or InvalidCastException)
 {
-    Console.Error.WriteLine($"bench failed: {e.Message}");
+    Console.Error.WriteLine($"bench failed: {e.Message} (the hosts' output: {logs}/n0.log .. n2.log)");
     Environment.ExitCode = 1;
 }
 finally

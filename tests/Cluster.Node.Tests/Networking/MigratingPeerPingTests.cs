@@ -12,7 +12,8 @@ namespace Cluster.Node.Tests.Networking;
 /// an echo guest on one host and a guest on the other that sends it a frame every 10 ms and counts the echoes
 /// (guests/net.c, <c>ping</c>). The echo guest is live-migrated to the pinger's host and back while the pings go on:
 /// the echoes come back after each move (the target's RARP and the guest's announcement teach both bridges where the MAC
-/// went), from the same MAC, and the test reports the pings each move lost and the longest gap.
+/// went), from the same MAC, and the test reports the pings each move lost and the longest gap. Then the echo guest's host
+/// is killed: the guest boots again on the pinger's host with the same MAC and address, and the echoes come back.
 /// </summary>
 public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -41,19 +42,21 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
     }
 
     [HostNetFact]
-    public async Task An_echo_guest_migrated_there_and_back_keeps_answering_its_peer_from_the_same_mac()
+    public async Task An_echo_guest_migrated_there_and_back_and_restarted_after_its_host_died_keeps_answering_from_the_same_mac()
     {
         var ctl = new ClusterVmctl(Host);
         await ClusterVmctl.Eventually(async () => await MembersAsync(ctl) == 2, "two hosts");
         await ctl.Ok(0, "network", "create", "ov", "--mode", "overlay", "--subnet", "10.231.7.0/24");
         await ctl.Ok(0, "create", "echo", "--image", "net", "--memory", "32M",
             "--arg", "feat=all", "--arg", "echo", "--arg", "0", "--nic", $"network=ov,mac={EchoMac}", "--start");
-        await ctl.Ok(0, "create", "ping", "--image", "net", "--memory", "32M", "--label", "require.slot=1",
+        await ctl.Ok(0, "create", "ping", "--image", "net", "--memory", "32M", "--label", "require.slot=0",
             "--arg", "feat=all", "--arg", $"dst={EchoMac}", "--arg", "ping", "--arg", "0", "--arg", "10",
             "--nic", $"network=ov,mac={PingMac}", "--start");
+        // The pinger stays on host 0 (the survivor of the host crash at the end: the split brain resolver keeps the side
+        // with the lowest address when two hosts lose each other); the echo guest starts on host 1.
         var pingHost = await HostOfAsync(ctl, "ping");
-        Assert.Equal(Host(1), pingHost);
-        var echoHost = Host(0);
+        Assert.Equal(Host(0), pingHost);
+        var echoHost = Host(1);
         if (await HostOfAsync(ctl, "echo") != echoHost)
             await MigrateAsync(ctl, echoHost);
 
@@ -64,25 +67,39 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
         var notes = new List<string>();
         foreach (var to in new[] { pingHost, echoHost })
         {
-            var before = Lines(await ConsoleAsync(ctl, "ping")).Count;
+            var before = Lines(await ConsoleAsync(ctl, "ping"))[^1];
             await MigrateAsync(ctl, to);
             Assert.Equal(to, await HostOfAsync(ctl, "echo"));
             var moved = Lines(await ConsoleAsync(ctl, "ping"))[^1];
             await Diagnosed(ctl, () => ClusterVmctl.Eventually(async () => Lines(await ConsoleAsync(ctl, "ping"))[^1].Received >= moved.Received + 100,
-                $"echoes after the move to {to}", 60));
-            // From the progress line before the move to the one after the echoes came back: the longest gap, and the pings
-            // that never came back (those in flight at either end aside).
-            var lines = Lines(await ConsoleAsync(ctl, "ping"));
-            var during = lines.Skip(before - 1).ToList();
-            var lost = Math.Max(0, during[^1].Sent - during[^1].Received - (during[0].Sent - during[0].Received));
-            notes.Add($"to {to}: lost {lost} pings, longest gap {during.Skip(1).Max(l => l.RecentGapMs)} ms");
+                $"echoes after the move to {to}", 90));
+            // From the progress line before the move to the one after the echoes came back (lines told apart by their
+            // count of pings sent: the console is read as a tail): the longest gap, and the pings that never came back
+            // (those in flight at either end aside).
+            var during = Lines(await ConsoleAsync(ctl, "ping")).Where(l => l.Sent > before.Sent).ToList();
+            var lost = Math.Max(0, during[^1].Sent - during[^1].Received - (before.Sent - before.Received));
+            notes.Add($"to {to}: lost {lost} pings, longest gap {during.Max(l => l.RecentGapMs)} ms");
         }
         output.WriteLine("pinging every 10 ms across the overlay while the echo guest moved: " + string.Join("; ", notes));
         var show = (await ctl.Ok(0, "show", "echo")).Stdout;
         Assert.Contains($"mac={EchoMac}", show, StringComparison.Ordinal);
+        var address = NicAddress().Match(show).Groups[1].Value;
+        Assert.StartsWith("10.231.7.", address, StringComparison.Ordinal);
         // The guest acknowledged the device's announce request after each move (VIRTIO_NET_F_GUEST_ANNOUNCE).
         await ClusterVmctl.Eventually(async () => Regex.Count(await ConsoleAsync(ctl, "echo"), "announce acked ack=0") >= 2,
             "the echo guest to acknowledge both announcements", 30);
+
+        // The echo guest's host dies (kill -9 with its VMM workers): the guest boots again on host 0 with the same MAC and
+        // address, and the pinger's echoes come back.
+        var beforeCrash = Lines(await ConsoleAsync(ctl, "ping"))[^1];
+        _nodes[1]!.Kill();
+        await ClusterVmctl.Eventually(async () => (await ctl.ListAsync(0)).Any(v => v.GetProperty("id").GetString() == "echo"
+            && v.GetProperty("node").GetString() == pingHost && v.GetProperty("status").GetString() == "Running"), "the echo guest to run on host 0", 120);
+        await Diagnosed(ctl, () => ClusterVmctl.Eventually(async () => Lines(await ConsoleAsync(ctl, "ping"))[^1].Received >= beforeCrash.Received + 100,
+            "echoes after the failover", 90));
+        show = (await ctl.Ok(0, "show", "echo")).Stdout;
+        Assert.Contains($"mac={EchoMac}", show, StringComparison.Ordinal);
+        Assert.Equal(address, NicAddress().Match(show).Groups[1].Value);
         await ctl.Ok(0, "stop", "ping");
         await ctl.Ok(0, "stop", "echo");
     }
@@ -97,6 +114,8 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
         catch (Exception e) when (e is Xunit.Sdk.XunitException)
         {
             var state = new System.Text.StringBuilder();
+            state.Append($"--- vmctl list:\n{(await ctl.Run(0, "list")).Stdout}\n");
+            state.Append($"--- events of ping:\n{(await ctl.Run(0, "events", "ping")).Stdout}\n");
             foreach (var vm in new[] { "echo", "ping" })
                 state.Append($"--- console {vm}:\n{await ConsoleAsync(ctl, vm)}\n");
             for (var i = 0; i < 2; i++)
@@ -129,7 +148,7 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
 
     private static long Field(Match m, string name) => long.Parse(m.Groups[name].Value, CultureInfo.InvariantCulture);
 
-    private static async Task<string> ConsoleAsync(ClusterVmctl ctl, string vm) => (await ctl.Run(0, "console", vm)).Stdout;
+    private static async Task<string> ConsoleAsync(ClusterVmctl ctl, string vm) => (await ctl.Run(0, "console", vm, "--bytes", "16384")).Stdout;
 
     private static async Task<string> HostOfAsync(ClusterVmctl ctl, string vm) =>
         (await ctl.ListAsync(0)).Single(v => v.GetProperty("id").GetString() == vm).GetProperty("node").GetString()!;
@@ -145,6 +164,9 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
 
     [GeneratedRegex(@"ping progress sent=(?<sent>\d+) received=(?<received>\d+) max_gap_ms=(?<gap>\d+) recent_gap_ms=(?<recent>\d+)")]
     private static partial Regex Progress();
+
+    [GeneratedRegex(@"mac=\S+ ip=(\S+)")]
+    private static partial Regex NicAddress();
 
     public Task DisposeAsync()
     {

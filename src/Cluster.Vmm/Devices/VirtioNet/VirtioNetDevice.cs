@@ -44,7 +44,10 @@ public sealed partial class VirtioNetDevice : VirtioDevice
     private readonly RxMode _rxMode = new();
     private readonly Thread _rxThread;
     private Virtqueue? _rx;
-    private bool _mergeable, _rxBroken, _paused, _stopping, _announcePending;
+    // True from the start: the machine's first Resume (its Start, or the resume of a migrated guest, whose restore sets it
+    // again) announces the MAC where the guest now runs. A cold boot after a failover needs it as much as a migration:
+    // the bridges still send the MAC's frames towards the host that died until the guest itself transmits.
+    private bool _mergeable, _rxBroken, _paused, _stopping, _announcePending = true;
     private volatile bool _linkUp = true;
     private volatile ushort _announceStatus;
     private Timer? _announceTimer;
@@ -192,7 +195,7 @@ public sealed partial class VirtioNetDevice : VirtioDevice
         if (announce) Announce();
     }
 
-    /// <summary>Announces the guest at its (new) place: a RARP on the tap now and <see cref="AnnounceRounds"/> - 1 more
+    /// <summary>Announces the guest at its (new) place (after a migration, and when the machine starts): a RARP on the tap now and <see cref="AnnounceRounds"/> - 1 more
     /// times, and the guest asked to announce itself where its driver can (GUEST_ANNOUNCE, status DRIVER_OK).</summary>
     public void Announce()
     {
@@ -221,8 +224,8 @@ public sealed partial class VirtioNetDevice : VirtioDevice
         {
             if (_stopping || _announcesLeft <= 0) return;
             if (--_announcesLeft == 0) _announceTimer?.Change(Timeout.Infinite, Timeout.Infinite);
+            // The VMM's own frame, not the guest's: a failed write (a tap that is down) is not the guest's drop.
             if (_tap.Write(frame) == 0) _counters.Add(NetCounter.Announces);
-            else _counters.Add(NetCounter.TxDropped);
         }
     }
 

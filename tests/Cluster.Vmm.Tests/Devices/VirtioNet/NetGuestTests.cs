@@ -21,6 +21,22 @@ public sealed class NetGuestTests
     private static readonly int[] Sizes =
         [60, 61, 64, 100, 127, 128, 129, 243, 244, 245, 255, 256, 257, 500, 511, 512, 513, 1000, 1023, 1024, 1025, 1400, 1499, 1500, 1513, 1514, 1515, 1518];
 
+    [NetFact]
+    public void A_starting_machine_announces_its_nics_mac_on_the_tap_so_a_failover_is_reachable_at_once()
+    {
+        // A guest booted cold elsewhere after its host died may send nothing for a while (this one only answers): the
+        // bridges would keep sending its frames towards the dead host. The VMM sends RARPs for the MAC as it starts.
+        using var rig = new NetRig("feat=all echo 0");
+        rig.Start();
+        var rarp = NetRig.ReceiveTest(rig.Socket, EchoWait, Announcement.EtherTypeRarp);
+        Assert.True(rarp is not null, $"no RARP on the tap after the start; console: {rig.Console}");
+        Assert.Equal(Cluster.Vmm.Machine.NicConfig.ParseMac(NetRig.GuestMac), rarp.AsSpan(6, 6).ToArray());
+        Assert.True(SpinWait.SpinUntil(() => rig.Device.Counters["announces"] == VirtioNetDevice.AnnounceRounds, EchoWait),
+            $"announces: {rig.Device.Counters["announces"]}");
+        // The guest was not asked to announce itself (its driver had not negotiated yet): only the VMM's frames.
+        Assert.False(rig.Device.AnnouncePending);
+    }
+
     [NetTheory]
     [InlineData("all", 256)]   // MRG_RXBUF: a frame spans up to 7 buffers of 256 bytes
     [InlineData("none", 2048)] // one buffer per frame
