@@ -26,6 +26,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
     private readonly ConcurrentDictionary<string, WorkerRecord> _leftOver = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<WorkerGuestRuntime, byte> _held = new();
     private readonly Timer _orphans;
+    private readonly PermitRenewals _renewals;
     private readonly Action<string> _log;
     private readonly bool _passKvm;
     private readonly ImageDirectories? _images;
@@ -47,6 +48,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             else
                 ShutDown(record, "an idle worker of an earlier incarnation");
         }
+        _renewals = new PermitRenewals(settings.RenewEvery);
         _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? ContainIdle : null);
         _passKvm = WorkerLauncher.PassesKvm(backend, settings.LaunchUser);
         _orphans = new Timer(_ => ShutDownOrphans(), null, settings.OrphanGrace, Timeout.InfiniteTimeSpan);
@@ -66,6 +68,9 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
 
     /// <summary>Creates that started their worker themselves (the pool was empty).</summary>
     public long PoolSpawns => _pool.Spawns;
+
+    /// <summary>Guests whose permits the node's renewal timer renews now (those it holds).</summary>
+    public int RenewedGuests => _renewals.Count;
 
     /// <summary>Workers of an earlier incarnation still waiting to be re-attached.</summary>
     public int LeftOver => _leftOver.Count;
@@ -100,7 +105,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             Abandon(launch, cgroup);
             throw;
         }
-        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, permitGiven: true));
+        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, _renewals, permitGiven: true));
         Created?.Invoke(new WorkerCreateTiming(spec.Id, launch.Pid, fromPool, Stopwatch.GetElapsedTime(begin, taken),
             Stopwatch.GetElapsedTime(taken, contained), Stopwatch.GetElapsedTime(contained)));
         return guest;
@@ -131,7 +136,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             Abandon(launch, cgroup);
             throw;
         }
-        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings));
+        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, _renewals));
         listen.Created(guest);
         var resumedHandled = receiving.Resumed.ContinueWith(t =>
         {
@@ -180,7 +185,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             client.CallTimeout = _settings.CallTimeout;
             // The runtime listens before the history is read: output after the history's end is kept, output before it dropped.
             var cgroup = _settings.Cgroups ? WorkerCgroup.Find(record.Name, _settings.CgroupParent) : null;
-            guest = Track(new WorkerGuestRuntime(client, record.Pid, cgroup, _settings));
+            guest = Track(new WorkerGuestRuntime(client, record.Pid, cgroup, _settings, _renewals));
             var info = client.Info();
             if (info.VmId != vmId)
             {
@@ -338,5 +343,8 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
         }
         _orphans.Dispose();
         _pool.Dispose();
+        // Guests that outlive the node (detached by their supervisors, or held still) keep their permits renewed until then.
+        if (_held.IsEmpty)
+            _renewals.Dispose();
     }
 }
