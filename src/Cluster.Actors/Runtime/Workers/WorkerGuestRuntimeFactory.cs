@@ -49,7 +49,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
                 ShutDown(record, "an idle worker of an earlier incarnation");
         }
         _renewals = new PermitRenewals(settings.RenewEvery);
-        _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? ContainIdle : null);
+        _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? MakeIdleGroup : null);
         _passKvm = WorkerLauncher.PassesKvm(backend, settings.LaunchUser);
         _orphans = new Timer(_ => ShutDownOrphans(), null, settings.OrphanGrace, Timeout.InfiniteTimeSpan);
     }
@@ -212,19 +212,17 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
     }
 
     /// <summary>
-    /// Puts a worker about to join the pool into its own cgroup with the limits of an idle worker (no guest memory, one CPU),
-    /// so that a create only writes its VM's limits (a few small files) instead of making groups in every hierarchy.
-    /// Null where that fails: the create then tries again and logs why.
+    /// Makes the cgroup of a worker being started (named as the worker), with the limits of an idle worker (no guest memory, one
+    /// CPU), so that a create only writes its VM's limits (a few small files) instead of making groups in every hierarchy; the
+    /// pool moves the worker in once it runs. Null where that fails: the create then tries again and logs why.
     /// </summary>
-    private IWorkerCgroup? ContainIdle(WorkerLaunch launch)
+    private IWorkerCgroup? MakeIdleGroup(string workerName)
     {
-        // Runs on the pool's filler thread: nothing may escape (an exception there would end the node).
+        // Runs beside a worker's start: nothing may escape (an exception on the pool's filler thread would end the node).
         WorkerCgroup? cgroup = null;
         try
         {
-            cgroup = WorkerCgroup.TryCreate(launch.Client.WorkerName, CgroupLimits.ForVm(0, 1), _settings.CgroupParent, out _);
-            cgroup?.AddProcess(launch.Pid);
-            return cgroup;
+            return cgroup = WorkerCgroup.TryCreate(workerName, CgroupLimits.ForVm(0, 1), _settings.CgroupParent, out _);
         }
         catch (Exception e) when (e is CgroupException or IOException or UnauthorizedAccessException)
         {
