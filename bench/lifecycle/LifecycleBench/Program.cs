@@ -148,7 +148,7 @@ var fbHits = workers.PoolHits - hitsBefore;
 var fbSpawns = workers.PoolSpawns - spawnsBefore;
 
 // 2. and 3. idle guests (the timer guest: a PIT interrupt each millisecond, forever), all requests in flight at once
-async Task<(double Seconds, long Hits, long Spawns, List<double> Takes)> Batch(string prefix, int count)
+async Task<(double Seconds, long Hits, long Spawns, List<double> Takes, Dictionary<string, List<double>> Timeline)> Batch(string prefix, int count)
 {
     await PoolFull();
     var hits = workers.PoolHits;
@@ -175,10 +175,14 @@ async Task<(double Seconds, long Hits, long Spawns, List<double> Takes)> Batch(s
         return (threads, queued);
     });
     var clock = Stopwatch.StartNew();
+    var began = Stopwatch.GetTimestamp();
+    var acks = new (long Created, long Started)[count];
     var clockTask = Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
     {
         await Expect<VmCommandAccepted>(new CreateVm(Spec($"{prefix}{i}", "timer", "4000000000")));
+        acks[i].Created = Stopwatch.GetTimestamp();
         await Expect<VmCommandAccepted>(new StartVm($"{prefix}{i}"));
+        acks[i].Started = Stopwatch.GetTimestamp();
     }));
     await clockTask;
     try
@@ -197,7 +201,31 @@ async Task<(double Seconds, long Hits, long Spawns, List<double> Takes)> Batch(s
     Console.WriteLine($"{prefix}: thread pool at most {peakThreads} threads, {peakQueued} items queued ({ThreadPool.ThreadCount} threads after)");
     factory.GuestStarted -= OnStarted;
     var takes = factory.Phases.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(p => p.Value.Worker!.Take.TotalMilliseconds).ToList();
-    return (seconds, workers.PoolHits - hits, workers.PoolSpawns - spawns, takes);
+    // Where the batch's time went, per guest: when each step ended, from the batch's start, and how long each took.
+    var timeline = new Dictionary<string, List<double>>();
+    void At(string phase, double ms)
+    {
+        if (!timeline.TryGetValue(phase, out var list))
+            timeline[phase] = list = [];
+        list.Add(ms);
+    }
+    for (var i = 0; i < count; i++)
+    {
+        var p = factory.Phases[$"{prefix}{i}"];
+        var w = p.Worker!;
+        At("at: CreateVm acknowledged", Ms(began, acks[i].Created));
+        At("at: StartVm acknowledged", Ms(began, acks[i].Started));
+        At("at: factory entered", Ms(began, p.FactoryEntered));
+        At("at: Start returned (guest runs)", Ms(began, p.StartReturned));
+        At("took: StartVm ack -> factory entered", Ms(acks[i].Started, p.FactoryEntered));
+        At("took: worker taken (pool hit or spawn)", w.Take.TotalMilliseconds);
+        if (!w.FromPool)
+            At("took: worker taken, spawns only", w.Take.TotalMilliseconds);
+        At("took: cgroup limits", w.Contain.TotalMilliseconds);
+        At("took: Create request", w.CreateRequest.TotalMilliseconds);
+        At("took: Start request", Ms(p.StartCalled, p.StartReturned));
+    }
+    return (seconds, workers.PoolHits - hits, workers.PoolSpawns - spawns, takes, timeline);
 }
 var burst = await Batch("burst-", pool);
 Console.Error.WriteLine("burst done");
@@ -242,6 +270,9 @@ Console.WriteLine(string.Format(inv, "burst: {0} idle VMs at once from a full po
     pool, burst.Seconds, burstRate, burst.Hits, burst.Spawns, Percentile(burst.Takes, 0.5)));
 Console.WriteLine(string.Format(inv, "sustained: {0} idle VMs at once in {1:F2} s = {2:F1} VMs/s ({3} pool hits, {4} spawns; worker taken p50 {5:F0} ms, max {6:F0} ms)",
     vms, sustained.Seconds, rate, sustained.Hits, sustained.Spawns, Percentile(sustained.Takes, 0.5), sustained.Takes.Max()));
+foreach (var (phase, values) in sustained.Timeline)
+    Console.WriteLine(string.Format(inv, "  sustained {0,-42} p50 {1,7:F1} ms  max {2,7:F1} ms  sum {3,8:F1} ms", phase, Percentile(values, 0.5),
+        values.Max(), phase.StartsWith("took", StringComparison.Ordinal) ? values.Sum() : double.NaN));
 Console.WriteLine($"idle VMs running: {idleIds.Count}/{vms + pool}");
 
 double Overhead(List<ProcessMemory> m) => m.Average(x => x.PssKib - (x.GuestPssKib ?? 0)) / 1024;

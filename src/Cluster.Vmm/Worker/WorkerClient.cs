@@ -131,8 +131,22 @@ public sealed class WorkerClient : IDisposable
     /// <summary>The worker's resource use.</summary>
     public WorkerStats Stats() => WorkerCodec.Decode(Call(WorkerMessageType.Stats, []), r => r.ReadStats(WorkerVersion));
 
+    /// <summary>The worker's resource use, without blocking the calling thread: the task completes on the reply (or faults with
+    /// <see cref="VmmException"/> as <see cref="Stats"/> throws).</summary>
+    public async Task<WorkerStats> StatsAsync()
+    {
+        var reply = await CallAsync(WorkerMessageType.Stats, []).ConfigureAwait(false);
+        return WorkerCodec.Decode(reply, r => r.ReadStats(WorkerVersion));
+    }
+
     /// <summary>Makes the run permit valid for <paramref name="validFor"/> from now (a lapsed guest still needs <see cref="Resume"/>).</summary>
-    public void RenewPermit(TimeSpan validFor) => Call(WorkerMessageType.RenewPermit, BitConverter.GetBytes((long)validFor.TotalMilliseconds));
+    public void RenewPermit(TimeSpan validFor) => Call(WorkerMessageType.RenewPermit, PermitPayload(validFor));
+
+    /// <summary><see cref="RenewPermit"/> without blocking the calling thread: the request is written at once (the worker counts
+    /// the validity from when it reads it) and the task completes on the reply, or faults with <see cref="VmmException"/>.</summary>
+    public Task RenewPermitAsync(TimeSpan validFor) => CallAsync(WorkerMessageType.RenewPermit, PermitPayload(validFor));
+
+    private static byte[] PermitPayload(TimeSpan validFor) => BitConverter.GetBytes((long)validFor.TotalMilliseconds);
 
     /// <summary>Stops the guest, frees the machine and lets the worker exit 0.</summary>
     public void Shutdown() => Call(WorkerMessageType.Shutdown, []);
@@ -226,6 +240,23 @@ public sealed class WorkerClient : IDisposable
     {
         uint id = NextId();
         return Wait(type, id, Send(id, type, payload, descriptors));
+    }
+
+    /// <summary>A request whose reply is awaited, not waited for: no thread is held meanwhile (periodic requests of many
+    /// guests at once, which blocked a thread-pool thread each for a round trip). On a timeout the reply is forgotten.</summary>
+    private async Task<byte[]> CallAsync(WorkerMessageType type, byte[] payload)
+    {
+        uint id = NextId();
+        var reply = Send(id, type, payload);
+        try
+        {
+            return await reply.WaitAsync(CallTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _pending.TryRemove(id, out _);
+            throw new VmmException($"the worker at {SocketPath} did not answer {type} within {CallTimeout.TotalSeconds:0.#} s", "worker-timeout");
+        }
     }
 
     /// <summary>/dev/kvm and the machine's disks' files, for a worker that takes them (version 2 and later).</summary>

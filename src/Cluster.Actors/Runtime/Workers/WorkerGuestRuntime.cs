@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Cluster.Vmm;
@@ -11,7 +12,8 @@ namespace Cluster.Actors.Runtime.Workers;
 /// <summary>
 /// An <see cref="IGuestRuntime"/> whose guest runs in its own VMM worker process (<c>cluster-node vmm serve</c>), driven
 /// over the worker's Unix socket (<see cref="WorkerClient"/>). The node renews the worker's run permit every
-/// <see cref="WorkerSettings.RenewEvery"/> and refreshes its figures then; console output arrives with absolute offsets
+/// <see cref="WorkerSettings.RenewEvery"/> and refreshes its figures every <see cref="WorkerSettings.StatsEvery"/>, both from
+/// the node's one renewal timer (<see cref="PermitRenewals"/>) and without waiting for the replies; console output arrives with absolute offsets
 /// (bytes already seen are dropped, so a re-attach shows no gap and no repeat). The worker's death is the guest's
 /// failure; freeing the runtime shuts the worker down, detaching leaves it running.
 /// </summary>
@@ -20,7 +22,11 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     private readonly WorkerClient _client;
     private readonly IWorkerCgroup? _cgroup;
     private readonly WorkerSettings _settings;
-    private readonly Timer _renewal;
+    private readonly PermitRenewals _renewals;
+    private long _renewAt;
+    private long _statsAt;
+    private int _renewing;
+    private int _reading;
     private readonly Lock _gate = new();
     private Action<GuestExit>? _exited;
     private readonly Lock _serialGate = new();
@@ -35,8 +41,10 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
 
     /// <summary>Drives the worker behind <paramref name="client"/> (its console from the start; see <see cref="ConsoleSeenUpTo"/>).
     /// <paramref name="permitGiven"/>: the worker got a whole permit with its last request (a create), so the first renewal waits
-    /// a renewal period instead of going out at once, where it and its stats request queued ahead of the guest's Start in the worker.</summary>
-    public WorkerGuestRuntime(WorkerClient client, int pid, IWorkerCgroup? cgroup, WorkerSettings settings, bool permitGiven = false)
+    /// a renewal period instead of going out at once, where it and its stats request queued ahead of the guest's Start in the worker.
+    /// <paramref name="renewals"/>: the node's renewal timer, which renews this guest's permit until it is freed or detached.</summary>
+    public WorkerGuestRuntime(WorkerClient client, int pid, IWorkerCgroup? cgroup, WorkerSettings settings, PermitRenewals renewals,
+        bool permitGiven = false)
     {
         _client = client;
         _cgroup = cgroup;
@@ -50,8 +58,17 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
                 RaiseExit(new GuestExit(true, WhyGone(why)));
         };
         _client.PermitLapsed += OnPermitLapsed;
-        _renewal = new Timer(_ => Renew(), null, permitGiven ? settings.RenewEvery : TimeSpan.Zero, settings.RenewEvery);
+        _renewals = renewals;
+        var now = Stopwatch.GetTimestamp();
+        // After a create the first renewal goes out half a period to one and a half periods later (the next tick past this).
+        _renewAt = _statsAt = permitGiven ? now + Ticks(settings.RenewEvery / 2) : now;
+        renewals.Add(this);
+        if (!permitGiven)
+            RenewDue(now);
     }
+
+    /// <summary>The validity each renewal gives the worker's run permit (the one place it is computed).</summary>
+    private TimeSpan PermitValidity => _settings.Permit;
 
     /// <summary>Raised once when this runtime lets go of its worker (freed or detached).</summary>
     public event Action? Released;
@@ -120,7 +137,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     public TimeSpan GuestTime => TimeSpan.FromTicks(Interlocked.Read(ref _guestTicks));
 
     /// <inheritdoc />
-    /// <remarks>As of the worker's last stats (every <see cref="WorkerSettings.RenewEvery"/>).</remarks>
+    /// <remarks>As of the worker's last stats (every <see cref="WorkerSettings.StatsEvery"/>).</remarks>
     public Cluster.Vmm.Devices.IoCounters? Io => Volatile.Read(ref _io)?.Value;
 
     /// <inheritdoc />
@@ -160,7 +177,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     {
         _wantRunning = true;
         // A guest paused by a lapsed permit resumes only under a renewed one.
-        _client.RenewPermit(_settings.Permit);
+        _client.RenewPermit(PermitValidity);
         _client.Resume();
     }
 
@@ -213,7 +230,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     {
         if (Interlocked.Exchange(ref _released, 1) != 0)
             return false;
-        _renewal.Dispose();
+        _renewals.Remove(this);
         _client.Dispose();
         Released?.Invoke();
         return true;
@@ -227,7 +244,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     {
         if (Interlocked.Exchange(ref _released, 1) != 0)
             return;
-        _renewal.Dispose();
+        _renewals.Remove(this);
         Released?.Invoke();
         try
         {
@@ -316,7 +333,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
             return;
         try
         {
-            _client.RenewPermit(_settings.Permit);
+            _client.RenewPermit(PermitValidity);
             if (_wantRunning)
                 _client.Resume();
         }
@@ -325,28 +342,58 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         }
     }
 
-    private void Renew()
+    /// <summary>
+    /// Called by the node's renewal timer: sends the permit renewal when it is due and no earlier one is unanswered (another would
+    /// only queue behind it in the worker, which serves a connection's requests in order, and the worker counts the validity from
+    /// when it reads the request), and the stats request every <see cref="WorkerSettings.StatsEvery"/>. Nothing waits for the
+    /// replies; a renewal that fails is retried at the next tick, and a worker that is gone is reported by its connection's end.
+    /// </summary>
+    internal void RenewDue(long now)
     {
-        if (Volatile.Read(ref _released) != 0 || _client.IsDisconnected)
+        if (Volatile.Read(ref _released) != 0 || _client.IsDisconnected || now < Volatile.Read(ref _renewAt))
             return;
+        if (Interlocked.CompareExchange(ref _renewing, 1, 0) == 0)
+            _ = RenewAsync();
+        if (now >= Volatile.Read(ref _statsAt) && Interlocked.CompareExchange(ref _reading, 1, 0) == 0)
+        {
+            Volatile.Write(ref _statsAt, now + Ticks(_settings.StatsEvery));
+            _ = ReadStatsAsync();
+        }
+    }
+
+    private async Task RenewAsync()
+    {
         try
         {
-            _client.RenewPermit(_settings.Permit);
-            // The guest's vCPU time: the load figure where the worker has no cgroup (see Accounting); and its I/O counters.
-            var stats = _client.Stats();
+            await _client.RenewPermitAsync(PermitValidity).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is VmmException or ObjectDisposedException)
+        {
+            // A worker gone is reported by its connection's end; a slow one is renewed again at the next tick.
+        }
+        finally
+        {
+            Volatile.Write(ref _renewing, 0);
+        }
+    }
+
+    /// <summary>The guest's vCPU time (the load figure where the worker has no cgroup, see <see cref="Accounting"/>) and its I/O counters.</summary>
+    private async Task ReadStatsAsync()
+    {
+        try
+        {
+            var stats = await _client.StatsAsync().ConfigureAwait(false);
             Interlocked.Exchange(ref _guestTicks, stats.GuestCpuTime.Ticks);
             Volatile.Write(ref _io, stats.Io is { } io ? new StrongBox<Cluster.Vmm.Devices.IoCounters>(io) : null);
         }
-        catch (VmmException)
-        {
-            // A worker gone is reported by its connection's end; a slow one is retried at the next tick.
-        }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is VmmException or ObjectDisposedException)
         {
         }
-        catch (IOException)
+        finally
         {
-            // The cgroup went away with its worker.
+            Volatile.Write(ref _reading, 0);
         }
     }
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

@@ -26,6 +26,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
     private readonly ConcurrentDictionary<string, WorkerRecord> _leftOver = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<WorkerGuestRuntime, byte> _held = new();
     private readonly Timer _orphans;
+    private readonly PermitRenewals _renewals;
     private readonly Action<string> _log;
     private readonly bool _passKvm;
     private readonly ImageDirectories? _images;
@@ -47,7 +48,8 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             else
                 ShutDown(record, "an idle worker of an earlier incarnation");
         }
-        _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? ContainIdle : null);
+        _renewals = new PermitRenewals(settings.RenewEvery);
+        _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? MakeIdleGroup : null);
         _passKvm = WorkerLauncher.PassesKvm(backend, settings.LaunchUser);
         _orphans = new Timer(_ => ShutDownOrphans(), null, settings.OrphanGrace, Timeout.InfiniteTimeSpan);
     }
@@ -66,6 +68,9 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
 
     /// <summary>Creates that started their worker themselves (the pool was empty).</summary>
     public long PoolSpawns => _pool.Spawns;
+
+    /// <summary>Guests whose permits the node's renewal timer renews now (those it holds).</summary>
+    public int RenewedGuests => _renewals.Count;
 
     /// <summary>Workers of an earlier incarnation still waiting to be re-attached.</summary>
     public int LeftOver => _leftOver.Count;
@@ -100,7 +105,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             Abandon(launch, cgroup);
             throw;
         }
-        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, permitGiven: true));
+        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, _renewals, permitGiven: true));
         Created?.Invoke(new WorkerCreateTiming(spec.Id, launch.Pid, fromPool, Stopwatch.GetElapsedTime(begin, taken),
             Stopwatch.GetElapsedTime(taken, contained), Stopwatch.GetElapsedTime(contained)));
         return guest;
@@ -131,7 +136,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             Abandon(launch, cgroup);
             throw;
         }
-        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings));
+        var guest = Track(new WorkerGuestRuntime(launch.Client, launch.Pid, cgroup, _settings, _renewals));
         listen.Created(guest);
         var resumedHandled = receiving.Resumed.ContinueWith(t =>
         {
@@ -180,7 +185,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             client.CallTimeout = _settings.CallTimeout;
             // The runtime listens before the history is read: output after the history's end is kept, output before it dropped.
             var cgroup = _settings.Cgroups ? WorkerCgroup.Find(record.Name, _settings.CgroupParent) : null;
-            guest = Track(new WorkerGuestRuntime(client, record.Pid, cgroup, _settings));
+            guest = Track(new WorkerGuestRuntime(client, record.Pid, cgroup, _settings, _renewals));
             var info = client.Info();
             if (info.VmId != vmId)
             {
@@ -207,19 +212,17 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
     }
 
     /// <summary>
-    /// Puts a worker about to join the pool into its own cgroup with the limits of an idle worker (no guest memory, one CPU),
-    /// so that a create only writes its VM's limits (a few small files) instead of making groups in every hierarchy.
-    /// Null where that fails: the create then tries again and logs why.
+    /// Makes the cgroup of a worker being started (named as the worker), with the limits of an idle worker (no guest memory, one
+    /// CPU), so that a create only writes its VM's limits (a few small files) instead of making groups in every hierarchy; the
+    /// pool moves the worker in once it runs. Null where that fails: the create then tries again and logs why.
     /// </summary>
-    private IWorkerCgroup? ContainIdle(WorkerLaunch launch)
+    private IWorkerCgroup? MakeIdleGroup(string workerName)
     {
-        // Runs on the pool's filler thread: nothing may escape (an exception there would end the node).
+        // Runs beside a worker's start: nothing may escape (an exception on the pool's filler thread would end the node).
         WorkerCgroup? cgroup = null;
         try
         {
-            cgroup = WorkerCgroup.TryCreate(launch.Client.WorkerName, CgroupLimits.ForVm(0, 1), _settings.CgroupParent, out _);
-            cgroup?.AddProcess(launch.Pid);
-            return cgroup;
+            return cgroup = WorkerCgroup.TryCreate(workerName, CgroupLimits.ForVm(0, 1), _settings.CgroupParent, out _);
         }
         catch (Exception e) when (e is CgroupException or IOException or UnauthorizedAccessException)
         {
@@ -338,5 +341,8 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
         }
         _orphans.Dispose();
         _pool.Dispose();
+        // Guests that outlive the node (detached by their supervisors, or held still) keep their permits renewed until then.
+        if (_held.IsEmpty)
+            _renewals.Dispose();
     }
 }

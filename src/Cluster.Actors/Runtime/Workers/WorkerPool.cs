@@ -9,15 +9,15 @@ namespace Cluster.Actors.Runtime.Workers;
 /// <summary>
 /// Idle VMM workers kept started (the .NET runtime loaded, no VM yet), so that creating a VM takes one socket round
 /// trip instead of a process start. Refilled in the background after each take; taking from an empty pool starts a
-/// worker on the caller's thread. Each new worker is put into its cgroup (the <c>contain</c> delegate) before it joins
-/// the pool, so that a create only writes its limits. Thread-safe.
+/// worker on the caller's thread. Each new worker is put into its cgroup (made by the <c>makeGroup</c> delegate while the
+/// process starts) before it joins the pool or is handed out, so that a create only writes its limits. Thread-safe.
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
     private readonly IReadOnlyList<string> _command;
     private readonly WorkerSettings _settings;
     private readonly BackendKind _backend;
-    private readonly Func<WorkerLaunch, IWorkerCgroup?>? _contain;
+    private readonly Func<string, IWorkerCgroup?>? _makeGroup;
     private readonly ConcurrentQueue<PooledWorker> _idle = new();
     private readonly SemaphoreSlim _refill = new(0);
     private readonly SemaphoreSlim _launchSlots = new(Math.Max(1, Environment.ProcessorCount));
@@ -27,14 +27,14 @@ public sealed class WorkerPool : IDisposable
     private long _hits;
     private long _spawns;
 
-    /// <summary>A pool of workers running <paramref name="command"/>; <paramref name="contain"/>, when given, makes each new
-    /// worker's cgroup and moves it in (null where the host allows none; it must not throw).</summary>
-    public WorkerPool(IReadOnlyList<string> command, WorkerSettings settings, BackendKind backend, Func<WorkerLaunch, IWorkerCgroup?>? contain = null)
+    /// <summary>A pool of workers running <paramref name="command"/>; <paramref name="makeGroup"/>, when given, makes the cgroup
+    /// of the worker of the given name (null where the host allows none; it must not throw), which the worker is moved into.</summary>
+    public WorkerPool(IReadOnlyList<string> command, WorkerSettings settings, BackendKind backend, Func<string, IWorkerCgroup?>? makeGroup = null)
     {
         _command = command;
         _settings = settings;
         _backend = backend;
-        _contain = contain;
+        _makeGroup = makeGroup;
         _filler = new Thread(Fill) { IsBackground = true, Name = "vmm-worker-pool" };
         _filler.Start();
         _refill.Release();
@@ -116,7 +116,7 @@ public sealed class WorkerPool : IDisposable
         {
             cgroup.Delete(TimeSpan.FromSeconds(2));
         }
-        catch (CgroupException)
+        catch (Exception e) when (e is CgroupException or IOException or UnauthorizedAccessException)
         {
         }
     }
@@ -135,12 +135,49 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a worker and puts it into its cgroup. The group is made while the process starts, on a thread of its own: making
+    /// groups in the four v1 hierarchies mostly waits on the kernel (10-300 ms of wall time with next to no CPU on this 2-core
+    /// machine under load), and done after the start it held a launch slot that long, so that worker starts, two at a time,
+    /// bounded a burst of creates on an empty pool. Only the move into the group (a pid written per hierarchy) follows the start.
+    /// </summary>
     private PooledWorker LaunchNow()
     {
-        var launch = WorkerLauncher.Launch(_command, _settings.RuntimeDirectory, "w-" + Guid.NewGuid().ToString("N")[..10], _backend,
-            _settings.LaunchTimeout, _settings.LaunchUser, _settings.EmulatorCodePages, _settings.RunLog);
+        var name = "w-" + Guid.NewGuid().ToString("N")[..10];
+        var group = _makeGroup is { } make
+            ? Task.Factory.StartNew(() => make(name), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : null;
+        WorkerLaunch launch;
+        try
+        {
+            launch = WorkerLauncher.Launch(_command, _settings.RuntimeDirectory, name, _backend,
+                _settings.LaunchTimeout, _settings.LaunchUser, _settings.EmulatorCodePages, _settings.RunLog);
+        }
+        catch
+        {
+            group?.ContinueWith(made =>
+            {
+                if (made.Result is { } unused)
+                    DeleteQuietly(unused);
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
         launch.Client.CallTimeout = _settings.CallTimeout;
-        return new PooledWorker(launch, _contain?.Invoke(launch));
+        var cgroup = group?.GetAwaiter().GetResult();
+        if (cgroup is not null)
+        {
+            try
+            {
+                cgroup.AddProcess(launch.Pid);
+            }
+            catch (Exception e) when (e is CgroupException or IOException or UnauthorizedAccessException)
+            {
+                // The create tries again (and logs why) when the worker has no group.
+                DeleteQuietly(cgroup);
+                cgroup = null;
+            }
+        }
+        return new PooledWorker(launch, cgroup);
     }
 
     private void Fill()

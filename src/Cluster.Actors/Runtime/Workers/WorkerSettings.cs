@@ -9,7 +9,7 @@ namespace Cluster.Actors.Runtime.Workers;
 /// <param name="RuntimeDirectory">Where workers keep their sockets and records (a restarted node finds them there).</param>
 /// <param name="WarmPool">Idle workers kept started, so a create does not wait for a process to start.</param>
 /// <param name="Permit">How long a worker's run permit lasts: a worker whose node stops renewing pauses its guest after this.</param>
-/// <param name="RenewEvery">How often the node renews each permit (and refreshes the worker's figures).</param>
+/// <param name="RenewEvery">How often the node renews each permit (all of them from one timer, <see cref="PermitRenewals"/>).</param>
 /// <param name="LaunchTimeout">The longest wait for a new worker to answer.</param>
 /// <param name="CallTimeout">The longest wait for one worker request.</param>
 /// <param name="OrphanGrace">How long after the node's start a worker no VM actor re-attached to is left before it is shut down.</param>
@@ -19,6 +19,10 @@ namespace Cluster.Actors.Runtime.Workers;
 public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeSpan Permit, TimeSpan RenewEvery, TimeSpan LaunchTimeout,
     TimeSpan CallTimeout, TimeSpan OrphanGrace, bool Cgroups, string CgroupParent, bool DetachOnShutdown)
 {
+    /// <summary>How often the node reads each worker's figures (vCPU time, I/O counters: <c>cluster-hypervisor.vmm.stats-every</c>);
+    /// at a renewal tick, so at least <see cref="RenewEvery"/> apart.</summary>
+    public TimeSpan StatsEvery { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The user workers run as (a name or a uid, <c>cluster-hypervisor.vmm.worker-user</c>) when the node runs as
     /// root; empty: the node's own user.</summary>
     public string WorkerUser { get; init; } = "";
@@ -50,6 +54,7 @@ public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeS
         })
     {
         WorkerUser = config.GetString("cluster-hypervisor.vmm.worker-user", ""),
+        StatsEvery = config.GetTimeSpan("cluster-hypervisor.vmm.stats-every", TimeSpan.FromSeconds(1)),
         EmulatorCodePages = EmulatorCodePagesOf(config),
         RunLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } runLog ? runLog + WorkerRunLogSuffix : null,
     };
