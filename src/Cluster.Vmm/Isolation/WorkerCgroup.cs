@@ -111,6 +111,41 @@ public sealed partial class WorkerCgroup : IWorkerCgroup
             .Where(n => Find(n, parent) is not null).Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>
+    /// Removes the worker groups under <paramref name="parent"/> that hold no process and were made more than
+    /// <paramref name="olderThan"/> ago, except <paramref name="keep"/>: groups left by workers that ended with their node
+    /// (a host crash, SIGKILL) that no node re-attached to. Younger groups are left alone (a node sharing the parent may be
+    /// about to move a worker it is starting into one). Returns how many were removed.
+    /// </summary>
+    public static int SweepEmpty(string parent, TimeSpan olderThan, IReadOnlySet<string> keep)
+    {
+        if (ValidateParent(parent) is not null) return 0;
+        var support = CgroupSupport.Detect();
+        if (!support.Usable || support.Version == CgroupVersion.None) return 0;
+        var cutoff = DateTime.UtcNow - olderThan;
+        var names = new[] { "memory", "cpu", "cpuacct", "pids" }.Select(support.HierarchyOf).OfType<CgroupHierarchy>().Distinct()
+            .Select(h => Path.Combine(BaseOf(h), parent)).Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateDirectories).Select(Path.GetFileName).OfType<string>()
+            .Where(n => ValidateName(n, nameof(n)) is null && !keep.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        int removed = 0;
+        foreach (var name in names)
+        {
+            var dirs = PathsOf(support, parent, name).Distinct.Where(Directory.Exists).ToList();
+            if (dirs.Count == 0 || dirs.Any(d => Directory.GetLastWriteTimeUtc(d) > cutoff || CgroupFs.Processes(d).Count > 0))
+                continue;
+            try
+            {
+                if (new WorkerCgroup(name, parent, support.Version, PathsOf(support, parent, name)).Delete(TimeSpan.Zero))
+                    removed++;
+            }
+            catch (CgroupException)
+            {
+                // Not ours to remove (permissions): left as it is.
+            }
+        }
+        return removed;
+    }
+
     /// <inheritdoc />
     public void AddProcess(int pid)
     {

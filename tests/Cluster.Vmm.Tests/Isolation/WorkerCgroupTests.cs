@@ -143,6 +143,24 @@ public sealed class WorkerCgroupTests(ITestOutputHelper output) : IDisposable
     }
 
     [CgroupFact]
+    public void A_sweep_removes_empty_groups_left_by_gone_workers_and_keeps_busy_young_and_kept_ones()
+    {
+        var gone = Create("w-gone", CgroupLimits.ForVm(64UL << 20, 1));
+        var busy = Create("w-busy", CgroupLimits.ForVm(64UL << 20, 1));
+        var kept = Create("w-kept", CgroupLimits.ForVm(64UL << 20, 1));
+        var child = Start("/bin/sleep", "30");
+        busy.AddProcess(child.Id);
+
+        // Made just now: too young for a sweep of groups older than a minute.
+        Assert.Equal(0, WorkerCgroup.SweepEmpty(_parent, TimeSpan.FromMinutes(1), new HashSet<string>()));
+        Thread.Sleep(20);
+        Assert.Equal(1, WorkerCgroup.SweepEmpty(_parent, TimeSpan.FromMilliseconds(10), new HashSet<string> { "w-kept" }));
+        Assert.All(gone.Directories, d => Assert.False(Directory.Exists(d), d));
+        Assert.All(busy.Directories, d => Assert.True(Directory.Exists(d), d));
+        Assert.All(kept.Directories, d => Assert.True(Directory.Exists(d), d));
+    }
+
+    [CgroupFact]
     public void Find_re_attaches_to_an_existing_group()
     {
         var created = Create("vm-find", CgroupLimits.ForVm(128UL << 20, 1));

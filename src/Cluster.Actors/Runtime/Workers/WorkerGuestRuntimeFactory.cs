@@ -48,6 +48,13 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             else
                 ShutDown(record, "an idle worker of an earlier incarnation");
         }
+        if (settings.Cgroups)
+        {
+            // Groups of workers that ended with an earlier incarnation's host (kill -9) and were never re-attached.
+            var keep = _leftOver.Values.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+            if (WorkerCgroup.SweepEmpty(settings.CgroupParent, TimeSpan.FromMinutes(1), keep) is > 0 and var swept)
+                log($"removed {swept} empty worker cgroup(s) left under {settings.CgroupParent} by workers that are gone");
+        }
         _renewals = new PermitRenewals(settings.RenewEvery);
         _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? MakeIdleGroup : null);
         _passKvm = WorkerLauncher.PassesKvm(backend, settings.LaunchUser);
