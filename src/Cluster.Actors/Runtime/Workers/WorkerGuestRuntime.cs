@@ -159,8 +159,9 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     public void Resume()
     {
         _wantRunning = true;
-        // A guest paused by a lapsed permit resumes only under a renewed one.
-        _client.RenewPermit(_settings.Permit);
+        // A guest paused by a lapsed permit resumes only under a renewed one (never beyond the host lease).
+        if (PermitNow() is { } permit)
+            _client.RenewPermit(permit);
         _client.Resume();
     }
 
@@ -316,7 +317,10 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
             return;
         try
         {
-            _client.RenewPermit(_settings.Permit);
+            // Not while the host lease is out: the guest stays paused (its VM actor asks again).
+            if (PermitNow() is not { } permit)
+                return;
+            _client.RenewPermit(permit);
             if (_wantRunning)
                 _client.Resume();
         }
@@ -325,13 +329,20 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         }
     }
 
+    /// <summary>The permit to grant now: <see cref="WorkerSettings.Permit"/>, never beyond what the host lease has left on this
+    /// node's monotonic clock; null (grant nothing) once it ran out. Unbounded without a host lease.</summary>
+    private TimeSpan? PermitNow() =>
+        _settings.HostLease?.View.Bound(_settings.Permit) is { } bound ? (bound >= TimeSpan.FromMilliseconds(1) ? bound : null) : _settings.Permit;
+
     private void Renew()
     {
         if (Volatile.Read(ref _released) != 0 || _client.IsDisconnected)
             return;
         try
         {
-            _client.RenewPermit(_settings.Permit);
+            // Once the host lease runs out nothing is renewed: the permit lapses and the worker pauses the guest.
+            if (PermitNow() is { } permit)
+                _client.RenewPermit(permit);
             // The guest's vCPU time: the load figure where the worker has no cgroup (see Accounting); and its I/O counters.
             var stats = _client.Stats();
             Interlocked.Exchange(ref _guestTicks, stats.GuestCpuTime.Ticks);
