@@ -7,7 +7,7 @@ namespace Cluster.Actors.Leases;
 /// <summary>
 /// Keeps this node's host lease (<c>host:NODE</c>, owner <c>NODE#UID</c>) in the journal's database: acquires it at start (a
 /// row left by an earlier incarnation of the same host is taken at once), renews it every
-/// <see cref="HostLeaseSettings.RenewEvery"/> and publishes a <see cref="HostLeaseView"/> in <see cref="HostLeases"/> after
+/// <see cref="HostLeaseSettings.RenewEvery"/> (once held, only while the row is still its own or expired) and publishes a <see cref="HostLeaseView"/> in <see cref="HostLeases"/> after
 /// each answer. Held until = the local monotonic time the successful request was sent + ttl - drift margin, so a node that
 /// was stopped (SIGSTOP) or stalled meanwhile counts from before its stall. A renewal that fails (the database cannot be
 /// reached) is logged, counted and tried again at the next tick; the lease then simply runs out. One request at a time.
@@ -27,6 +27,7 @@ public sealed class HostLeaseKeeper : ReceiveActor, IWithTimers
     private HostLeaseView _view;
     private bool _inFlight;
     private bool _held;
+    private bool _everHeld;
 
     public HostLeaseKeeper(string host, long incarnation)
     {
@@ -49,6 +50,7 @@ public sealed class HostLeaseKeeper : ReceiveActor, IWithTimers
                     _log.Info("host lease {0} held by {1} ({2}; ttl {3}, held locally for ttl - {4})", _name, _owner, _store.Describe,
                         _leases.Settings.Ttl, _leases.Settings.DriftMargin);
                 _held = true;
+                _everHeld = true;
                 Publish(_view with { HeldUntilTicks = Math.Max(_view.HeldUntilTicks, until), Renewals = _view.Renewals + 1 });
             }
             else
@@ -91,7 +93,9 @@ public sealed class HostLeaseKeeper : ReceiveActor, IWithTimers
         var store = _store;
         var name = _name;
         var owner = _owner;
-        var prefix = _takeOver;
+        // Only the first acquisition takes the row from an earlier incarnation of this host: once held, a renewal that finds
+        // another owner (a newer incarnation of this host) loses it, instead of the two taking it from each other in turn.
+        var prefix = _everHeld ? "" : _takeOver;
         var ttl = _leases.Settings.Ttl;
         Acquire(store, name, owner, ttl, prefix, sent).PipeTo(Self);
     }
