@@ -51,7 +51,7 @@ public sealed class SqlLease : Lease, IDisposable
         {
             held = await _store.TryAcquireAsync(Settings.LeaseName, Settings.OwnerName, _ttl).ConfigureAwait(false);
         }
-        catch (DbException e)
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException)
         {
             throw new LeaseException($"lease {Settings.LeaseName}: the database could not be asked ({e.Message})", e);
         }
@@ -77,7 +77,7 @@ public sealed class SqlLease : Lease, IDisposable
         {
             return await _store.ReleaseAsync(Settings.LeaseName, Settings.OwnerName).ConfigureAwait(false);
         }
-        catch (DbException e)
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException)
         {
             throw new LeaseException($"lease {Settings.LeaseName}: the database could not be asked ({e.Message})", e);
         }
@@ -101,7 +101,7 @@ public sealed class SqlLease : Lease, IDisposable
             {
                 held = await _store.TryAcquireAsync(Settings.LeaseName, Settings.OwnerName, _ttl).ConfigureAwait(false);
             }
-            catch (DbException e)
+            catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException)
             {
                 _log.Warning("lease {0}: renewal failed ({1})", Settings.LeaseName, e.Message);
                 if (!CheckLease())
