@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Cluster.Actors.Clustering;
+using Cluster.Actors.Leases;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
 using Cluster.Contracts.Hosts;
@@ -151,8 +152,18 @@ public sealed class MigrationSourceActor : ReceiveActor, IWithTimers, IWithUnbou
 
     private void Streaming()
     {
-        Receive<CommitRequested>(_ =>
+        Receive<CommitRequested>(r =>
         {
+            // A commit is written only while this host holds its lease for at least a renewal period more (a node cut off from
+            // the database, or one that just woke from a stall, must not hand the VM on): refused, the guest goes on here.
+            var lease = HostLeases.Get(Context.System);
+            if (!lease.View.Holds(lease.Settings.RenewEvery))
+            {
+                _streamer.Tell(new CommitRefused(r.MigrationId,
+                    $"this host's lease is not held for {lease.Settings.RenewEvery.TotalSeconds:0.#} s more (left: " +
+                    $"{(lease.View.RemainingNow ?? TimeSpan.Zero).TotalMilliseconds:0} ms)"));
+                return;
+            }
             // The guest is paused from here until the target resumes: only the journal write stays on that path. The console
             // tail for the target is asked beside it and sent whenever it comes (before the outcome is reported).
             _commitAsked = Stopwatch.GetTimestamp();

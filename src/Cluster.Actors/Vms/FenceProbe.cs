@@ -7,11 +7,14 @@ namespace Cluster.Actors.Vms;
 /// <summary>
 /// Reads the events of one persistence id after a sequence number straight from the journal (the
 /// same replay the journal serves to recovery) and reports them to its parent as
-/// <see cref="NewerEvents"/>, then stops. A VM actor uses it to learn whether another incarnation
-/// wrote to its journal meanwhile.
+/// <see cref="NewerEvents"/>, then stops; a read that fails or times out is reported as <see cref="OwnershipUnconfirmed"/>.
+/// A VM actor uses it to learn whether another incarnation wrote to its journal meanwhile.
 /// </summary>
 internal sealed class FenceProbe : ReceiveActor
 {
+    /// <summary>How long a read may take before it counts as failed.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
     private readonly List<VmEvent> _events = [];
 
     public FenceProbe(string persistenceId, long fromSequenceNr)
@@ -26,11 +29,20 @@ internal sealed class FenceProbe : ReceiveActor
             Context.Parent.Tell(new NewerEvents(_events));
             Context.Stop(Self);
         });
-        Receive<ReplayMessagesFailure>(_ => Context.Stop(Self));
-        Receive<ReceiveTimeout>(_ => Context.Stop(Self));
+        // A read that fails or does not answer cannot confirm ownership: the parent pauses the guest until one does.
+        Receive<ReplayMessagesFailure>(f =>
+        {
+            Context.Parent.Tell(new OwnershipUnconfirmed($"the journal read failed: {f.Cause.Message}"));
+            Context.Stop(Self);
+        });
+        Receive<ReceiveTimeout>(_ =>
+        {
+            Context.Parent.Tell(new OwnershipUnconfirmed($"the journal did not answer within {Timeout.TotalSeconds:0} s"));
+            Context.Stop(Self);
+        });
         var journal = Akka.Persistence.Persistence.Instance.Apply(Context.System).JournalFor(null);
         journal.Tell(new ReplayMessages(fromSequenceNr, long.MaxValue, 1000, persistenceId, Self));
-        Context.SetReceiveTimeout(TimeSpan.FromSeconds(5));
+        Context.SetReceiveTimeout(Timeout);
     }
 
     public static Props Props(string persistenceId, long fromSequenceNr) =>
@@ -39,3 +51,6 @@ internal sealed class FenceProbe : ReceiveActor
 
 /// <summary>Events found in the journal after the asking actor's last sequence number.</summary>
 internal sealed record NewerEvents(IReadOnlyList<VmEvent> Events);
+
+/// <summary>A journal read could not confirm that this incarnation still owns the VM (it failed or did not answer in time).</summary>
+internal sealed record OwnershipUnconfirmed(string Reason);

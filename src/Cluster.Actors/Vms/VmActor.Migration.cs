@@ -4,6 +4,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
+using Cluster.Actors.Leases;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
@@ -340,13 +341,32 @@ public sealed partial class VmActor
         guest.Guest.Dispose();
     }
 
-    private void ColdBootAfterRecovery()
+    /// <summary>
+    /// Boots the VM cold as the journal says (or settles). A failover (the VM's owner is another host: it died or was downed)
+    /// first waits, with every command stashed, for the old owner's host lease to run out by the database's clock unless that
+    /// owner's incarnation is an Up member (<see cref="OwnerLeaseWait"/>): a host that is only stalled or cut off still counts
+    /// its guests' permits within that lease, so no guest runs on two hosts at once.
+    /// </summary>
+    private void ColdBootAfterRecovery(bool ownerLeaseChecked = false)
     {
         var decision = _state.DecideColdBoot(_settings.Node, DateTime.UtcNow, _settings.MaxRelocations, _settings.RelocationWindow);
         if (decision.Events.Count == 0)
+        {
             Settle();
-        else
-            PersistAndAct(decision.Events, null, () => Settle());
+            return;
+        }
+        if (!ownerLeaseChecked && _hosting is not null && _state.Owner is { } owner && owner != _settings.Node
+            && decision.Events.Any(e => e is VmStarted or VmRestarted) && HostLeases.Get(Context.System).Store is { } store)
+        {
+            Context.ActorOf(OwnerLeaseWait.Props(store, _id, owner), "owner-lease-wait");
+            Become(() =>
+            {
+                Command<OwnerLeaseGone>(_ => ColdBootAfterRecovery(ownerLeaseChecked: true));
+                Command<object>(_ => Stash.Stash());
+            });
+            return;
+        }
+        PersistAndAct(decision.Events, null, () => Settle());
     }
 
     /// <summary>

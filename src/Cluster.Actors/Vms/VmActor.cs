@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Cluster.Actors.Clustering;
 using Cluster.Actors.Devices;
+using Cluster.Actors.Leases;
 using Cluster.Actors.Runtime;
 using Cluster.Contracts.Commands;
 using Cluster.Contracts.Events;
@@ -59,6 +60,9 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>The guest's run permit lapsed and ownership has not been confirmed since (the guest stays paused).</summary>
     private bool _lapsePending;
+
+    /// <summary>A journal read failed or timed out and none has confirmed ownership since (the guest stays fence-paused).</summary>
+    private bool _unconfirmed;
 
     public VmActor(string id, IGuestRuntimeFactory factory, VmActorSettings settings, VmHosting? hosting = null)
     {
@@ -142,26 +146,34 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
             _supervisor!.Tell(PauseVcpus.Instance);
             Settle(fencePaused: _supervisor);
         });
-        Fencing(fencePaused: false);
+        Fencing(fencePaused: false, minority: false);
         Common(settle: () => Settle());
     }
 
     /// <summary>
     /// Running, with the vCPUs of <paramref name="paused"/> paused without a record: the majority may restart the VM
-    /// elsewhere. A new boot (a new supervisor) ends it.
+    /// elsewhere (<paramref name="minority"/>: this node lost the majority, until the guard's FenceResume), or a journal read
+    /// could not confirm this node still owns it (until a read does). A new boot (a new supervisor) ends it.
     /// </summary>
-    private void FencePaused(IActorRef paused)
+    private void FencePaused(IActorRef paused, bool minority)
     {
         Command<MigrateVm>(m => OnMigrate(m, streamable: false));
+        Command<FencePause>(_ => Settle(fencePaused: paused, minority: true));
         Command<FenceResume>(_ =>
         {
+            // Ownership not confirmed since a failed journal read: the guest waits for a read that confirms it (Fencing).
+            if (_unconfirmed)
+            {
+                Settle(fencePaused: paused, minority: false);
+                return;
+            }
             // A guest whose permit lapsed meanwhile waits for the journal's confirmation (Fencing) instead.
             if (_state.Status == VmStatus.Running && !_lapsePending)
                 _supervisor?.Tell(ResumeVcpus.Instance);
             Settle();
         });
-        Fencing(fencePaused: true);
-        Common(settle: () => Settle(fencePaused: paused));
+        Fencing(fencePaused: true, minority: minority);
+        Common(settle: () => Settle(fencePaused: paused, minority: minority));
     }
 
     /// <summary>Another host owns the VM (a claim with a higher epoch): the guest is stopped here and every command refused.</summary>
@@ -178,9 +190,21 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
     /// journal read after the lapse shows no newer claim and this node is an Up member that reaches every other (a node the
     /// cluster is downing does not), or at once on a single host.
     /// </summary>
-    private void Fencing(bool fencePaused)
+    private void Fencing(bool fencePaused, bool minority)
     {
         Command<FenceTick>(_ => Probe());
+        // The journal could not be read (an error, or no answer in time): this node cannot confirm it still owns the VM, so
+        // the guest is fence-paused until a later read confirms it (the periodic probe goes on). It stopped silently before.
+        Command<OwnershipUnconfirmed>(u =>
+        {
+            if (!_unconfirmed)
+                _log.Warning("VM {0}: cannot confirm ownership ({1}); the guest is paused until a journal read confirms it", _id, u.Reason);
+            _unconfirmed = true;
+            if (fencePaused)
+                return;
+            _supervisor!.Tell(PauseVcpus.Instance);
+            Settle(fencePaused: _supervisor, minority: false);
+        });
         Command<GuestPermitLapsed>(l => Equals(l.Supervisor, _supervisor), _ =>
         {
             if (_hosting is null)
@@ -197,13 +221,26 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
         {
             if (VmState.NewerClaim(n.Events, _myEpoch) is not { } claim)
             {
-                if (_lapsePending && ClusterWhole())
+                if (_unconfirmed)
+                {
+                    _unconfirmed = false;
+                    _log.Info("VM {0}: ownership confirmed again by the journal (epoch {1})", _id, _myEpoch);
+                }
+                // A lapsed permit is renewed only under this host's lease: until the keeper holds it again, the guest waits.
+                if (_lapsePending && ClusterWhole() && HostLeases.Get(Context.System).View.Holds(TimeSpan.Zero))
                 {
                     _lapsePending = false;
                     _log.Info("VM {0}: ownership confirmed after the lapsed permit (epoch {1}){2}", _id, _myEpoch,
                         fencePaused ? "; the guest waits for the fence pause to end" : "; the guest runs again");
                     if (!fencePaused)
                         _supervisor?.Tell(ResumeAfterLapse.Instance);
+                }
+                // Paused only because ownership could not be confirmed: it is now.
+                if (fencePaused && !minority && !_lapsePending)
+                {
+                    if (_state.Status == VmStatus.Running)
+                        _supervisor?.Tell(ResumeVcpus.Instance);
+                    Settle();
                 }
                 return;
             }
@@ -299,12 +336,12 @@ public sealed partial class VmActor : ReceivePersistentActor, IWithTimers
     /// The resting behaviour for the state as it stands, then the held-back commands again: Running while a supervisor
     /// runs the guest here (FencePaused when that supervisor is <paramref name="fencePaused"/>), else Idle.
     /// </summary>
-    private void Settle(IActorRef? fencePaused = null)
+    private void Settle(IActorRef? fencePaused = null, bool minority = true)
     {
         if (_supervisor is null)
             Become(Idle);
         else if (fencePaused is not null && Equals(fencePaused, _supervisor))
-            Become(() => FencePaused(fencePaused));
+            Become(() => FencePaused(fencePaused, minority));
         else
             Become(Running);
         Stash.UnstashAll();

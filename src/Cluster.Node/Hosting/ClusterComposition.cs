@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Cluster.Actors.Clustering;
+using Cluster.Actors.Leases;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Rebalancing;
@@ -64,6 +65,8 @@ public static class ClusterComposition
             var agent = system.ActorOf(HostAgent.Props(settings.Node, HostCapacity.From(config, hypervisor.CpuModel),
                 config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1)), migration.KeepFinished,
                 cgroupCpu: config.GetString("cluster-hypervisor.host.cpu-load", "cgroup") != "vcpu"), HostAgent.Name);
+            if (HostLeases.Get(system).Store is not null)
+                system.ActorOf(HostLeaseKeeper.Props(settings.Node, Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid), HostLeaseKeeper.Name);
             system.ActorOf(MinorityGuard.Props(agent, config.GetTimeSpan("cluster-hypervisor.fencing.pause-after", TimeSpan.FromSeconds(1))),
                 MinorityGuard.Name);
             var runLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } path ? new RunLog(path) : null;

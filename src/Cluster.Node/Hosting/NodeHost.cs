@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Event;
 using Cluster.Actors.Access;
 using Cluster.Actors.Hosting;
+using Cluster.Actors.Leases;
 using Cluster.Actors.Networks;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime.Workers;
@@ -108,7 +109,11 @@ public sealed class NodeHost : IDisposable
         var images = ImageSettings.From(config, options.DataDirectory);
         if (!WorkerSettings.UsesWorkers(config))
             return new MachineGuestRuntimeFactory(hypervisor, images);
-        var settings = WorkerSettings.From(config, options.DataDirectory, options.Cluster is not null);
+        var lease = HostLeases.Get(system);
+        var settings = WorkerSettings.From(config, options.DataDirectory, options.Cluster is not null) with
+        {
+            HostLease = lease.Store is null ? null : lease,
+        };
         var log = Logging.GetLogger(system, "vmm-workers");
         var command = WorkerLauncher.WorkerCommand(out var workerNote);
         log.Info(workerNote);

@@ -67,9 +67,6 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
             RenewDue(now);
     }
 
-    /// <summary>The validity each renewal gives the worker's run permit (the one place it is computed).</summary>
-    private TimeSpan PermitValidity => _settings.Permit;
-
     /// <summary>Raised once when this runtime lets go of its worker (freed or detached).</summary>
     public event Action? Released;
 
@@ -176,8 +173,9 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     public void Resume()
     {
         _wantRunning = true;
-        // A guest paused by a lapsed permit resumes only under a renewed one.
-        _client.RenewPermit(PermitValidity);
+        // A guest paused by a lapsed permit resumes only under a renewed one (never beyond the host lease).
+        if (PermitNow() is { } permit)
+            _client.RenewPermit(permit);
         _client.Resume();
     }
 
@@ -333,7 +331,10 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
             return;
         try
         {
-            _client.RenewPermit(PermitValidity);
+            // Not while the host lease is out: the guest stays paused (its VM actor asks again).
+            if (PermitNow() is not { } permit)
+                return;
+            _client.RenewPermit(permit);
             if (_wantRunning)
                 _client.Resume();
         }
@@ -341,6 +342,11 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         {
         }
     }
+
+    /// <summary>The permit to grant now: <see cref="WorkerSettings.Permit"/>, never beyond what the host lease has left on this
+    /// node's monotonic clock; null (grant nothing) once it ran out. Unbounded without a host lease.</summary>
+    private TimeSpan? PermitNow() =>
+        _settings.HostLease?.View.Bound(_settings.Permit) is { } bound ? (bound >= TimeSpan.FromMilliseconds(1) ? bound : null) : _settings.Permit;
 
     /// <summary>
     /// Called by the node's renewal timer: sends the permit renewal when it is due and no earlier one is unanswered (another would
@@ -365,7 +371,9 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     {
         try
         {
-            await _client.RenewPermitAsync(PermitValidity).ConfigureAwait(false);
+            // Once the host lease runs out nothing is renewed: the permit lapses and the worker pauses the guest.
+            if (PermitNow() is { } permit)
+                await _client.RenewPermitAsync(permit).ConfigureAwait(false);
         }
         catch (Exception e) when (e is VmmException or ObjectDisposedException)
         {

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Cluster.Actors.Leases;
 using Cluster.Vmm.Emulated;
 
 namespace Cluster.Actors.Runtime.Workers;
@@ -65,6 +66,9 @@ public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeS
     /// <summary>The file workers append their guests' run intervals to (<c>vmm serve --run-log</c>): the node's run log path
     /// with <see cref="WorkerRunLogSuffix"/> when the node keeps one, else null.</summary>
     public string? RunLog { get; init; }
+
+    /// <summary>The node's host lease (<see cref="HostLeases"/>): permits never outlast it. Null: no lease (single host).</summary>
+    public HostLeases? HostLease { get; init; }
 
     /// <summary>The bound of each emulated vCPU's decoded-code cache, in pages (<c>cluster-hypervisor.emulator.max-code-pages</c>).</summary>
     public int EmulatorCodePages { get; init; } = EmulatedHypervisor.DefaultMaxCodePages;
