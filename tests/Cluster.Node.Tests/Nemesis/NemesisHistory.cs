@@ -112,6 +112,28 @@ public sealed class NemesisHistory
         return found;
     }
 
+    /// <summary>How long before the earlier of two readings a boot may have been journalled and still explain a counter that went
+    /// back (the reading answers with the console as it was when the console actor read it, a little before the test saw it).</summary>
+    private static readonly TimeSpan BootSlack = TimeSpan.FromSeconds(3);
+
+    /// <summary>Readings of <paramref name="vm"/>'s counter that went back with no boot between them: a boot is a cold start that
+    /// the journal records (<see cref="VmStarted"/>, <see cref="VmRestarted"/>, or a new owner's <see cref="VmOwnerClaimed"/>,
+    /// which boots the guest where it claims it) between the two readings (from <see cref="BootSlack"/> before the first).</summary>
+    public static List<string> CounterRegressions(string vm, IReadOnlyList<CounterSample> samples, IReadOnlyList<VmEvent> events)
+    {
+        var boots = events.Where(e => e is VmStarted or VmRestarted or VmOwnerClaimed).Select(e => e.At).ToList();
+        var found = new List<string>();
+        var ordered = samples.Where(s => s.Vm == vm).OrderBy(s => s.At).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            var (a, b) = (ordered[i - 1], ordered[i]);
+            if (b.Count < a.Count && !boots.Any(t => t >= a.At - BootSlack && t <= b.At))
+                found.Add($"{vm}: the guest's counter went back from {a.Count} ({a.At:HH:mm:ss.fff} via host {a.Via}) to {b.Count} " +
+                          $"({b.At:HH:mm:ss.fff} via host {b.Via}) with no boot between (boots at {string.Join(", ", boots.Select(t => t.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))})");
+        }
+        return found;
+    }
+
     /// <summary>Acknowledged operations on <paramref name="vm"/> whose event is missing from <paramref name="events"/>:
     /// a create without its definition, a migration without its commit to the host asked, more acknowledged stops or starts
     /// than the events record.</summary>
