@@ -95,14 +95,14 @@ internal sealed class NemesisCluster : IAsyncDisposable
 
     /// <summary>Host <paramref name="i"/> drops every packet from host <paramref name="peer"/>; what it sends still passes.</summary>
     public void DropFrom(int i, int peer) =>
-        Nft(i, $"table inet nemesis {{ chain input {{ type filter hook input priority 0; policy accept; ip saddr {_net.Address(peer)} drop; }} }}");
+        Nft(i, $"table inet nemesis {{ chain input {{ type filter hook input priority 0; policy accept; ip saddr {_net.Address(peer)} drop; }}; }}");
 
     /// <summary>Host <paramref name="i"/> drops <paramref name="percent"/> % of the packets it receives and of those it sends
     /// (not on its loopback), at random.</summary>
     public void Lose(int i, int percent) =>
         Nft(i, "table inet nemesis {" +
-               $" chain input {{ type filter hook input priority 0; policy accept; iifname \"lo\" accept; numgen random mod 100 < {percent} drop; }}" +
-               $" chain output {{ type filter hook output priority 0; policy accept; oifname \"lo\" accept; numgen random mod 100 < {percent} drop; }} }}");
+               $" chain input {{ type filter hook input priority 0; policy accept; iifname \"lo\" accept; numgen random mod 100 < {percent} drop; }};" +
+               $" chain output {{ type filter hook output priority 0; policy accept; oifname \"lo\" accept; numgen random mod 100 < {percent} drop; }}; }}");
 
     /// <summary>Removes the rules of <see cref="DropFrom"/> and <see cref="Lose"/> from host <paramref name="i"/>.</summary>
     public void Unfilter(int i) => Nft(i, "delete table inet nemesis");
