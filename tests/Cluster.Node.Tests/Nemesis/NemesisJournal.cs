@@ -92,6 +92,8 @@ internal sealed class NemesisJournal : IDisposable
         if (_postgres is not null)
         {
             Postgres("start");
+            // The pool's connections died with the server's outage.
+            NpgsqlConnection.ClearAllPools();
             _postgres.Dispose();
         }
         else

@@ -37,7 +37,7 @@ public sealed class NemesisTests(ITestOutputHelper output)
         {
             var schedule = kinds is null && ciTier
                 ? NemesisSchedule.Generate(firstSeed + s, faults, kinds: CiKinds, inOrder: true)
-                : NemesisSchedule.Generate(firstSeed + s, faults, kinds: kinds);
+                : NemesisSchedule.Generate(firstSeed + s, faults, kinds: kinds, inOrder: Environment.GetEnvironmentVariable("CHAOS_IN_ORDER") == "1");
             output.WriteLine($"schedule {schedule}");
             var (applied, found, lost, report) = await RunAsync(schedule);
             faultsApplied += applied;
