@@ -38,9 +38,11 @@ public sealed class NemesisCheckerTests
     [Fact]
     public void A_schedule_replays_from_its_seed_and_the_ci_kinds_come_in_order()
     {
-        var kinds = new[] { FaultKind.CrashDuringMigration, FaultKind.AsymmetricPartition, FaultKind.PacketLoss };
-        var a = NemesisSchedule.Generate(42, 3, kinds: kinds, inOrder: true);
-        Assert.Equal(a.ToString(), NemesisSchedule.Generate(42, 3, kinds: kinds, inOrder: true).ToString());
+        var kinds = new[] { FaultKind.CrashDuringMigration, FaultKind.AsymmetricPartition, FaultKind.PacketLoss, FaultKind.JournalOutage };
+        var a = NemesisSchedule.Generate(42, 4, kinds: kinds, inOrder: true, journalOutage: TimeSpan.FromSeconds(8));
+        Assert.Equal(a.ToString(), NemesisSchedule.Generate(42, 4, kinds: kinds, inOrder: true, journalOutage: TimeSpan.FromSeconds(8)).ToString());
+        Assert.NotEqual(a.ToString(), NemesisSchedule.Generate(43, 4, kinds: kinds, inOrder: true).ToString());
+        Assert.Equal(TimeSpan.FromSeconds(8), a.Steps[3].Fault.Hold);
         Assert.Equal(kinds, a.Steps.Select(s => s.Fault.Kind));
         Assert.All(a.Steps.Where(s => s.Fault.Kind == FaultKind.PacketLoss), s => Assert.InRange(s.Fault.Detail, 10, 40));
         Assert.All(a.Steps.Where(s => s.Fault.Kind == FaultKind.AsymmetricPartition), s => Assert.NotEqual(s.Fault.Node, s.Fault.Peer));

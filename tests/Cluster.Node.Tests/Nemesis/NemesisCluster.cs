@@ -41,17 +41,24 @@ internal sealed class NemesisCluster : IAsyncDisposable
     {
         Directory.CreateDirectory(_data);
         _journal = new NemesisJournal(_data);
-        await Task.WhenAll(Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => StartNodeAsync(i, restart: false)));
+        await StartAllAsync();
         await ClusterVmctl.Eventually(async () => await MembersAsync(0) == NemesisSchedule.Hosts, "three hosts");
     }
 
+    /// <summary>Starts every host's node as at the first start: each lists host 0 first, which starts the cluster.</summary>
+    public Task StartAllAsync() => Task.WhenAll(Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => StartNodeAsync(i, restart: false)));
+
     /// <summary>Starts host <paramref name="i"/>'s node (again, <paramref name="restart"/>), with the same data directory, port and
     /// journal. At the first start every host lists host 0 first (it starts the cluster); a restarted host lists only the
-    /// others, so that it joins them and never starts a cluster of its own beside them.</summary>
+    /// others, so that it joins them and never starts a cluster of its own beside them, unless none of them runs.</summary>
     public async Task StartNodeAsync(int i, bool restart = true)
     {
         _nodes[i]?.Dispose();
-        var seeds = Enumerable.Range(0, NemesisSchedule.Hosts).Where(h => !restart || h != i).SelectMany(h => new[] { "--seed", Host(h) });
+        // With no other node running (the cluster downed them all), the restarted host lists itself first: it starts the
+        // cluster again and the others join it.
+        var alone = restart && !Enumerable.Range(0, NemesisSchedule.Hosts).Any(h => h != i && Running(h));
+        var order = alone ? Enumerable.Range(0, NemesisSchedule.Hosts).OrderBy(h => h != i) : Enumerable.Range(0, NemesisSchedule.Hosts);
+        var seeds = order.Where(h => !restart || alone || h != i).SelectMany(h => new[] { "--seed", Host(h) });
         _nodes[i] = await NodeProcess.StartAsync(_net.Inside(i, ProcessRunner.DotnetExec(Executables.NodeDll,
         [
             "run", "--host", _net.Address(i), "--port", $"{Port}", "--data", Path.Combine(_data, $"n{i}"), "--backend", "emulated",

@@ -13,15 +13,17 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
 {
     private static string Vm(int i) => $"v{i}";
 
-    public async Task CreateVmsAsync()
-    {
-        for (var v = 0; v < schedule.Vms; v++)
+    /// <summary>Creates and starts the schedule's VMs, the clients at the same time (client c creates VMs c, c + clients, ...).</summary>
+    public Task CreateVmsAsync() =>
+        Task.WhenAll(Enumerable.Range(0, schedule.Clients).Select(async c =>
         {
-            var at = NemesisHistory.NowNs();
-            var r = await cluster.Ctl.Run(cluster.Via(), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
-            history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
-        }
-    }
+            for (var v = c; v < schedule.Vms; v += schedule.Clients)
+            {
+                var at = NemesisHistory.NowNs();
+                var r = await cluster.Ctl.Run(cluster.Via(prefer: c), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
+                history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
+            }
+        }));
 
     /// <summary>Issues <paramref name="op"/> when it makes sense in the VM's state as a live host lists it (a stop of a running
     /// VM, a start of a stopped one, a migration of a running VM to another live host); otherwise nothing is recorded.</summary>
@@ -175,20 +177,41 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
     }
 
     /// <summary>Waits until every host runs and sees the three; a node that ended meanwhile (the cluster downed it, perhaps
-    /// only once the fault was healed) is started again.</summary>
+    /// only once the fault was healed) is started again. When the cluster downed every host, those started again while the
+    /// others were still ending find no cluster to join: once no host has listed any member for <see cref="NoClusterFor"/>,
+    /// every node is killed and the cluster started afresh (host 0 first), as at the beginning.</summary>
     private async Task WholeAsync()
     {
+        var formed = DateTime.UtcNow;
         await ClusterVmctl.Eventually(async () =>
         {
             for (var i = 0; i < NemesisSchedule.Hosts; i++)
                 if (!cluster.Running(i))
                     await cluster.StartNodeAsync(i);
-            foreach (var i in Enumerable.Range(0, NemesisSchedule.Hosts))
-                if (await cluster.MembersAsync(i) != NemesisSchedule.Hosts)
-                    return false;
-            return true;
-        }, "every host back in the cluster", 180);
+            var members = new int[NemesisSchedule.Hosts];
+            for (var i = 0; i < NemesisSchedule.Hosts; i++)
+                members[i] = await cluster.MembersAsync(i);
+            if (members.All(m => m == NemesisSchedule.Hosts))
+                return true;
+            if (members.Any(m => m > 0))
+                formed = DateTime.UtcNow;
+            else if (DateTime.UtcNow - formed > NoClusterFor)
+            {
+                output.WriteLine("no host is in a cluster (the cluster downed them all): the cluster is started afresh");
+                history.Noted(NemesisHistory.NowNs(), $"no host in a cluster for {NoClusterFor.TotalSeconds:0} s (the cluster downed them all): every node killed and the cluster started afresh");
+                for (var i = 0; i < NemesisSchedule.Hosts; i++)
+                {
+                    history.HostKilled(i, NemesisHistory.NowNs());
+                    cluster.Kill(i, withWorkers: true);
+                }
+                await cluster.StartAllAsync();
+                formed = DateTime.UtcNow;
+            }
+            return false;
+        }, "every host back in the cluster", 240);
     }
+
+    private static readonly TimeSpan NoClusterFor = TimeSpan.FromSeconds(30);
 
     /// <summary>The quiet end: the cluster whole, and the VMs' states unchanged for a few seconds (none migrating or starting).</summary>
     public async Task QuiesceAsync()

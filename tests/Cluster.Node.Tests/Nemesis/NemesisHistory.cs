@@ -23,6 +23,7 @@ public sealed class NemesisHistory
     private readonly List<IssuedOp> _ops = [];
     private readonly List<AppliedFault> _faults = [];
     private readonly List<(int Host, long AtNs)> _hostKills = [];
+    private readonly List<(long AtNs, string Text)> _notes = [];
 
     /// <summary>Nanoseconds of the monotonic clock, as the run logs write them.</summary>
     public static long NowNs() => RunLog.NowNs();
@@ -39,6 +40,12 @@ public sealed class NemesisHistory
     public void Applied(AppliedFault fault)
     {
         lock (_faults) _faults.Add(fault);
+    }
+
+    /// <summary>Something the harness did besides the schedule's faults (for the history's text).</summary>
+    public void Noted(long atNs, string text)
+    {
+        lock (_notes) _notes.Add((atNs, text));
     }
 
     /// <summary>Host <paramref name="host"/>'s node and workers were killed at <paramref name="atNs"/>: runs left open there end then.</summary>
@@ -163,6 +170,7 @@ public sealed class NemesisHistory
             lock (_faults)
                 return string.Join('\n', _ops.Select(o => (o.AtNs, $"op {o.Kind} {o.Vm}{(o.To is null ? "" : $" -> {o.To}")}: {(o.Acked ? "acked" : "not acked")} {o.Output}"))
                     .Concat(_faults.Select(f => (f.BeganNs, $"fault {f.Kind} host {f.Host} for {(f.HealedNs - f.BeganNs) / 1e9:0.0} s {f.Note}")))
+                    .Concat(_notes.Select(n => (n.AtNs, $"harness: {n.Text}")))
                     .OrderBy(x => x.Item1).Select(x => $"  {x.Item1 / 1e9:0.000} {x.Item2}"));
     }
 }

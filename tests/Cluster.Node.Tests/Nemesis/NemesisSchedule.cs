@@ -65,8 +65,10 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
     public const int Hosts = 3;
 
     /// <summary>A schedule of <paramref name="faults"/> faults over <paramref name="vms"/> VMs, from <paramref name="seed"/>; each
-    /// fault's kind is drawn from <paramref name="kinds"/> (every kind when null), or taken in its order when <paramref name="inOrder"/>.</summary>
-    public static NemesisSchedule Generate(int seed, int faults, int vms = 4, IReadOnlyList<FaultKind>? kinds = null, bool inOrder = false)
+    /// fault's kind is drawn from <paramref name="kinds"/> (every kind when null), or taken in its order when <paramref name="inOrder"/>;
+    /// a journal outage lasts <paramref name="journalOutage"/> (default <see cref="JournalOutageSeconds"/>).</summary>
+    public static NemesisSchedule Generate(int seed, int faults, int vms = 4, IReadOnlyList<FaultKind>? kinds = null, bool inOrder = false,
+        TimeSpan? journalOutage = null)
     {
         var random = new Random(seed);
         kinds ??= Enum.GetValues<FaultKind>();
@@ -79,7 +81,7 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
                 FaultKind.StallNode => TimeSpan.FromSeconds(random.Next(2, 9)),
                 FaultKind.Partition or FaultKind.AsymmetricPartition => TimeSpan.FromSeconds(random.Next(3, 13)),
                 FaultKind.FlappingPartition or FaultKind.PacketLoss => TimeSpan.FromSeconds(random.Next(5, 16)),
-                FaultKind.JournalOutage => TimeSpan.FromSeconds(JournalOutageSeconds),
+                FaultKind.JournalOutage => journalOutage ?? TimeSpan.FromSeconds(JournalOutageSeconds),
                 FaultKind.CrashDuringMigration => TimeSpan.FromMilliseconds(random.Next(0, 1500)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 6)),
             };

@@ -19,8 +19,12 @@ public sealed class NemesisTests(ITestOutputHelper output)
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
 
     /// <summary>The CI tier's faults, in this order (when CHAOS_SEED and CHAOS_KINDS are not set): a crash during a migration,
-    /// then two of the network faults nftables makes.</summary>
-    private static readonly FaultKind[] CiKinds = [FaultKind.CrashDuringMigration, FaultKind.AsymmetricPartition, FaultKind.PacketLoss];
+    /// packet loss, and the journal stopped for <see cref="CiJournalOutage"/> (a full disk on SQLite). Not the asymmetric
+    /// partition: on a loaded machine the cluster sometimes downs every host for it, and starting the cluster afresh takes
+    /// the CI tier well past its 3 minutes (bench/chaos/run draws it).</summary>
+    private static readonly FaultKind[] CiKinds = [FaultKind.CrashDuringMigration, FaultKind.PacketLoss, FaultKind.JournalOutage];
+
+    private static readonly TimeSpan CiJournalOutage = TimeSpan.FromSeconds(8);
 
     [RootFact]
     public async Task No_vm_runs_twice_no_epoch_goes_back_no_counter_goes_back_and_no_acknowledged_operation_is_lost_under_faults()
@@ -36,10 +40,23 @@ public sealed class NemesisTests(ITestOutputHelper output)
         for (var s = 0; s < schedules; s++)
         {
             var schedule = kinds is null && ciTier
-                ? NemesisSchedule.Generate(firstSeed + s, faults, kinds: CiKinds, inOrder: true)
+                ? NemesisSchedule.Generate(firstSeed + s, faults, kinds: CiKinds, inOrder: true, journalOutage: CiJournalOutage)
                 : NemesisSchedule.Generate(firstSeed + s, faults, kinds: kinds, inOrder: Environment.GetEnvironmentVariable("CHAOS_IN_ORDER") == "1");
             output.WriteLine($"schedule {schedule}");
-            var (applied, found, lost, report) = await RunAsync(schedule);
+            int applied;
+            List<string> found, lost;
+            string report;
+            try
+            {
+                (applied, found, lost, report) = await RunAsync(schedule);
+            }
+            catch (Exception e) when (schedules > 1)
+            {
+                // The harness (or the cluster's recovery) failed: the schedule counts as failed, the others still run.
+                perSchedule.Add($"seed {schedule.Seed} ({NemesisJournal.Name}, {schedule.Clients} clients): faults {schedule.FaultList} did not finish: {e.Message}");
+                failures.Add($"seed {schedule.Seed}: the run did not finish: {e}\nschedule {schedule}");
+                continue;
+            }
             faultsApplied += applied;
             violations += found.Count;
             lostAcks += lost.Count;
@@ -61,19 +78,26 @@ public sealed class NemesisTests(ITestOutputHelper output)
     {
         await using var cluster = new NemesisCluster();
         var history = new NemesisHistory();
-        await cluster.StartAsync();
-        await using var counters = new NemesisCounters(cluster, schedule.Vms);
-        var driver = new NemesisDriver(cluster, history, schedule, counters, output);
-        await driver.CreateVmsAsync();
-        counters.Start();
-        foreach (var (before, fault) in schedule.Steps)
+        try
         {
-            await driver.IssueAllAsync(before);
-            await driver.ApplyAsync(fault);
+            await cluster.StartAsync();
+            await using var counters = new NemesisCounters(cluster, schedule.Vms);
+            var driver = new NemesisDriver(cluster, history, schedule, counters, output);
+            await driver.CreateVmsAsync();
+            counters.Start();
+            foreach (var (before, fault) in schedule.Steps)
+            {
+                await driver.IssueAllAsync(before);
+                await driver.ApplyAsync(fault);
+            }
+            await driver.QuiesceAsync();
+            await counters.StopAsync();
+            var (violations, lost) = await driver.CheckAsync();
+            return (history.Faults.Count, violations, lost, history.Describe());
         }
-        await driver.QuiesceAsync();
-        await counters.StopAsync();
-        var (violations, lost) = await driver.CheckAsync();
-        return (history.Faults.Count, violations, lost, history.Describe());
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"{e.Message}\nhistory so far:\n{history.Describe()}", e);
+        }
     }
 }
