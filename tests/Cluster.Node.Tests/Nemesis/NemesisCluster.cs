@@ -9,9 +9,10 @@ namespace Cluster.Node.Tests.Nemesis;
 
 /// <summary>
 /// Three real `cluster-node run` processes, each in its own network namespace on a bridge (so that a host can be cut off),
-/// sharing a SQLite journal in WAL mode (the namespaces share the file system, not the loopback network). Each host writes
-/// its run log and its workers write theirs (<c>runI.log.vmm</c>: where guests really ran). The nemesis kills, stalls and
-/// cuts off hosts here and starts them again.
+/// sharing a journal (<see cref="NemesisJournal"/>: SQLite in WAL mode on a small tmpfs, or PostgreSQL; the namespaces share
+/// the file system, not the loopback network). Each host writes its run log and its workers write theirs
+/// (<c>runI.log.vmm</c>: where guests really ran). The nemesis kills, stalls and cuts off hosts here (whole, one way, on and
+/// off, or with packet loss through nftables in the host's namespace), stops the journal, and starts them again.
 /// </summary>
 internal sealed class NemesisCluster : IAsyncDisposable
 {
@@ -19,6 +20,9 @@ internal sealed class NemesisCluster : IAsyncDisposable
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-nemesis", Guid.NewGuid().ToString("N"));
     private readonly NetworkNamespaces _net = new(NemesisSchedule.Hosts);
     private readonly NodeProcess?[] _nodes = new NodeProcess?[NemesisSchedule.Hosts];
+    private NemesisJournal? _journal;
+
+    public NemesisJournal Journal => _journal ?? throw new InvalidOperationException("the cluster has not started");
 
     public string Host(int i) => $"{_net.Address(i)}:{Port}";
 
@@ -36,21 +40,29 @@ internal sealed class NemesisCluster : IAsyncDisposable
     public async Task StartAsync()
     {
         Directory.CreateDirectory(_data);
-        await Task.WhenAll(Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => StartNodeAsync(i, restart: false)));
+        _journal = new NemesisJournal(_data);
+        await StartAllAsync();
         await ClusterVmctl.Eventually(async () => await MembersAsync(0) == NemesisSchedule.Hosts, "three hosts");
     }
 
+    /// <summary>Starts every host's node as at the first start: each lists host 0 first, which starts the cluster.</summary>
+    public Task StartAllAsync() => Task.WhenAll(Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => StartNodeAsync(i, restart: false)));
+
     /// <summary>Starts host <paramref name="i"/>'s node (again, <paramref name="restart"/>), with the same data directory, port and
     /// journal. At the first start every host lists host 0 first (it starts the cluster); a restarted host lists only the
-    /// others, so that it joins them and never starts a cluster of its own beside them.</summary>
+    /// others, so that it joins them and never starts a cluster of its own beside them, unless none of them runs.</summary>
     public async Task StartNodeAsync(int i, bool restart = true)
     {
         _nodes[i]?.Dispose();
-        var seeds = Enumerable.Range(0, NemesisSchedule.Hosts).Where(h => !restart || h != i).SelectMany(h => new[] { "--seed", Host(h) });
+        // With no other node running (the cluster downed them all), the restarted host lists itself first: it starts the
+        // cluster again and the others join it.
+        var alone = restart && !Enumerable.Range(0, NemesisSchedule.Hosts).Any(h => h != i && Running(h));
+        var order = alone ? Enumerable.Range(0, NemesisSchedule.Hosts).OrderBy(h => h != i) : Enumerable.Range(0, NemesisSchedule.Hosts);
+        var seeds = order.Where(h => !restart || alone || h != i).SelectMany(h => new[] { "--seed", Host(h) });
         _nodes[i] = await NodeProcess.StartAsync(_net.Inside(i, ProcessRunner.DotnetExec(Executables.NodeDll,
         [
             "run", "--host", _net.Address(i), "--port", $"{Port}", "--data", Path.Combine(_data, $"n{i}"), "--backend", "emulated",
-            .. seeds, "--journal", $"sqlite:{Path.Combine(_data, "journal.db")}",
+            .. seeds, "--journal", Journal.Argument,
             "--vcpus", "4", "--memory", "64M", "--rebalance", "off", "--run-log", Path.Combine(_data, $"run{i}.log"), .. TestCa.NodeArgs,
         ])));
     }
@@ -65,8 +77,9 @@ internal sealed class NemesisCluster : IAsyncDisposable
         catch (JsonException) { return 0; }
     }
 
-    /// <summary>A host that answers, other than <paramref name="not"/> when one is given.</summary>
-    public int Via(int not = -1) => Enumerable.Range(0, NemesisSchedule.Hosts).FirstOrDefault(i => i != not && Running(i), 0);
+    /// <summary>A host that answers, other than <paramref name="not"/> when one is given: the first from <paramref name="prefer"/> on.</summary>
+    public int Via(int not = -1, int prefer = 0) =>
+        Enumerable.Range(0, NemesisSchedule.Hosts).Select(k => (prefer + k) % NemesisSchedule.Hosts).FirstOrDefault(i => i != not && Running(i), 0);
 
     /// <summary>SIGKILL of the node, with its workers (<paramref name="withWorkers"/>: a host crash) or alone (a daemon crash).</summary>
     public void Kill(int i, bool withWorkers)
@@ -86,6 +99,34 @@ internal sealed class NemesisCluster : IAsyncDisposable
     public void Isolate(int i) => _net.Isolate(i);
 
     public void Heal(int i) => _net.Heal(i);
+
+    /// <summary>Host <paramref name="i"/> drops every packet from host <paramref name="peer"/>; what it sends still passes.</summary>
+    public void DropFrom(int i, int peer) =>
+        Nft(i, $"table inet nemesis {{ chain input {{ type filter hook input priority 0; policy accept; ip saddr {_net.Address(peer)} drop; }}; }}");
+
+    /// <summary>Host <paramref name="i"/> drops <paramref name="percent"/> % of the packets it receives and of those it sends
+    /// (not on its loopback), at random.</summary>
+    public void Lose(int i, int percent) =>
+        Nft(i, "table inet nemesis {" +
+               $" chain input {{ type filter hook input priority 0; policy accept; iifname \"lo\" accept; numgen random mod 100 < {percent} drop; }};" +
+               $" chain output {{ type filter hook output priority 0; policy accept; oifname \"lo\" accept; numgen random mod 100 < {percent} drop; }}; }}");
+
+    /// <summary>Removes the rules of <see cref="DropFrom"/> and <see cref="Lose"/> from host <paramref name="i"/>.</summary>
+    public void Unfilter(int i) => Nft(i, "delete table inet nemesis");
+
+    private void Nft(int i, string script)
+    {
+        var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["netns", "exec", _net.Namespace(i), "nft", "-f", "-"])
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        process.StandardInput.Write(script);
+        process.StandardInput.Close();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"nft in host {i}'s namespace failed: {error} ({script})");
+    }
 
     /// <summary>Waits up to <paramref name="seconds"/> for host <paramref name="i"/>'s node to end (a downed node ends itself).</summary>
     public async Task<bool> ExitedWithinAsync(int i, int seconds)
@@ -124,6 +165,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
         // Workers of a node killed alone belong to no node process any more: ended by their records.
         WorkerRecords.KillAll(_data);
         _net.Dispose();
+        _journal?.Dispose();
         await Task.CompletedTask;
         try { Directory.Delete(_data, recursive: true); }
         catch (IOException) { }

@@ -9,25 +9,27 @@ namespace Cluster.Node.Tests.Nemesis;
 /// recorded with whether it was acknowledged), the faults (each healed, and the cluster whole again, before the next), then
 /// the quiet end and the checks of the history.
 /// </summary>
-internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHistory history, NemesisSchedule schedule, ITestOutputHelper output)
+internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHistory history, NemesisSchedule schedule, NemesisCounters counters, ITestOutputHelper output)
 {
     private static string Vm(int i) => $"v{i}";
 
-    public async Task CreateVmsAsync()
-    {
-        for (var v = 0; v < schedule.Vms; v++)
+    /// <summary>Creates and starts the schedule's VMs, the clients at the same time (client c creates VMs c, c + clients, ...).</summary>
+    public Task CreateVmsAsync() =>
+        Task.WhenAll(Enumerable.Range(0, schedule.Clients).Select(async c =>
         {
-            var at = NemesisHistory.NowNs();
-            var r = await cluster.Ctl.Run(cluster.Via(), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
-            history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
-        }
-    }
+            for (var v = c; v < schedule.Vms; v += schedule.Clients)
+            {
+                var at = NemesisHistory.NowNs();
+                var r = await cluster.Ctl.Run(cluster.Via(prefer: c), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
+                history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
+            }
+        }));
 
     /// <summary>Issues <paramref name="op"/> when it makes sense in the VM's state as a live host lists it (a stop of a running
     /// VM, a start of a stopped one, a migration of a running VM to another live host); otherwise nothing is recorded.</summary>
-    public async Task IssueAsync(ClientOp op, int avoid = -1)
+    public async Task IssueAsync(ClientOp op, int avoid = -1, int client = 0)
     {
-        var via = cluster.Via(avoid);
+        var via = cluster.Via(avoid, prefer: client);
         if (await cluster.ListAsync(via) is not { } vms || !vms.TryGetValue(Vm(op.Vm), out var vm))
             return;
         string[]? args = op.Kind switch
@@ -44,6 +46,15 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
         var r = await cluster.Ctl.Run(via, args);
         history.Issued(new IssuedOp(at, op.Kind, Vm(op.Vm), op.Kind == OpKind.Migrate ? cluster.Host(op.To) : null, r.ExitCode == 0, Short(r)));
     }
+
+    /// <summary>Issues <paramref name="ops"/> from the schedule's clients at the same time: client c issues the operations
+    /// c, c + clients, ... one after the other, through its own host (the first live one from host c on, not <paramref name="avoid"/>).</summary>
+    public Task IssueAllAsync(IReadOnlyList<ClientOp> ops, int avoid = -1) =>
+        Task.WhenAll(Enumerable.Range(0, schedule.Clients).Select(async c =>
+        {
+            for (var i = c; i < ops.Count; i += schedule.Clients)
+                await IssueAsync(ops[i], avoid, c);
+        }));
 
     public async Task ApplyAsync(Fault fault)
     {
@@ -78,6 +89,29 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             case FaultKind.CrashDuringMigration:
                 (node, note) = await CrashDuringMigrationAsync(fault);
                 break;
+            case FaultKind.AsymmetricPartition:
+                cluster.DropFrom(node, fault.Peer);
+                await DuringAsync(fault, node);
+                cluster.Unfilter(node);
+                note = $"(dropped what came from host {fault.Peer})";
+                break;
+            case FaultKind.FlappingPartition:
+                var during = DuringAsync(fault, node);
+                var downs = await FlapAsync(fault);
+                await during;
+                note = $"(link down {downs} times)";
+                break;
+            case FaultKind.PacketLoss:
+                cluster.Lose(node, fault.Detail);
+                await DuringAsync(fault, node);
+                cluster.Unfilter(node);
+                note = $"({fault.Detail} % of packets dropped both ways)";
+                break;
+            case FaultKind.JournalOutage:
+                note = cluster.Journal.Stop();
+                await DuringAsync(fault, -1);
+                cluster.Journal.Start();
+                break;
         }
         history.Applied(new AppliedFault(fault.Kind, node, began, NemesisHistory.NowNs(), note));
         await WholeAsync();
@@ -87,10 +121,27 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
     private async Task DuringAsync(Fault fault, int hit)
     {
         var until = DateTime.UtcNow + fault.Hold;
-        foreach (var op in fault.During)
-            await IssueAsync(op, avoid: hit);
+        await IssueAllAsync(fault.During, avoid: hit);
         if (until > DateTime.UtcNow)
             await Task.Delay(until - DateTime.UtcNow);
+    }
+
+    /// <summary>The node's link down and up every 0.5-2 s (drawn from the fault's detail) for the hold; left up. Returns how
+    /// many times it went down.</summary>
+    private async Task<int> FlapAsync(Fault fault)
+    {
+        var random = new Random(fault.Detail);
+        var until = DateTime.UtcNow + fault.Hold;
+        var downs = 0;
+        while (DateTime.UtcNow < until)
+        {
+            cluster.Isolate(fault.Node);
+            downs++;
+            await Task.Delay(random.Next(500, 2001));
+            cluster.Heal(fault.Node);
+            await Task.Delay(random.Next(500, 2001));
+        }
+        return downs;
     }
 
     /// <summary>A node the cluster downed while it was stalled or cut off ends itself: it is started again.</summary>
@@ -125,20 +176,42 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
         return (hit, $"(migrating {id} from {source} to {target}, crashed the {(fault.HitsTarget ? "target" : "source")} after {fault.Hold.TotalMilliseconds:0} ms)");
     }
 
-    /// <summary>Waits until every host runs and sees the three.</summary>
+    /// <summary>Waits until every host runs and sees the three; a node that ended meanwhile (the cluster downed it, perhaps
+    /// only once the fault was healed) is started again. When the cluster downed every host, those started again while the
+    /// others were still ending find no cluster to join: once no host has listed any member for <see cref="NoClusterFor"/>,
+    /// every node is killed and the cluster started afresh (host 0 first), as at the beginning.</summary>
     private async Task WholeAsync()
     {
-        for (var i = 0; i < NemesisSchedule.Hosts; i++)
-            if (!cluster.Running(i))
-                await cluster.StartNodeAsync(i);
+        var formed = DateTime.UtcNow;
         await ClusterVmctl.Eventually(async () =>
         {
-            foreach (var i in Enumerable.Range(0, NemesisSchedule.Hosts))
-                if (await cluster.MembersAsync(i) != NemesisSchedule.Hosts)
-                    return false;
-            return true;
-        }, "every host back in the cluster", 180);
+            for (var i = 0; i < NemesisSchedule.Hosts; i++)
+                if (!cluster.Running(i))
+                    await cluster.StartNodeAsync(i);
+            var members = new int[NemesisSchedule.Hosts];
+            for (var i = 0; i < NemesisSchedule.Hosts; i++)
+                members[i] = await cluster.MembersAsync(i);
+            if (members.All(m => m == NemesisSchedule.Hosts))
+                return true;
+            if (members.Any(m => m > 0))
+                formed = DateTime.UtcNow;
+            else if (DateTime.UtcNow - formed > NoClusterFor)
+            {
+                output.WriteLine("no host is in a cluster (the cluster downed them all): the cluster is started afresh");
+                history.Noted(NemesisHistory.NowNs(), $"no host in a cluster for {NoClusterFor.TotalSeconds:0} s (the cluster downed them all): every node killed and the cluster started afresh");
+                for (var i = 0; i < NemesisSchedule.Hosts; i++)
+                {
+                    history.HostKilled(i, NemesisHistory.NowNs());
+                    cluster.Kill(i, withWorkers: true);
+                }
+                await cluster.StartAllAsync();
+                formed = DateTime.UtcNow;
+            }
+            return false;
+        }, "every host back in the cluster", 240);
     }
+
+    private static readonly TimeSpan NoClusterFor = TimeSpan.FromSeconds(30);
 
     /// <summary>The quiet end: the cluster whole, and the VMs' states unchanged for a few seconds (none migrating or starting).</summary>
     public async Task QuiesceAsync()
@@ -175,6 +248,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             }
             var events = await cluster.EventsAsync(via, v);
             violations.AddRange(NemesisHistory.EpochRegressions(v, events));
+            violations.AddRange(NemesisHistory.CounterRegressions(v, counters.Samples, events));
             lost.AddRange(history.LostAcks(v, events, to => to ?? ""));
             var open = runs.Where(r => r.Vm == v && r.End == long.MaxValue).ToList();
             if (state.Status == "Running" && (open.Count != 1 || open[0].Host != state.Host))
@@ -182,7 +256,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             if (state.Status != "Running" && open.Count != 0)
                 violations.Add($"{v} is {state.Status} at the end, but a worker still runs it: {string.Join(", ", open)}");
         }
-        output.WriteLine($"{runs.Count} worker runs, {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
+        output.WriteLine($"{runs.Count} worker runs, {counters.Samples.Count} counter readings, {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
                          $"{history.Faults.Count} faults; at the end: {string.Join(", ", vms.Select(kv => $"{kv.Key} {kv.Value.Status} on {kv.Value.Host}"))}");
         return (violations, lost);
     }

@@ -23,6 +23,7 @@ public sealed class NemesisHistory
     private readonly List<IssuedOp> _ops = [];
     private readonly List<AppliedFault> _faults = [];
     private readonly List<(int Host, long AtNs)> _hostKills = [];
+    private readonly List<(long AtNs, string Text)> _notes = [];
 
     /// <summary>Nanoseconds of the monotonic clock, as the run logs write them.</summary>
     public static long NowNs() => RunLog.NowNs();
@@ -39,6 +40,12 @@ public sealed class NemesisHistory
     public void Applied(AppliedFault fault)
     {
         lock (_faults) _faults.Add(fault);
+    }
+
+    /// <summary>Something the harness did besides the schedule's faults (for the history's text).</summary>
+    public void Noted(long atNs, string text)
+    {
+        lock (_notes) _notes.Add((atNs, text));
     }
 
     /// <summary>Host <paramref name="host"/>'s node and workers were killed at <paramref name="atNs"/>: runs left open there end then.</summary>
@@ -112,6 +119,28 @@ public sealed class NemesisHistory
         return found;
     }
 
+    /// <summary>How long before the earlier of two readings a boot may have been journalled and still explain a counter that went
+    /// back (the reading answers with the console as it was when the console actor read it, a little before the test saw it).</summary>
+    private static readonly TimeSpan BootSlack = TimeSpan.FromSeconds(3);
+
+    /// <summary>Readings of <paramref name="vm"/>'s counter that went back with no boot between them: a boot is a cold start that
+    /// the journal records (<see cref="VmStarted"/>, <see cref="VmRestarted"/>, or a new owner's <see cref="VmOwnerClaimed"/>,
+    /// which boots the guest where it claims it) between the two readings (from <see cref="BootSlack"/> before the first).</summary>
+    public static List<string> CounterRegressions(string vm, IReadOnlyList<CounterSample> samples, IReadOnlyList<VmEvent> events)
+    {
+        var boots = events.Where(e => e is VmStarted or VmRestarted or VmOwnerClaimed).Select(e => e.At).ToList();
+        var found = new List<string>();
+        var ordered = samples.Where(s => s.Vm == vm).OrderBy(s => s.At).ToList();
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            var (a, b) = (ordered[i - 1], ordered[i]);
+            if (b.Count < a.Count && !boots.Any(t => t >= a.At - BootSlack && t <= b.At))
+                found.Add($"{vm}: the guest's counter went back from {a.Count} ({a.At:HH:mm:ss.fff} via host {a.Via}) to {b.Count} " +
+                          $"({b.At:HH:mm:ss.fff} via host {b.Via}) with no boot between (boots at {string.Join(", ", boots.Select(t => t.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))})");
+        }
+        return found;
+    }
+
     /// <summary>Acknowledged operations on <paramref name="vm"/> whose event is missing from <paramref name="events"/>:
     /// a create without its definition, a migration without its commit to the host asked, more acknowledged stops or starts
     /// than the events record.</summary>
@@ -141,6 +170,7 @@ public sealed class NemesisHistory
             lock (_faults)
                 return string.Join('\n', _ops.Select(o => (o.AtNs, $"op {o.Kind} {o.Vm}{(o.To is null ? "" : $" -> {o.To}")}: {(o.Acked ? "acked" : "not acked")} {o.Output}"))
                     .Concat(_faults.Select(f => (f.BeganNs, $"fault {f.Kind} host {f.Host} for {(f.HealedNs - f.BeganNs) / 1e9:0.0} s {f.Note}")))
+                    .Concat(_notes.Select(n => (n.AtNs, $"harness: {n.Text}")))
                     .OrderBy(x => x.Item1).Select(x => $"  {x.Item1 / 1e9:0.000} {x.Item2}"));
     }
 }
