@@ -61,6 +61,14 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
         _orphans = new Timer(_ => ShutDownOrphans(), null, settings.OrphanGrace, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>The permit a new guest starts under: never beyond what the host lease has left on this node's clock (a guest
+    /// made while the lease is out starts paused, as one whose permit lapsed, until its VM actor confirms ownership).</summary>
+    private TimeSpan InitialPermit()
+    {
+        var bound = _settings.HostLease?.View.Bound(_settings.Permit) ?? _settings.Permit;
+        return bound > TimeSpan.FromMilliseconds(1) ? bound : TimeSpan.FromMilliseconds(1);
+    }
+
     /// <summary>What the host's cgroups allow, for the node's start-up log.</summary>
     public string CgroupNote { get; }
 
@@ -105,7 +113,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
         {
             using var disks = PassedDisks.Open(config, _images);
             using var kvm = _passKvm ? PassedKvm.OpenDevice() : null;
-            launch.Client.Create(new WorkerCreate(spec.Id, epoch, disks.Config) { InitialPermit = _settings.Permit, Kvm = kvm });
+            launch.Client.Create(new WorkerCreate(spec.Id, epoch, disks.Config) { InitialPermit = InitialPermit(), Kvm = kvm });
         }
         catch
         {
@@ -134,7 +142,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
             {
                 Kvm = kvm,
                 BindHost = listen.BindHost, Port = listen.Port, IoTimeout = listen.IoTimeout, Encrypted = listen.Encrypted,
-                InitialPermit = _settings.Permit,
+                InitialPermit = InitialPermit(),
             });
             receiving.ResolveCommit = listen.ResolveCommit;
         }
