@@ -115,7 +115,8 @@ public sealed partial class WorkerCgroup : IWorkerCgroup
     /// Removes the worker groups under <paramref name="parent"/> that hold no process and were made more than
     /// <paramref name="olderThan"/> ago, except <paramref name="keep"/>: groups left by workers that ended with their node
     /// (a host crash, SIGKILL) that no node re-attached to. Younger groups are left alone (a node sharing the parent may be
-    /// about to move a worker it is starting into one). Returns how many were removed.
+    /// about to move a worker it is starting into one). Nodes sharing the parent may sweep at the same time: a group that
+    /// vanishes meanwhile is skipped, never an error. Returns how many were removed.
     /// </summary>
     public static int SweepEmpty(string parent, TimeSpan olderThan, IReadOnlySet<string> keep)
     {
@@ -130,17 +131,18 @@ public sealed partial class WorkerCgroup : IWorkerCgroup
         int removed = 0;
         foreach (var name in names)
         {
-            var dirs = PathsOf(support, parent, name).Distinct.Where(Directory.Exists).ToList();
-            if (dirs.Count == 0 || dirs.Any(d => Directory.GetLastWriteTimeUtc(d) > cutoff || CgroupFs.Processes(d).Count > 0))
-                continue;
             try
             {
+                var dirs = PathsOf(support, parent, name).Distinct.Where(Directory.Exists).ToList();
+                if (dirs.Count == 0 || dirs.Any(d => Directory.GetLastWriteTimeUtc(d) > cutoff || CgroupFs.Processes(d).Count > 0))
+                    continue;
                 if (new WorkerCgroup(name, parent, support.Version, PathsOf(support, parent, name)).Delete(TimeSpan.Zero))
                     removed++;
             }
-            catch (CgroupException)
+            catch (Exception e) when (e is CgroupException or IOException or UnauthorizedAccessException)
             {
-                // Not ours to remove (permissions): left as it is.
+                // Gone meanwhile (another node sharing the parent swept it first: two nodes starting at once) or not ours
+                // to remove (permissions): left as it is.
             }
         }
         return removed;

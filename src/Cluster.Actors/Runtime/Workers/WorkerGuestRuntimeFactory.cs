@@ -51,9 +51,17 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
         if (settings.Cgroups)
         {
             // Groups of workers that ended with an earlier incarnation's host (kill -9) and were never re-attached.
-            var keep = _leftOver.Values.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-            if (WorkerCgroup.SweepEmpty(settings.CgroupParent, TimeSpan.FromMinutes(1), keep) is > 0 and var swept)
-                log($"removed {swept} empty worker cgroup(s) left under {settings.CgroupParent} by workers that are gone");
+            // A clean-up: whatever goes wrong here is logged and never stops the node.
+            try
+            {
+                var keep = _leftOver.Values.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+                if (WorkerCgroup.SweepEmpty(settings.CgroupParent, TimeSpan.FromMinutes(1), keep) is > 0 and var swept)
+                    log($"removed {swept} empty worker cgroup(s) left under {settings.CgroupParent} by workers that are gone");
+            }
+            catch (Exception e) when (e is CgroupException or IOException or UnauthorizedAccessException)
+            {
+                log($"could not sweep the empty worker cgroups under {settings.CgroupParent}: {e.Message}");
+            }
         }
         _renewals = new PermitRenewals(settings.RenewEvery);
         _pool = new WorkerPool(command, settings, backend, settings.Cgroups ? MakeIdleGroup : null);
