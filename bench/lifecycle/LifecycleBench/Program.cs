@@ -271,8 +271,9 @@ Console.WriteLine(string.Format(inv, "burst: {0} idle VMs at once from a full po
 Console.WriteLine(string.Format(inv, "sustained: {0} idle VMs at once in {1:F2} s = {2:F1} VMs/s ({3} pool hits, {4} spawns; worker taken p50 {5:F0} ms, max {6:F0} ms)",
     vms, sustained.Seconds, rate, sustained.Hits, sustained.Spawns, Percentile(sustained.Takes, 0.5), sustained.Takes.Max()));
 foreach (var (phase, values) in sustained.Timeline)
-    Console.WriteLine(string.Format(inv, "  sustained {0,-42} p50 {1,7:F1} ms  max {2,7:F1} ms  sum {3,8:F1} ms", phase, Percentile(values, 0.5),
-        values.Max(), phase.StartsWith("took", StringComparison.Ordinal) ? values.Sum() : double.NaN));
+    // A sum only for the durations ("took ..."); the "at ..." rows are times since the batch began.
+    Console.WriteLine(string.Format(inv, "  sustained {0,-42} p50 {1,7:F1} ms  max {2,7:F1} ms{3}", phase, Percentile(values, 0.5),
+        values.Max(), phase.StartsWith("took", StringComparison.Ordinal) ? string.Format(inv, "  sum {0,8:F1} ms", values.Sum()) : ""));
 Console.WriteLine($"idle VMs running: {idleIds.Count}/{vms + pool}");
 
 double Overhead(List<ProcessMemory> m) => m.Average(x => x.PssKib - (x.GuestPssKib ?? 0)) / 1024;
