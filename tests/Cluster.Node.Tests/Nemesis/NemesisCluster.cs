@@ -68,14 +68,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
     }
 
     /// <summary>How many hosts host <paramref name="via"/> lists as up; 0 when it does not answer.</summary>
-    public async Task<int> MembersAsync(int via)
-    {
-        var r = await Ctl.Run(via, "--json", "nodes");
-        if (r.ExitCode != 0)
-            return 0;
-        try { return JsonDocument.Parse(r.Stdout).RootElement.GetArrayLength(); }
-        catch (JsonException) { return 0; }
-    }
+    public Task<int> MembersAsync(int via) => Ctl.MembersAsync(via);
 
     /// <summary>A host that answers, other than <paramref name="not"/> when one is given: the first from <paramref name="prefer"/> on.</summary>
     public int Via(int not = -1, int prefer = 0) =>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cluster.Node.Tests.TestUtils;
 using Xunit.Abstractions;
@@ -45,7 +44,7 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
     public async Task An_echo_guest_migrated_there_and_back_and_restarted_after_its_host_died_keeps_answering_from_the_same_mac()
     {
         var ctl = new ClusterVmctl(Host);
-        await ClusterVmctl.Eventually(async () => await MembersAsync(ctl) == 2, "two hosts");
+        await ClusterVmctl.Eventually(async () => await ctl.MembersAsync(0) == 2, "two hosts");
         await ctl.Ok(0, "network", "create", "ov", "--mode", "overlay", "--subnet", "10.231.7.0/24");
         await ctl.Ok(0, "create", "echo", "--image", "net", "--memory", "32M",
             "--arg", "feat=all", "--arg", "echo", "--arg", "0", "--nic", $"network=ov,mac={EchoMac}", "--start");
@@ -152,15 +151,6 @@ public sealed partial class MigratingPeerPingTests(ITestOutputHelper output) : I
 
     private static async Task<string> HostOfAsync(ClusterVmctl ctl, string vm) =>
         (await ctl.ListAsync(0)).Single(v => v.GetProperty("id").GetString() == vm).GetProperty("node").GetString()!;
-
-    private static async Task<int> MembersAsync(ClusterVmctl ctl)
-    {
-        var r = await ctl.Run(0, "--json", "nodes");
-        if (r.ExitCode != 0)
-            return 0;
-        try { return JsonDocument.Parse(r.Stdout).RootElement.GetArrayLength(); }
-        catch (JsonException) { return 0; }
-    }
 
     [GeneratedRegex(@"ping progress sent=(?<sent>\d+) received=(?<received>\d+) max_gap_ms=(?<gap>\d+) recent_gap_ms=(?<recent>\d+)")]
     private static partial Regex Progress();

@@ -26,6 +26,16 @@ internal sealed class ClusterVmctl(Func<int, string> host)
     public async Task<List<JsonElement>> ListAsync(int via) =>
         [.. JsonDocument.Parse((await Ok(via, "--json", "list")).Stdout).RootElement.EnumerateArray()];
 
+    /// <summary>How many hosts host <paramref name="via"/> lists as up; 0 when it does not answer.</summary>
+    public async Task<int> MembersAsync(int via)
+    {
+        var r = await Run(via, "--json", "nodes");
+        if (r.ExitCode != 0)
+            return 0;
+        try { return JsonDocument.Parse(r.Stdout).RootElement.GetArrayLength(); }
+        catch (JsonException) { return 0; }
+    }
+
     /// <summary>Polls <paramref name="condition"/> every 500 ms, failing with <paramref name="what"/> after <paramref name="seconds"/>.</summary>
     public static async Task Eventually(Func<Task<bool>> condition, string what, int seconds = 90)
     {

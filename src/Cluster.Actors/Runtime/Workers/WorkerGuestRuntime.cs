@@ -174,7 +174,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     {
         _wantRunning = true;
         // A guest paused by a lapsed permit resumes only under a renewed one (never beyond the host lease).
-        if (PermitNow() is { } permit)
+        if (_settings.PermitNow() is { } permit)
             _client.RenewPermit(permit);
         _client.Resume();
     }
@@ -332,7 +332,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         try
         {
             // Not while the host lease is out: the guest stays paused (its VM actor asks again).
-            if (PermitNow() is not { } permit)
+            if (_settings.PermitNow() is not { } permit)
                 return;
             _client.RenewPermit(permit);
             if (_wantRunning)
@@ -342,11 +342,6 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         {
         }
     }
-
-    /// <summary>The permit to grant now: <see cref="WorkerSettings.Permit"/>, never beyond what the host lease has left on this
-    /// node's monotonic clock; null (grant nothing) once it ran out. Unbounded without a host lease.</summary>
-    private TimeSpan? PermitNow() =>
-        _settings.HostLease?.View.Bound(_settings.Permit) is { } bound ? (bound >= TimeSpan.FromMilliseconds(1) ? bound : null) : _settings.Permit;
 
     /// <summary>
     /// Called by the node's renewal timer: sends the permit renewal when it is due and no earlier one is unanswered (another would
@@ -372,7 +367,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         try
         {
             // Once the host lease runs out nothing is renewed: the permit lapses and the worker pauses the guest.
-            if (PermitNow() is { } permit)
+            if (_settings.PermitNow() is { } permit)
                 await _client.RenewPermitAsync(permit).ConfigureAwait(false);
         }
         catch (Exception e) when (e is VmmException or ObjectDisposedException)

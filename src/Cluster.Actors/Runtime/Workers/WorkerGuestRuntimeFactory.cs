@@ -71,11 +71,7 @@ public sealed class WorkerGuestRuntimeFactory : IGuestRuntimeFactory, IDisposabl
 
     /// <summary>The permit a new guest starts under: never beyond what the host lease has left on this node's clock (a guest
     /// made while the lease is out starts paused, as one whose permit lapsed, until its VM actor confirms ownership).</summary>
-    private TimeSpan InitialPermit()
-    {
-        var bound = _settings.HostLease?.View.Bound(_settings.Permit) ?? _settings.Permit;
-        return bound > TimeSpan.FromMilliseconds(1) ? bound : TimeSpan.FromMilliseconds(1);
-    }
+    private TimeSpan InitialPermit() => _settings.PermitNow() ?? TimeSpan.FromMilliseconds(1);
 
     /// <summary>What the host's cgroups allow, for the node's start-up log.</summary>
     public string CgroupNote { get; }

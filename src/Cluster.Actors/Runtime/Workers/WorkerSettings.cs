@@ -22,7 +22,7 @@ public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeS
 {
     /// <summary>How often the node reads each worker's figures (vCPU time, I/O counters: <c>cluster-hypervisor.vmm.stats-every</c>);
     /// at a renewal tick, so at least <see cref="RenewEvery"/> apart.</summary>
-    public TimeSpan StatsEvery { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan StatsEvery { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The user workers run as (a name or a uid, <c>cluster-hypervisor.vmm.worker-user</c>) when the node runs as
     /// root; empty: the node's own user.</summary>
@@ -55,7 +55,7 @@ public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeS
         })
     {
         WorkerUser = config.GetString("cluster-hypervisor.vmm.worker-user", ""),
-        StatsEvery = config.GetTimeSpan("cluster-hypervisor.vmm.stats-every", TimeSpan.FromSeconds(1)),
+        StatsEvery = config.GetTimeSpan("cluster-hypervisor.vmm.stats-every", TimeSpan.FromMilliseconds(250)),
         EmulatorCodePages = EmulatorCodePagesOf(config),
         RunLog = config.GetString("cluster-hypervisor.run-log", "") is { Length: > 0 } runLog ? runLog + WorkerRunLogSuffix : null,
     };
@@ -69,6 +69,11 @@ public sealed record WorkerSettings(string RuntimeDirectory, int WarmPool, TimeS
 
     /// <summary>The node's host lease (<see cref="HostLeases"/>): permits never outlast it. Null: no lease (single host).</summary>
     public HostLeases? HostLease { get; init; }
+
+    /// <summary>The run permit to grant now: <see cref="Permit"/>, never beyond what the host lease has left on this node's
+    /// monotonic clock; null (grant nothing) once it ran out. Unbounded without a host lease.</summary>
+    public TimeSpan? PermitNow() =>
+        HostLease?.View.Bound(Permit) is { } bound ? (bound >= TimeSpan.FromMilliseconds(1) ? bound : null) : Permit;
 
     /// <summary>The bound of each emulated vCPU's decoded-code cache, in pages (<c>cluster-hypervisor.emulator.max-code-pages</c>).</summary>
     public int EmulatorCodePages { get; init; } = EmulatedHypervisor.DefaultMaxCodePages;
