@@ -61,7 +61,7 @@ internal static partial class SourceProcess
         if (!result.Succeeded) machine.Dispose();
         var tsc = TscLine().Match(Text());
         Console.WriteLine($"converged={(result.Succeeded ? 1 : 0)} achieved_mib_s={achieved:0.0} guest_tsc_per_ms={(tsc.Success ? tsc.Groups[1].Value : "-")} total_ms={result.TotalTime.TotalMilliseconds:0.0} " +
-            $"downtime_ms={result.Downtime.TotalMilliseconds:0.00} wire_bytes={result.WireBytes} rounds={result.Rounds} final_pages={result.FinalPages} " +
+            $"downtime_ms={result.Downtime.TotalMilliseconds:0.00} ready_ms={result.ReadyAfter.TotalMilliseconds:0.00} resume_ms={result.ResumeTime.TotalMilliseconds:0.00} wire_bytes={result.WireBytes} rounds={result.Rounds} final_pages={result.FinalPages} " +
             $"delta_pages={result.DeltaPages} zero_pages={result.ZeroPages} throttle={result.MaxThrottlePercent} mode={result.ModeUsed} " +
             $"postcopy_pages={result.PostCopyPages} on_demand_pages={result.PagesFetchedOnDemand} stream_bulk_mib_s={progress.BulkMibPerSecond:0} stream_round_mib_s={progress.BestRoundMibPerSecond:0} " +
             $"reason=\"{result.FailureReason}\"");
@@ -95,8 +95,14 @@ internal static partial class SourceProcess
         public double BulkMibPerSecond { get; private set; }
         public double BestRoundMibPerSecond { get; private set; }
 
+        private static readonly bool Trace = Environment.GetEnvironmentVariable("MIGBENCH_TRACE") == "1";
+
         public void Report(MigrationProgress value)
         {
+            if (Trace)
+                Console.Error.WriteLine($"trace t_ms={_clock.Elapsed.TotalMilliseconds:0.0} phase={value.Phase} round={value.Round} " +
+                    $"remaining_mib={value.RemainingDirtyBytes / 1048576.0:0.00} rate_mib_s={value.TransferRate / 1048576.0:0} " +
+                    $"dirty_mib_s={value.DirtyRate / 1048576.0:0} throttle={value.ThrottlePercent}");
             if (value.Phase != MigrationPhase.PreCopy) return;
             var now = _clock.Elapsed;
             double rate = (value.WireBytes - _lastBytes) / (now - _last).TotalSeconds / (1 << 20);

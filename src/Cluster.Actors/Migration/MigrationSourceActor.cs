@@ -220,7 +220,7 @@ public sealed class MigrationSourceActor : ReceiveActor, IWithTimers, IWithUnbou
                 ? $"migration to {_o.Target} completed: {r.Downtime.TotalMilliseconds:0.#} ms downtime, {r.Rounds} rounds"
                 : $"ownership moved to {_o.Target}, but {r.FailureReason}";
             _log.Info($"VM {_o.Spec.Id}: migration {_o.MigrationId}: {r.Downtime.TotalMilliseconds:0.0} ms downtime (target ready after " +
-                $"{r.ReadyAfter.TotalMilliseconds:0.0} ms, commit {r.CommitTime.TotalMilliseconds:0.0} ms); the commit callback waited " +
+                $"{r.ReadyAfter.TotalMilliseconds:0.0} ms, commit {r.CommitTime.TotalMilliseconds:0.0} ms, resume {r.ResumeTime.TotalMilliseconds:0.0} ms); the commit callback waited " +
                 $"{e.CommitWaited.TotalMilliseconds:0.0} ms on this node, of which this actor saw {_commitPersisted.TotalMilliseconds:0.0} ms " +
                 $"(journal write {_journalWrite.TotalMilliseconds:0.0} ms; console tail beside it {_consoleAnswered.TotalMilliseconds:0.0} ms)");
             Context.Parent.Tell(new OutgoingMigrationCompleted(new VmMigrationCompleted(_o.Spec.Id, now, reason, _o.MigrationId,

@@ -192,6 +192,20 @@ public sealed class Machine : IDisposable
         foreach (var v in _vcpus) v.Start();
     }
 
+    /// <summary>
+    /// Creates the vCPU threads ahead of <see cref="Start"/> (they wait without entering the guest), so that the start of a
+    /// machine received by a migration, inside the guest's pause, wakes threads instead of creating them. The machine stays
+    /// Created; <see cref="Stop"/> or <see cref="Dispose"/> end the waiting threads. Does nothing unless Created.
+    /// </summary>
+    public void PrepareVcpuThreads()
+    {
+        lock (_gate)
+        {
+            if (_state != MachineRunState.Created) return;
+            foreach (var v in _vcpus) v.Prepare();
+        }
+    }
+
     /// <summary>Gets every vCPU out of Run and parks it; returns once all are parked. Allowed only in Running.</summary>
     /// <exception cref="VmmException">the machine is not running.</exception>
     public void Pause()

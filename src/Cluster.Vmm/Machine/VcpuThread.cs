@@ -71,7 +71,22 @@ public sealed class VcpuThread
     /// <summary>Raised once on the vCPU thread when it finishes, for any reason.</summary>
     public event Action<VcpuThread, MachineExit>? Finished;
 
-    /// <summary>Starts the thread. Allowed only in Created.</summary>
+    /// <summary>
+    /// Creates and starts the thread ahead of <see cref="Start"/>, waiting there without entering the guest, so that a start
+    /// that must be quick (a migration's target resuming the guest it received) only wakes it. The vCPU stays Created (a
+    /// <see cref="Stop"/> ends the waiting thread). Does nothing unless Created and not prepared yet.
+    /// </summary>
+    public void Prepare()
+    {
+        lock (_gate)
+        {
+            if (_state != VcpuRunState.Created || _thread is not null) return;
+            _thread = new Thread(Loop) { Name = $"vcpu-{Id}", IsBackground = true };
+            _thread.Start();
+        }
+    }
+
+    /// <summary>Starts the thread (or wakes the one <see cref="Prepare"/> started). Allowed only in Created.</summary>
     public VcpuRequestResult Start()
     {
         lock (_gate)
@@ -79,8 +94,13 @@ public sealed class VcpuThread
             if (_state != VcpuRunState.Created)
                 return VcpuRequestResult.NotAllowed($"vcpu {Id} cannot start: it is {_state}");
             _state = VcpuRunState.Running;
-            _thread = new Thread(Loop) { Name = $"vcpu-{Id}", IsBackground = true };
-            _thread.Start();
+            if (_thread is null)
+            {
+                _thread = new Thread(Loop) { Name = $"vcpu-{Id}", IsBackground = true };
+                _thread.Start();
+            }
+            else
+                Monitor.PulseAll(_gate);
             return VcpuRequestResult.Ok;
         }
     }
@@ -186,6 +206,12 @@ public sealed class VcpuThread
     private void Loop()
     {
         _current = this;
+        lock (_gate)
+        {
+            // A prepared thread waits here for Start; a Stop before it finished the vCPU already (nothing to report).
+            while (_state == VcpuRunState.Created) Monitor.Wait(_gate);
+            if (_state == VcpuRunState.Finished) return;
+        }
         MachineExit exit;
         try
         {

@@ -66,6 +66,14 @@ public sealed record MigrationOptions
     /// <summary>The most throttling allowed.</summary>
     public int ThrottleMax { get; init; } = 99;
 
+    /// <summary>
+    /// In <see cref="MigrationMode.Auto"/> and <see cref="MigrationMode.AutoConverge"/>: when the dirty bytes already fit
+    /// <see cref="DowntimeLimit"/> but no longer shrink towards <see cref="DowntimeTarget"/> (a working set the guest rewrites
+    /// faster than a round sends it), how many more rounds the source runs with the vCPUs throttled (a step more each round)
+    /// before it stops and copies what is left. Each costs about one round's time; 0 stops at once (within the limit).
+    /// </summary>
+    public int ConvergeRounds { get; init; } = 3;
+
     /// <summary>The limit on each blocking send or receive.</summary>
     public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

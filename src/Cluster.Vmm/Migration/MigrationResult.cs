@@ -57,4 +57,8 @@ public sealed record MigrationResult
 
     /// <summary>Part of <see cref="Downtime"/>: the time spent in the commit callback (<see cref="MigrationOptions.Commit"/>).</summary>
     public TimeSpan CommitTime { get; init; }
+
+    /// <summary>Part of <see cref="Downtime"/>: from the source's Resume to the target's Resumed (the target's vCPUs let run);
+    /// zero when the target never confirmed.</summary>
+    public TimeSpan ResumeTime { get; init; }
 }

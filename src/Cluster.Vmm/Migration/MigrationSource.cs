@@ -64,10 +64,12 @@ public sealed class MigrationSource
         private int _throttle;
         private int _maxThrottle;
         private int _rounds;
+        private int _convergeRounds;
         private long _finalPages;
         private TimeSpan _pausedAt;
         private TimeSpan _readyAfter;
         private TimeSpan _commitTime;
+        private TimeSpan _resumeTime;
         private DirtyBitmap[]? _pending;
         private bool _targetPostCopy;
         private string _noPostCopy = "";
@@ -198,8 +200,25 @@ public sealed class MigrationSource
                 Report(MigrationPhase.PreCopy, _rounds, dirtyBytes, rate, dirtyRate);
                 bool shrinking = dirtyPages < previousDirty * 9 / 10;
                 _pending = dirty;
-                if (dirtyPages == 0 || expected <= aim || (expected <= _o.DowntimeLimit && !shrinking))
+                if (dirtyPages == 0 || expected <= aim)
                     return false;
+                if (expected <= _o.DowntimeLimit && !shrinking)
+                {
+                    // Within the limit but no longer converging towards the aim: the guest rewrites its working set faster than
+                    // a round sends it, and stopping now would pause it for all of that set. Throttling the vCPUs a step more
+                    // per round (auto-converge) for a few rounds shrinks it; then, or when that is not allowed, stop and copy.
+                    if (!CanConvergeFurther)
+                        return false;
+                    _convergeRounds++;
+                    SetThrottle(_throttle == 0 ? Math.Min(_o.ThrottleInitial, _o.ThrottleMax) : Math.Min(_throttle + _o.ThrottleIncrement, _o.ThrottleMax));
+                    _modeUsed = MigrationMode.AutoConverge;
+                    previousDirty = dirtyPages;
+                    _rounds++;
+                    (sent, elapsed) = SendRound(slots, dirty, cacheable: true);
+                    elapsed += SyncRound();
+                    if (sent >= 256) rate = RatePerSecond(sent, elapsed);
+                    continue;
+                }
                 outrunRounds = dirtyRate >= rate ? outrunRounds + 1 : 0;
                 if (_rounds >= _o.MaxRounds)
                 {
@@ -229,6 +248,12 @@ public sealed class MigrationSource
                 if (sent >= 256) rate = RatePerSecond(sent, elapsed);
             }
         }
+
+        /// <summary>Whether a round under the limit that no longer shrinks may be followed by a throttled one (see
+        /// <see cref="MigrationOptions.ConvergeRounds"/>).</summary>
+        private bool CanConvergeFurther =>
+            _o.Mode is MigrationMode.Auto or MigrationMode.AutoConverge && _convergeRounds < _o.ConvergeRounds &&
+            _throttle < _o.ThrottleMax && _rounds < _o.MaxRounds;
 
         private bool CanSwitchToPostCopy => _o.Mode == MigrationMode.Auto && _o.AllowPostCopy && _targetPostCopy;
 
@@ -376,9 +401,11 @@ public sealed class MigrationSource
             string? failure = null;
             try
             {
+                var resumeSent = _clock.Elapsed;
                 Control.Write(MigrationCommand.Resume, ReadOnlySpan<byte>.Empty);
                 var (cmd, len) = Control.Read(ref _buffer);
                 Expect(cmd, MigrationCommand.Resumed, len);
+                _resumeTime = _clock.Elapsed - resumeSent;
             }
             catch (Exception e) when (e is VmmException or SocketException or IOException or ObjectDisposedException)
             {
@@ -444,6 +471,7 @@ public sealed class MigrationSource
             OwnershipMoved = _committed,
             ReadyAfter = _readyAfter,
             CommitTime = _commitTime,
+            ResumeTime = _resumeTime,
         };
 
         /// <summary>Sends the pages of <paramref name="dirty"/> (every page when null), partitioned across the

@@ -194,6 +194,8 @@ public sealed class MigrationTarget
                 try { _machine = Options.CreateMachine?.Invoke(config) ?? VmMachine.Create(_owner._hypervisor, config); }
                 catch (VmmException e) { return Refuse(control, $"cannot create the machine: {e.Message}"); }
                 foreach (var slot in _machine.Memory.Slots) slot.Memory.AdviseHugePages();
+                // The vCPU threads start now, while pages arrive, not on Resume inside the guest's pause (5-12 ms on a loaded host).
+                _machine.PrepareVcpuThreads();
                 Options.MachineCreated?.Invoke(_machine);
                 string? noPostCopy = PostCopyArrival.WhyNot(_owner._hypervisor);
                 var accept = new byte[4 + (noPostCopy is null ? 0 : Encoding.UTF8.GetByteCount(noPostCopy))];

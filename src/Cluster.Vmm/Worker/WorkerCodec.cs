@@ -351,6 +351,7 @@ public static class WorkerCodec
         w.Write(m.OwnershipMoved);
         w.Write(m.ReadyAfter.Ticks);
         w.Write(m.CommitTime.Ticks);
+        w.Write(m.ResumeTime.Ticks);
     }
 
     /// <summary>Reads a migration result.</summary>
@@ -366,7 +367,9 @@ public static class WorkerCodec
         };
         // Appended within version 1: a worker built before them (one re-attached after an upgrade) does not send them.
         if (r.BaseStream.Position == r.BaseStream.Length) return m;
-        return m with { ReadyAfter = TimeSpan.FromTicks(r.ReadInt64()), CommitTime = TimeSpan.FromTicks(r.ReadInt64()) };
+        m = m with { ReadyAfter = TimeSpan.FromTicks(r.ReadInt64()), CommitTime = TimeSpan.FromTicks(r.ReadInt64()) };
+        if (r.BaseStream.Position == r.BaseStream.Length) return m;
+        return m with { ResumeTime = TimeSpan.FromTicks(r.ReadInt64()) };
     }
 
     /// <summary>Writes an incoming migration's result.</summary>

@@ -128,6 +128,40 @@ public class VcpuThreadTests
         Assert.False(thread.Start().Done);
     }
 
+    [Fact]
+    public void A_prepared_vcpu_waits_without_running_until_start_then_runs_on_its_thread()
+    {
+        var (thread, vcpu, probe) = Make(2);
+        vcpu.Enqueue(VcpuExit.IoOut(0x101, 1, 0x7), VcpuExit.Hlt);
+        thread.Prepare();
+        thread.Prepare(); // a second call does nothing
+        Thread.Sleep(50);
+        Assert.Equal(0, vcpu.RunCalls);
+        Assert.Equal(VcpuRunState.Created, thread.State);
+        Assert.False(thread.Pause().Done);
+
+        Assert.True(thread.Start().Done);
+        Assert.True(thread.Join(Timeout));
+        Assert.Equal([(1, (ulong?)0x7UL, "vcpu-2", false)], probe.Log);
+        Assert.Equal(MachineExitKind.Halted, thread.Exit!.Kind);
+    }
+
+    [Fact]
+    public void Stop_ends_a_prepared_vcpu_that_never_ran_and_reports_it_once()
+    {
+        var (thread, vcpu, _) = Make();
+        var finished = 0;
+        thread.Finished += (_, _) => Interlocked.Increment(ref finished);
+        thread.Prepare();
+        Assert.True(thread.Stop().Done);
+        Assert.True(thread.Join(Timeout));
+        Thread.Sleep(50); // the waiting thread wakes and leaves without reporting again
+        Assert.Equal(1, finished);
+        Assert.Equal(0, vcpu.RunCalls);
+        Assert.Equal(MachineExitKind.Stopped, thread.Exit!.Kind);
+        Assert.False(thread.Start().Done);
+    }
+
     [Theory]
     [InlineData(VcpuExitKind.Shutdown, MachineExitKind.Shutdown)]
     [InlineData(VcpuExitKind.InternalError, MachineExitKind.InternalError)]

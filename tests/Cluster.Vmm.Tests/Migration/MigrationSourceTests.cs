@@ -185,6 +185,32 @@ public class MigrationSourceTests
         MigrationAssert.RunsOnSourceOnly(h, "dirtier pass");
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(0)]
+    public void Under_the_limit_but_not_shrinking_auto_throttles_for_at_most_the_converge_rounds_then_stops_and_copies(int convergeRounds)
+    {
+        // A 4 MiB working set rewritten much faster than a 16 MiB/s link sends it: every round finds all of it dirty again
+        // (never shrinking), and 4 MiB fit the 1 s limit. Before, the source stopped at once with all of it in the pause.
+        using var h = new MigrationHarness("dirtier", Memory, "4");
+        MigrationHarness.WaitUntil(() => h.SourceConsole.Text.Contains("dirtier pass 3\n"), "the guest to dirty");
+        var options = new MigrationOptions
+        {
+            Mode = MigrationMode.Auto, AllowPostCopy = false, MaxBandwidth = 16L << 20, Xbzrle = false,
+            DowntimeLimit = TimeSpan.FromSeconds(1), ConvergeRounds = convergeRounds,
+        };
+        var (source, target) = h.Migrate(h.Source, options);
+
+        Assert.True(source.Succeeded, source.FailureReason);
+        Assert.True(target.Succeeded, target.FailureReason);
+        // Round 1 (the first dirty round), then one throttled round per converge round (a step more each), then stop-and-copy.
+        Assert.Equal(convergeRounds + 2, source.Rounds);
+        Assert.Equal(convergeRounds == 0 ? 0 : options.ThrottleInitial + (convergeRounds - 1) * options.ThrottleIncrement, source.MaxThrottlePercent);
+        Assert.Equal(convergeRounds == 0 ? MigrationMode.PreCopy : MigrationMode.AutoConverge, source.ModeUsed);
+        int passes = MigrationAssert.LastPass(h.SourceConsole.Text, "dirtier");
+        MigrationHarness.WaitUntil(() => MigrationAssert.LastPass(h.TargetConsole!.Text, "dirtier") > passes, "the guest to dirty on the target");
+    }
+
     [Fact]
     public void Auto_mode_refuses_a_migration_that_cannot_meet_the_limits()
     {

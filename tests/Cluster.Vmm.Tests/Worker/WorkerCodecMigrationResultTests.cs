@@ -10,7 +10,7 @@ public class WorkerCodecMigrationResultTests
     private static readonly MigrationResult Result = new()
     {
         Succeeded = true, Downtime = TimeSpan.FromMilliseconds(12), Rounds = 3, OwnershipMoved = true,
-        ReadyAfter = TimeSpan.FromMilliseconds(7), CommitTime = TimeSpan.FromMilliseconds(4),
+        ReadyAfter = TimeSpan.FromMilliseconds(7), CommitTime = TimeSpan.FromMilliseconds(4), ResumeTime = TimeSpan.FromMilliseconds(1),
     };
 
     [Fact]
@@ -25,10 +25,21 @@ public class WorkerCodecMigrationResultTests
     public void A_result_without_the_split_from_an_older_worker_still_decodes()
     {
         var bytes = WorkerCodec.Encode(w => w.Write(Result));
-        var older = bytes[..^16];
+        var older = bytes[..^24];
 
         var read = WorkerCodec.Decode(older, r => r.ReadMigrationResult());
 
-        Assert.Equal(Result with { ReadyAfter = TimeSpan.Zero, CommitTime = TimeSpan.Zero }, read);
+        Assert.Equal(Result with { ReadyAfter = TimeSpan.Zero, CommitTime = TimeSpan.Zero, ResumeTime = TimeSpan.Zero }, read);
+    }
+
+    [Fact]
+    public void A_result_without_the_resume_time_from_the_previous_worker_still_decodes()
+    {
+        var bytes = WorkerCodec.Encode(w => w.Write(Result));
+        var previous = bytes[..^8];
+
+        var read = WorkerCodec.Decode(previous, r => r.ReadMigrationResult());
+
+        Assert.Equal(Result with { ResumeTime = TimeSpan.Zero }, read);
     }
 }
