@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Cluster.Actors.Clustering;
+using Cluster.Actors.Leases;
 using Cluster.Actors.Migration;
 using Cluster.Actors.Tests.TestUtils;
 using Cluster.Contracts.Commands;
@@ -61,6 +63,25 @@ public sealed class MigrationSourceActorTests : TestKit
 
     private static MigrationEnded Succeeded() =>
         new(Id, new MigrationResult { Succeeded = true, OwnershipMoved = true, Downtime = TimeSpan.FromMilliseconds(9) });
+
+    [Fact]
+    public void A_commit_is_refused_while_this_hosts_lease_runs_out_within_a_renewal_period_and_written_while_it_holds()
+    {
+        var source = Streaming(TimeSpan.FromSeconds(15));
+        var leases = HostLeases.Get(Sys);
+        // Half a second left (the renewal period is 2 s): a node cut off from the database must not hand the VM on.
+        leases.Publish(new HostLeaseView(true, Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2, "n#1", 1, 0));
+
+        source.Tell(new CommitRequested(Id));
+        var refused = _streamer.ExpectMsg<CommitRefused>(SetupWait);
+        Assert.Contains("lease is not held", refused.Reason);
+        _parent.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        // Renewed: held for 10 s more, so the commit is written.
+        leases.Publish(new HostLeaseView(true, Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency, "n#1", 2, 0));
+        source.Tell(new CommitRequested(Id));
+        _parent.ExpectMsg<PersistMigrationCommit>(p => Assert.Equal("127.0.0.1:5001", p.Target));
+    }
 
     [Fact]
     public void The_commit_is_written_without_waiting_for_the_console_which_reaches_the_target_before_the_outcome()
