@@ -198,48 +198,39 @@ public sealed class MigrationSource
                 double dirtyRate = dirtyBytes / Math.Max(elapsed.TotalSeconds, 1e-6);
                 var expected = TimeSpan.FromSeconds(dirtyBytes / Math.Max(rate, 1));
                 Report(MigrationPhase.PreCopy, _rounds, dirtyBytes, rate, dirtyRate);
-                bool shrinking = dirtyPages < previousDirty * 9 / 10;
                 _pending = dirty;
-                if (dirtyPages == 0 || expected <= aim)
+                var decision = StopRule.Decide(dirtyPages, previousDirty, expected, aim, _o.DowntimeLimit, CanConvergeFurther);
+                if (decision == StopDecision.StopAndCopy)
                     return false;
-                if (expected <= _o.DowntimeLimit && !shrinking)
+                if (decision == StopDecision.Converge)
                 {
                     // Within the limit but no longer converging towards the aim: the guest rewrites its working set faster than
                     // a round sends it, and stopping now would pause it for all of that set. Throttling the vCPUs a step more
-                    // per round (auto-converge) for a few rounds shrinks it; then, or when that is not allowed, stop and copy.
-                    if (!CanConvergeFurther)
-                        return false;
+                    // per round (auto-converge) for a few rounds shrinks it.
                     _convergeRounds++;
-                    SetThrottle(_throttle == 0 ? Math.Min(_o.ThrottleInitial, _o.ThrottleMax) : Math.Min(_throttle + _o.ThrottleIncrement, _o.ThrottleMax));
-                    _modeUsed = MigrationMode.AutoConverge;
-                    previousDirty = dirtyPages;
-                    _rounds++;
-                    (sent, elapsed) = SendRound(slots, dirty, cacheable: true);
-                    elapsed += SyncRound();
-                    if (sent >= 256) rate = RatePerSecond(sent, elapsed);
-                    continue;
+                    ThrottleStep();
                 }
-                outrunRounds = dirtyRate >= rate ? outrunRounds + 1 : 0;
-                if (_rounds >= _o.MaxRounds)
+                else
                 {
-                    if (CanSwitchToPostCopy) return true;
-                    throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
-                        $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms{PostCopyNote}", "migration-converge");
-                }
-                // Throttling takes vCPU time away, and at best divides the dirty rate accordingly: when even the
-                // most throttling would leave the guest dirtying faster than the link carries, or when it has
-                // been tried for three rounds to no avail, pre-copy cannot meet the limit.
-                bool hopeless = _rounds >= 2 && dirtyRate * (100 - _o.ThrottleMax) / (100 - _throttle) >= rate;
-                if (_o.Mode == MigrationMode.Auto && ((_throttle >= _o.ThrottleMax && outrunRounds >= 3) || (hopeless && CanSwitchToPostCopy)))
-                {
-                    if (CanSwitchToPostCopy) return true;
-                    throw new VmmException($"cannot meet the downtime limit of {_o.DowntimeLimit.TotalMilliseconds} ms: the guest dirties {Mib(dirtyRate)} MiB/s " +
-                        $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%{PostCopyNote}", "migration-converge");
-                }
-                if (_o.Mode != MigrationMode.PreCopy && _rounds >= 1 && dirtyRate >= rate / 2 && _throttle < _o.ThrottleMax)
-                {
-                    SetThrottle(_throttle == 0 ? Math.Min(_o.ThrottleInitial, _o.ThrottleMax) : Math.Min(_throttle + _o.ThrottleIncrement, _o.ThrottleMax));
-                    _modeUsed = MigrationMode.AutoConverge;
+                    outrunRounds = dirtyRate >= rate ? outrunRounds + 1 : 0;
+                    if (_rounds >= _o.MaxRounds)
+                    {
+                        if (CanSwitchToPostCopy) return true;
+                        throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
+                            $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms{PostCopyNote}", "migration-converge");
+                    }
+                    // Throttling takes vCPU time away, and at best divides the dirty rate accordingly: when even the
+                    // most throttling would leave the guest dirtying faster than the link carries, or when it has
+                    // been tried for three rounds to no avail, pre-copy cannot meet the limit.
+                    bool hopeless = _rounds >= 2 && dirtyRate * (100 - _o.ThrottleMax) / (100 - _throttle) >= rate;
+                    if (_o.Mode == MigrationMode.Auto && ((_throttle >= _o.ThrottleMax && outrunRounds >= 3) || (hopeless && CanSwitchToPostCopy)))
+                    {
+                        if (CanSwitchToPostCopy) return true;
+                        throw new VmmException($"cannot meet the downtime limit of {_o.DowntimeLimit.TotalMilliseconds} ms: the guest dirties {Mib(dirtyRate)} MiB/s " +
+                            $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%{PostCopyNote}", "migration-converge");
+                    }
+                    if (_o.Mode != MigrationMode.PreCopy && _rounds >= 1 && dirtyRate >= rate / 2 && _throttle < _o.ThrottleMax)
+                        ThrottleStep();
                 }
                 previousDirty = dirtyPages;
                 _rounds++;
@@ -247,6 +238,13 @@ public sealed class MigrationSource
                 elapsed += SyncRound();
                 if (sent >= 256) rate = RatePerSecond(sent, elapsed);
             }
+        }
+
+        /// <summary>Throttles the vCPUs a step more (the first step, then one increment per call, at most the maximum).</summary>
+        private void ThrottleStep()
+        {
+            SetThrottle(_throttle == 0 ? Math.Min(_o.ThrottleInitial, _o.ThrottleMax) : Math.Min(_throttle + _o.ThrottleIncrement, _o.ThrottleMax));
+            _modeUsed = MigrationMode.AutoConverge;
         }
 
         /// <summary>Whether a round under the limit that no longer shrinks may be followed by a throttled one (see
