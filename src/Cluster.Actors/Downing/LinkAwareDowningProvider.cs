@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.SBR;
+using Akka.Event;
 
 namespace Cluster.Actors.Downing;
 
@@ -19,6 +20,9 @@ public sealed class LinkAwareDowningProvider : IDowningProvider
         _resolver = new SplitBrainResolverProvider(system, cluster);
         _settings = LinkDowningSettings.From(system.Settings.Config,
             system.Settings.Config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after", TimeSpan.FromSeconds(20)));
+        if (_settings.Shrunk)
+            system.Log.Warning("cluster-hypervisor.link-downing: decide-after + settle must be under the resolver's stable-after; " +
+                               "using decide-after {0}, settle {1}", _settings.DecideAfter, _settings.Settle);
     }
 
     public TimeSpan DownRemovalMargin => _resolver.DownRemovalMargin;
