@@ -18,6 +18,37 @@ internal static partial class HaBreakdown
         ("placed_again", "placed again on"),
     ];
 
+    /// <summary>
+    /// The heartbeat gaps Akka's failure detectors warned about (from 2/3 of the acceptable pause) before the kill, on every
+    /// host: what a shorter acceptable-heartbeat-pause would have turned into false unreachables.
+    /// </summary>
+    public static string Gaps(DateTime killedAt, IReadOnlyList<string> logs)
+    {
+        var gaps = new List<int>();
+        foreach (var line in logs.Where(File.Exists).SelectMany(Lines))
+        {
+            var gap = Gap().Match(line);
+            if (gap.Success && Before(line, killedAt))
+                gaps.Add(int.Parse(gap.Groups[1].Value, CultureInfo.InvariantCulture));
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"heartbeat gaps over 2/3 of the acceptable pause before the kill: {gaps.Count}, longest {(gaps.Count > 0 ? gaps.Max() : 0)} ms");
+    }
+
+    private static bool Before(string line, DateTime killedAt)
+    {
+        var stamp = Stamp().Match(line);
+        return stamp.Success && DateTime.TryParseExact(stamp.Groups[1].Value, "MM/dd/yyyy HH:mm:ss.fff", CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at) && at < killedAt;
+    }
+
+    private static string[] Lines(string log)
+    {
+        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n');
+    }
+
     public static string From(DateTime killedAt, double recovery, IReadOnlyList<string> logs)
     {
         var first = new Dictionary<string, double>();
@@ -61,6 +92,9 @@ internal static partial class HaBreakdown
 
     [GeneratedRegex(@"^\[\w+\]\[(\d\d/\d\d/\d{4} \d\d:\d\d:\d\d\.\d{3})Z\]")]
     private static partial Regex Stamp();
+
+    [GeneratedRegex(@"heartbeat interval is growing too large for address \S+: (\d+) millis")]
+    private static partial Regex Gap();
 
     [GeneratedRegex(@"ran out after a (\d+) ms wait")]
     private static partial Regex RanOut();

@@ -163,6 +163,7 @@ try
     var recovery = Stopwatch.GetElapsedTime(killed).TotalSeconds;
     Console.WriteLine($"HA: {lost.Count} VMs of {victimHost} running elsewhere {recovery:0.0} s after kill -9");
     Console.WriteLine(HaBreakdown.From(killedAt, recovery, [.. Enumerable.Range(0, 3).Where(i => i != victim).Select(i => Path.Combine(logs, $"n{i}.log"))]));
+    Console.WriteLine(HaBreakdown.Gaps(killedAt, [.. Enumerable.Range(0, 3).Select(i => Path.Combine(logs, $"n{i}.log"))]));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ha_recovery_s={recovery:0.0} placements_per_s={rate:0} create_p99_ms={Pct(0.99):0.0}"));
 }
 catch (Exception e) when (e is InvalidOperationException or AskTimeoutException or InvalidCastException)
