@@ -68,7 +68,7 @@ public sealed class AsymmetricPartitionTests : IDisposable
         var faulted = Stopwatch.StartNew();
         await fault();
 
-        // One end of the broken link is downed (its process ends); give the resolver time to do worse (stable-after 3 s and
+        // One end of the broken link is downed (its process ends); give the resolver time to do worse (stable-after 2 s and
         // down-all-when-unstable 15 s after stable-after, counted from the first change) before judging.
         while (faulted.Elapsed < TimeSpan.FromSeconds(40) && !_nodes[1].HasExited && !_nodes[2].HasExited)
             await Task.Delay(250);
