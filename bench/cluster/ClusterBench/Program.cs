@@ -1,7 +1,8 @@
 // Cluster benchmark: three `cluster-node run` processes on loopback, driven through a ClusterClient.
 //   1. create latency: sequential creations, p50/p99 in ms;
 //   2. placement rate: concurrent creations (64 in flight), VMs placed per second across the 3 hosts;
-//   3. HA recovery: kill -9 of the host with the most running VMs, seconds until all of them run elsewhere.
+//   3. HA recovery: kill -9 of the host with the most running VMs, seconds until all of them run elsewhere, and where
+//      those seconds went (HaBreakdown: unreachable, downed, removed, lease waits, placed again, read from the hosts' logs).
 // Last line: ha_recovery_s=N placements_per_s=N create_p99_ms=N (targets <= 10, >= 500, <= 50).
 using System.Diagnostics;
 using System.Globalization;
@@ -41,7 +42,8 @@ foreach (var command in new[] { new[] { "ca", "init", "--dir", ca }, ["ca", "iss
 }
 var tls = Cluster.Serialization.Tls.RemoteTls.Load(ca, Path.Combine(ca, "vmctl.crt"));
 var ports = new[] { FreePort(), FreePort(), FreePort() };
-var logs = Path.Combine(Path.GetTempPath(), "cluster-bench-logs");
+// One folder per run (several benchmarks may run on one machine at once); kept after the run.
+var logs = Path.Combine(Path.GetTempPath(), $"cluster-bench-logs-{Environment.ProcessId}");
 Directory.CreateDirectory(logs);
 var nodes = new List<Process>();
 for (var i = 0; i < 3; i++)
@@ -148,6 +150,7 @@ try
     var victim = Array.IndexOf(ports, int.Parse(victimHost.Split(':')[1], CultureInfo.InvariantCulture));
     var lost = hostOf.Where(kv => kv.Value == victimHost).Select(kv => kv.Key).ToList();
     var killed = Stopwatch.GetTimestamp();
+    var killedAt = DateTime.UtcNow;
     nodes[victim].Kill(entireProcessTree: true);
     // Short asks: a query sent to the dead host before the cluster notices is lost, not late.
     while (true)
@@ -159,6 +162,8 @@ try
     }
     var recovery = Stopwatch.GetElapsedTime(killed).TotalSeconds;
     Console.WriteLine($"HA: {lost.Count} VMs of {victimHost} running elsewhere {recovery:0.0} s after kill -9");
+    Console.WriteLine(HaBreakdown.From(killedAt, recovery, [.. Enumerable.Range(0, 3).Where(i => i != victim).Select(i => Path.Combine(logs, $"n{i}.log"))]));
+    Console.WriteLine(HaBreakdown.Gaps(killedAt, [.. Enumerable.Range(0, 3).Select(i => Path.Combine(logs, $"n{i}.log"))]));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ha_recovery_s={recovery:0.0} placements_per_s={rate:0} create_p99_ms={Pct(0.99):0.0}"));
 }
 catch (Exception e) when (e is InvalidOperationException or AskTimeoutException or InvalidCastException)

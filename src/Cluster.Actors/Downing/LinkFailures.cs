@@ -1,0 +1,50 @@
+namespace Cluster.Actors.Downing;
+
+/// <summary>
+/// The pure decision of the link-aware downing: given the cluster's unreachability records (observer cannot reach subject)
+/// among live members, finds the broken links between members that still reach the rest of the cluster, and a minimal set
+/// of members whose downing removes every such link.
+/// <para>
+/// A link counts as broken when both its ends are <em>indirectly connected</em> in Akka's sense: each observes some member
+/// as unreachable and is itself observed as unreachable. That never happens in a clean partition or a crash, where the
+/// records of the cut-off side cannot reach the others; it is the mark of a one-way or flapping link between two hosts
+/// that both still gossip through a third. Akka's split brain resolver downs every indirectly connected member (both ends
+/// of each link); this downs one end of each: greedily the member on the most broken links, ties going against the
+/// member to keep last (the youngest), so every node that decides decides the same.
+/// </para>
+/// </summary>
+public static class LinkFailures
+{
+    /// <summary>The records whose observer and subject are both indirectly connected (the broken links).</summary>
+    public static IReadOnlyList<(T Observer, T Subject)> BrokenLinks<T>(IEnumerable<(T Observer, T Subject)> unreachable) where T : notnull
+    {
+        var records = unreachable.Where(r => !EqualityComparer<T>.Default.Equals(r.Observer, r.Subject)).Distinct().ToList();
+        var observers = records.Select(r => r.Observer).ToHashSet();
+        var indirect = records.Select(r => r.Subject).Where(observers.Contains).ToHashSet();
+        return records.Where(r => indirect.Contains(r.Observer) && indirect.Contains(r.Subject)).ToList();
+    }
+
+    /// <summary>
+    /// The members to down so that no broken link is left: at most one end of each link, chosen greedily (most links
+    /// first, then the member <paramref name="keepFirst"/> orders last). Empty when there are no broken links.
+    /// </summary>
+    public static IReadOnlyList<T> ToDown<T>(IEnumerable<(T Observer, T Subject)> links, IComparer<T> keepFirst) where T : notnull
+    {
+        var left = links.Select(l => (l.Observer, l.Subject)).ToList();
+        var down = new List<T>();
+        while (left.Count > 0)
+        {
+            var degree = new Dictionary<T, int>();
+            foreach (var (o, s) in left)
+            {
+                degree[o] = degree.GetValueOrDefault(o) + 1;
+                degree[s] = degree.GetValueOrDefault(s) + 1;
+            }
+            var most = degree.Values.Max();
+            var pick = degree.Where(kv => kv.Value == most).Select(kv => kv.Key).OrderBy(n => n, keepFirst).Last();
+            down.Add(pick);
+            left.RemoveAll(l => EqualityComparer<T>.Default.Equals(l.Observer, pick) || EqualityComparer<T>.Default.Equals(l.Subject, pick));
+        }
+        return down;
+    }
+}

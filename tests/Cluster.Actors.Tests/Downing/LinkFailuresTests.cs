@@ -1,0 +1,66 @@
+using Cluster.Actors.Downing;
+
+namespace Cluster.Actors.Tests.Downing;
+
+/// <summary>The link-aware downing's pure decision: which records are broken links, and which members to down.</summary>
+public sealed class LinkFailuresTests
+{
+    // Members are named by age: a is the oldest; the comparer keeps older members first.
+    private static readonly IComparer<string> KeepOlder = Comparer<string>.Create(string.CompareOrdinal);
+
+    [Fact]
+    public void A_one_way_link_between_two_hosts_downs_the_younger_end_only()
+    {
+        // c drops what b sends: b cannot reach c (no answers) and c cannot reach b; a reaches both.
+        var links = LinkFailures.BrokenLinks([("b", "c"), ("c", "b")]);
+        Assert.Equal(2, links.Count);
+        Assert.Equal(["c"], LinkFailures.ToDown(links, KeepOlder));
+    }
+
+    [Fact]
+    public void A_clean_partition_or_a_crash_makes_no_broken_link()
+    {
+        // c is cut off (or dead): a and b record it; c's own records never reach them.
+        Assert.Empty(LinkFailures.BrokenLinks([("a", "c"), ("b", "c")]));
+        // Five hosts split 3 | 2: the majority's records only.
+        Assert.Empty(LinkFailures.BrokenLinks([("a", "d"), ("a", "e"), ("b", "d"), ("b", "e"), ("c", "d"), ("c", "e")]));
+    }
+
+    [Fact]
+    public void A_single_record_without_its_reverse_is_not_yet_a_broken_link()
+    {
+        // One failure detector fired before the other: nothing to decide yet (the resolver's timer runs meanwhile).
+        Assert.Empty(LinkFailures.BrokenLinks([("b", "c")]));
+    }
+
+    [Fact]
+    public void A_host_on_several_broken_links_goes_alone()
+    {
+        // e's links to b, c and d are broken (both ways): downing e alone removes them all.
+        var links = LinkFailures.BrokenLinks([("b", "e"), ("e", "b"), ("c", "e"), ("e", "c"), ("d", "e"), ("e", "d")]);
+        Assert.Equal(["e"], LinkFailures.ToDown(links, KeepOlder));
+    }
+
+    [Fact]
+    public void Two_separate_broken_links_down_one_end_of_each_and_the_same_on_every_node()
+    {
+        var records = new[] { ("a", "b"), ("b", "a"), ("c", "d"), ("d", "c") };
+        var down = LinkFailures.ToDown(LinkFailures.BrokenLinks(records), KeepOlder);
+        Assert.Equal(["b", "d"], down.Order().ToList());
+        // Another leader sees the records in another order: the same decision.
+        Assert.Equal(down.Order(), LinkFailures.ToDown(LinkFailures.BrokenLinks(records.Reverse()), KeepOlder).Order());
+    }
+
+    [Fact]
+    public void A_clean_partition_beside_a_broken_link_leaves_the_cut_off_host_to_the_resolver()
+    {
+        // b-c broken both ways, e cut off cleanly (recorded by a, b, c): only the b-c link is decided here.
+        var links = LinkFailures.BrokenLinks([("b", "c"), ("c", "b"), ("a", "e"), ("b", "e"), ("c", "e")]);
+        Assert.Equal(["c"], LinkFailures.ToDown(links, KeepOlder));
+    }
+
+    [Fact]
+    public void The_reachability_records_of_this_akka_version_can_be_read() =>
+        // If an Akka update moves the internal ReachabilityChanged event, this fails (the downing would stand aside).
+        Assert.True(ReachabilityRecords.Available);
+}
