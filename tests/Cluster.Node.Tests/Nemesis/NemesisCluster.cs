@@ -12,7 +12,8 @@ namespace Cluster.Node.Tests.Nemesis;
 /// sharing a journal (<see cref="NemesisJournal"/>: SQLite in WAL mode on a small tmpfs, or PostgreSQL; the namespaces share
 /// the file system, not the loopback network). Each host writes its run log and its workers write theirs
 /// (<c>runI.log.vmm</c>: where guests really ran). The nemesis kills, stalls and cuts off hosts here (whole, one way, on and
-/// off, or with packet loss through nftables in the host's namespace), stops the journal, and starts them again.
+/// off, or with packet loss through nftables in the host's namespace), delays one link (<see cref="LatencyRelay"/>), stops the
+/// journal, and starts them again.
 /// </summary>
 internal sealed class NemesisCluster : IAsyncDisposable
 {
@@ -107,10 +108,45 @@ internal sealed class NemesisCluster : IAsyncDisposable
     /// <summary>Removes the rules of <see cref="DropFrom"/> and <see cref="Lose"/> from host <paramref name="i"/>.</summary>
     public void Unfilter(int i) => Nft(i, "delete table inet nemesis");
 
-    private void Nft(int i, string script)
+    /// <summary>Latency on the link between hosts <paramref name="i"/> and <paramref name="j"/>: a <see cref="LatencyRelay"/> at
+    /// each end delays what goes through it by <paramref name="delay"/> each way (the connections open so far are reset, so
+    /// that they open again through the relays). <see cref="RemoveLatency"/> gives the direct path back.</summary>
+    public LatencyRelay[] AddLatency(int i, int j, TimeSpan delay)
+    {
+        var relays = new List<LatencyRelay>();
+        try
+        {
+            foreach (var (from, to) in new[] { (i, j), (j, i) })
+                relays.Add(new LatencyRelay(_net.Namespace(from), _net.Address(to), delay, script => Nft(from, script)));
+            return [.. relays];
+        }
+        catch
+        {
+            RemoveLatency(i, j, relays);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the rules of <see cref="AddLatency"/> (new connections go direct) and closes the relays (the relayed
+    /// connections end, and the nodes reconnect directly).</summary>
+    public void RemoveLatency(int i, int j, IEnumerable<LatencyRelay> relays)
+    {
+        foreach (var h in new[] { i, j })
+        {
+            try { Nft(h, "delete table ip nemesis_latency"); }
+            catch (InvalidOperationException) { }
+        }
+        foreach (var relay in relays)
+            relay.Dispose();
+    }
+
+    private void Nft(int i, string script) => Nft(_net.Namespace(i), script);
+
+    /// <summary>Runs nftables script <paramref name="script"/> in network namespace <paramref name="netns"/>.</summary>
+    public static void Nft(string netns, string script)
     {
         var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["netns", "exec", _net.Namespace(i), "nft", "-f", "-"])
+        foreach (var a in (string[])["netns", "exec", netns, "nft", "-f", "-"])
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         process.StandardInput.Write(script);
@@ -118,7 +154,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"nft in host {i}'s namespace failed: {error} ({script})");
+            throw new InvalidOperationException($"nft in namespace {netns} failed: {error} ({script})");
     }
 
     /// <summary>Waits up to <paramref name="seconds"/> for host <paramref name="i"/>'s node to end (a downed node ends itself).</summary>

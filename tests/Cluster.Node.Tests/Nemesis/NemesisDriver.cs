@@ -20,7 +20,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             for (var v = c; v < schedule.Vms; v += schedule.Clients)
             {
                 var at = NemesisHistory.NowNs();
-                var r = await cluster.Ctl.Run(cluster.Via(prefer: c), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
+                var r = await cluster.Ctl.Run(cluster.Via(prefer: c), "create", Vm(v), "--image", "abcount", "--memory", "4M", "--start");
                 history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
             }
         }));
@@ -106,6 +106,12 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
                 await DuringAsync(fault, node);
                 cluster.Unfilter(node);
                 note = $"({fault.Detail} % of packets dropped both ways)";
+                break;
+            case FaultKind.Latency:
+                var relays = cluster.AddLatency(node, fault.Peer, TimeSpan.FromMilliseconds(fault.Detail));
+                try { await DuringAsync(fault, -1); }
+                finally { cluster.RemoveLatency(node, fault.Peer, relays); }
+                note = $"(+{fault.Detail} ms each way between hosts {node} and {fault.Peer}; {string.Join(" + ", relays.Select(r => r.Connections))} connections relayed)";
                 break;
             case FaultKind.JournalOutage:
                 note = cluster.Journal.Stop();
@@ -249,6 +255,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             var events = await cluster.EventsAsync(via, v);
             violations.AddRange(NemesisHistory.EpochRegressions(v, events));
             violations.AddRange(NemesisHistory.CounterRegressions(v, counters.Samples, events));
+            violations.AddRange(NemesisHistory.InconsistentPages(v, counters.AbBad));
             lost.AddRange(history.LostAcks(v, events, to => to ?? ""));
             var open = runs.Where(r => r.Vm == v && r.End == long.MaxValue).ToList();
             if (state.Status == "Running" && (open.Count != 1 || open[0].Host != state.Host))
@@ -256,7 +263,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             if (state.Status != "Running" && open.Count != 0)
                 violations.Add($"{v} is {state.Status} at the end, but a worker still runs it: {string.Join(", ", open)}");
         }
-        output.WriteLine($"{runs.Count} worker runs, {counters.Samples.Count} counter readings, {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
+        output.WriteLine($"{runs.Count} worker runs, {counters.Samples.Count} counter readings ({counters.AbBad.Count} with a-b pages inconsistent), {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
                          $"{history.Faults.Count} faults; at the end: {string.Join(", ", vms.Select(kv => $"{kv.Key} {kv.Value.Status} on {kv.Value.Host}"))}");
         return (violations, lost);
     }

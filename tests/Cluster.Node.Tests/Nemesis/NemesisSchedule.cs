@@ -33,11 +33,17 @@ public enum FaultKind
     /// <summary>The journal stops for the hold: the PostgreSQL server stopped and started again, or (SQLite) the journal's
     /// small file system filled, then freed.</summary>
     JournalOutage,
+
+    /// <summary>Latency between the node and one peer (<see cref="Fault.Peer"/>): every TCP connection between the two goes
+    /// through a relay in each one's namespace that delays each direction by <see cref="Fault.Detail"/> ms (50-300), for
+    /// the hold (5-15 s); then the direct path again (<see cref="LatencyRelay"/>).</summary>
+    Latency,
 }
 
 /// <summary>One fault: its kind, the node it hits (the migration's source or target for <see cref="FaultKind.CrashDuringMigration"/>,
 /// by <see cref="HitsTarget"/>), how long it holds, the client operations issued while it holds, the peer an asymmetric
-/// partition drops and a detail drawn with the schedule (the loss in percent, the flapping's seed).</summary>
+/// partition drops or the latency delays, and a detail drawn with the schedule (the loss in percent, the latency in ms, the
+/// flapping's seed).</summary>
 public sealed record Fault(FaultKind Kind, int Node, TimeSpan Hold, bool HitsTarget, IReadOnlyList<ClientOp> During, int Peer = 0, int Detail = 0);
 
 /// <summary>What the client asks of the cluster.</summary>
@@ -80,14 +86,19 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
             {
                 FaultKind.StallNode => TimeSpan.FromSeconds(random.Next(2, 9)),
                 FaultKind.Partition or FaultKind.AsymmetricPartition => TimeSpan.FromSeconds(random.Next(3, 13)),
-                FaultKind.FlappingPartition or FaultKind.PacketLoss => TimeSpan.FromSeconds(random.Next(5, 16)),
+                FaultKind.FlappingPartition or FaultKind.PacketLoss or FaultKind.Latency => TimeSpan.FromSeconds(random.Next(5, 16)),
                 FaultKind.JournalOutage => journalOutage ?? TimeSpan.FromSeconds(JournalOutageSeconds),
                 FaultKind.CrashDuringMigration => TimeSpan.FromMilliseconds(random.Next(0, 1500)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 6)),
             };
             var node = random.Next(Hosts);
             var peer = (node + 1 + random.Next(Hosts - 1)) % Hosts;
-            var detail = kind == FaultKind.PacketLoss ? random.Next(10, 41) : random.Next();
+            var detail = kind switch
+            {
+                FaultKind.PacketLoss => random.Next(10, 41),
+                FaultKind.Latency => random.Next(50, 301),
+                _ => random.Next(),
+            };
             steps.Add((Ops(random, vms, random.Next(0, 4)),
                 new Fault(kind, node, hold, random.Next(2) == 0, Ops(random, vms, kind == FaultKind.CrashDuringMigration ? 0 : random.Next(0, 4)), peer, detail)));
         }
@@ -123,6 +134,7 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
         FaultKind.CrashDuringMigration => f.HitsTarget ? " (target)" : " (source)",
         FaultKind.AsymmetricPartition => $" (drops from {f.Peer})",
         FaultKind.PacketLoss => $" ({f.Detail} %)",
+        FaultKind.Latency => $" (+{f.Detail} ms each way to and from {f.Peer})",
         _ => "",
     };
 
