@@ -21,9 +21,14 @@ internal sealed class NemesisCluster : IAsyncDisposable
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-nemesis", Guid.NewGuid().ToString("N"));
     private readonly NetworkNamespaces _net = new(NemesisSchedule.Hosts);
     private readonly NodeProcess?[] _nodes = new NodeProcess?[NemesisSchedule.Hosts];
+    private readonly int[] _starts = new int[NemesisSchedule.Hosts];
     private NemesisJournal? _journal;
+    private NemesisImages? _images;
 
     public NemesisJournal Journal => _journal ?? throw new InvalidOperationException("the cluster has not started");
+
+    /// <summary>The image directory the hosts share (a small tmpfs).</summary>
+    public NemesisImages Images => _images ?? throw new InvalidOperationException("the cluster has not started");
 
     public string Host(int i) => $"{_net.Address(i)}:{Port}";
 
@@ -34,6 +39,9 @@ internal sealed class NemesisCluster : IAsyncDisposable
     /// <summary>The workers' run log of host <paramref name="i"/>.</summary>
     public string WorkerRunLog(int i) => Path.Combine(_data, $"run{i}.log.vmm");
 
+    /// <summary>How many times host <paramref name="i"/>'s node was started.</summary>
+    public int Starts(int i) => _starts[i];
+
     public bool Running(int i) => _nodes[i] is { HasExited: false };
 
     public int Pid(int i) => _nodes[i]!.Pid;
@@ -42,6 +50,9 @@ internal sealed class NemesisCluster : IAsyncDisposable
     {
         Directory.CreateDirectory(_data);
         _journal = new NemesisJournal(_data);
+        _images = new NemesisImages(_data);
+        for (var i = 0; i < NemesisSchedule.Hosts; i++)
+            _images.Link(Path.Combine(_data, $"n{i}"));
         await StartAllAsync();
         await ClusterVmctl.Eventually(async () => await MembersAsync(0) == NemesisSchedule.Hosts, "three hosts");
     }
@@ -54,6 +65,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
     /// others, so that it joins them and never starts a cluster of its own beside them, unless none of them runs.</summary>
     public async Task StartNodeAsync(int i, bool restart = true)
     {
+        _starts[i]++;
         _nodes[i]?.Dispose();
         // With no other node running (the cluster downed them all), the restarted host lists itself first: it starts the
         // cluster again and the others join it.
@@ -195,6 +207,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
         WorkerRecords.KillAll(_data);
         _net.Dispose();
         _journal?.Dispose();
+        _images?.Dispose();
         await Task.CompletedTask;
         try { Directory.Delete(_data, recursive: true); }
         catch (IOException) { }

@@ -38,6 +38,11 @@ public enum FaultKind
     /// through a relay in each one's namespace that delays each direction by <see cref="Fault.Detail"/> ms (50-300), for
     /// the hold (5-15 s); then the direct path again (<see cref="LatencyRelay"/>).</summary>
     Latency,
+
+    /// <summary>The image directory (a tmpfs the hosts share) filled to its last byte for the hold (5-15 s): the disk VM's
+    /// guest, writing its sparse disk slowly, meets ENOSPC (an I/O error to the guest); then the filler deleted and the
+    /// disk VM started again if it stopped.</summary>
+    ImageDiskFull,
 }
 
 /// <summary>One fault: its kind, the node it hits (the migration's source or target for <see cref="FaultKind.CrashDuringMigration"/>,
@@ -67,6 +72,10 @@ public sealed record ClientOp(OpKind Kind, int Vm, int To);
 /// </summary>
 public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnlyList<ClientOp> Before, Fault Fault)> Steps, int Clients = 2)
 {
+    /// <summary>VMs with a disk in the shared image directory, after the <see cref="Vms"/> counting ones (v<see cref="Vms"/>,
+    /// ...): one where the schedule fills the image directory, else none. The client's operations leave them alone.</summary>
+    public int DiskVms => Steps.Any(s => s.Fault.Kind == FaultKind.ImageDiskFull) ? 1 : 0;
+
     /// <summary>The number of hosts the schedules are made for.</summary>
     public const int Hosts = 3;
 
@@ -86,7 +95,7 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
             {
                 FaultKind.StallNode => TimeSpan.FromSeconds(random.Next(2, 9)),
                 FaultKind.Partition or FaultKind.AsymmetricPartition => TimeSpan.FromSeconds(random.Next(3, 13)),
-                FaultKind.FlappingPartition or FaultKind.PacketLoss or FaultKind.Latency => TimeSpan.FromSeconds(random.Next(5, 16)),
+                FaultKind.FlappingPartition or FaultKind.PacketLoss or FaultKind.Latency or FaultKind.ImageDiskFull => TimeSpan.FromSeconds(random.Next(5, 16)),
                 FaultKind.JournalOutage => journalOutage ?? TimeSpan.FromSeconds(JournalOutageSeconds),
                 FaultKind.CrashDuringMigration => TimeSpan.FromMilliseconds(random.Next(0, 1500)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 6)),
