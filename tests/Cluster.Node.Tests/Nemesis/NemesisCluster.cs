@@ -199,6 +199,23 @@ internal sealed class NemesisCluster : IAsyncDisposable
         return await client.AskAsync(new GetVmEvents(vm)) is VmEventList list ? list.Events : [];
     }
 
+    /// <summary>The last line of VM <paramref name="vm"/>'s console, asked through host <paramref name="via"/>; "" when none.</summary>
+    public async Task<string> LastConsoleLineAsync(int via, string vm)
+    {
+        try
+        {
+            await using var client = await NodeTokens.ConnectAsync(Host(via), TimeSpan.FromSeconds(10));
+            if (await client.AskAsync(new ConsoleTail(vm, 256)).WaitAsync(TimeSpan.FromSeconds(10)) is not ConsoleOutput output)
+                return "";
+            var lines = System.Text.Encoding.ASCII.GetString(output.Data).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.Length == 0 ? "" : lines[^1];
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"(no console: {e.GetType().Name})";
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var node in _nodes)

@@ -40,7 +40,12 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
     public async Task IssueAsync(ClientOp op, int avoid = -1, int client = 0)
     {
         var via = cluster.Via(avoid, prefer: client);
-        if (await cluster.ListAsync(via) is not { } vms || !vms.TryGetValue(Vm(op.Vm), out var vm))
+        if (await cluster.ListAsync(via) is not { } vms)
+        {
+            history.Noted(NemesisHistory.NowNs(), $"{op.Kind} {Vm(op.Vm)} not issued: host {via} did not list the VMs");
+            return;
+        }
+        if (!vms.TryGetValue(Vm(op.Vm), out var vm))
             return;
         string[]? args = op.Kind switch
         {
@@ -144,11 +149,16 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
                                                   $"({string.Join(", ", Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => $"host {i} started {cluster.Starts(i)} times"))})");
     }
 
+    /// <summary>The disk VMs' states and their consoles' last lines.</summary>
     private async Task<string> DiskVmStatesAsync()
     {
-        var vms = await cluster.ListAsync(cluster.Via());
-        return string.Join(", ", Enumerable.Range(schedule.Vms, schedule.DiskVms).Select(Vm)
-            .Select(v => vms is not null && vms.TryGetValue(v, out var s) ? $"{v} {s.Status} on {s.Host}" : $"{v} not listed"));
+        var via = cluster.Via();
+        var vms = await cluster.ListAsync(via);
+        var states = new List<string>();
+        foreach (var v in Enumerable.Range(schedule.Vms, schedule.DiskVms).Select(Vm))
+            states.Add((vms is not null && vms.TryGetValue(v, out var s) ? $"{v} {s.Status} on {s.Host}" : $"{v} not listed") +
+                       $", console '{await cluster.LastConsoleLineAsync(via, v)}'");
+        return string.Join("; ", states);
     }
 
     /// <summary>Once the image directory has room again, a disk VM that stopped (its guest ends on an I/O error) is started
