@@ -105,7 +105,7 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
             var detail = kind switch
             {
                 FaultKind.PacketLoss => random.Next(10, 41),
-                FaultKind.Latency => random.Next(50, 301),
+                FaultKind.Latency => random.Next(50, 301) is var ms && LatencyMsFromEnvironment is { } fixedMs ? fixedMs : ms,
                 _ => random.Next(),
             };
             steps.Add((Ops(random, vms, random.Next(0, 4)),
@@ -117,6 +117,11 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
     /// <summary>How long the journal stays stopped: 20 s, or CHAOS_JOURNAL_OUTAGE_S.</summary>
     public static int JournalOutageSeconds =>
         int.TryParse(Environment.GetEnvironmentVariable("CHAOS_JOURNAL_OUTAGE_S"), out var s) && s > 0 ? s : 20;
+
+    /// <summary>CHAOS_LATENCY_MS: the latency every Latency fault adds (instead of the drawn 50-300 ms; 0 relays the
+    /// connections with no delay, which tells the relays' reset of the open connections from the delay); null when not set.</summary>
+    public static int? LatencyMsFromEnvironment =>
+        int.TryParse(Environment.GetEnvironmentVariable("CHAOS_LATENCY_MS"), out var ms) && ms >= 0 ? ms : null;
 
     /// <summary>The fault kinds CHAOS_KINDS names (comma-separated), or null (every kind) when it is not set.</summary>
     public static IReadOnlyList<FaultKind>? KindsFromEnvironment() =>
