@@ -1,7 +1,7 @@
 namespace Cluster.Vmm.Guests;
 
 /// <summary>
-/// The test guests built from guests/ (hello, counter, dirtier, compute, abpages, timer, smp,
+/// The test guests built from guests/ (hello, counter, abcount, dirtier, compute, abpages, timer, smp,
 /// triple, blk), found as guests/NAME.elf next to the running program, and their native builds as
 /// guests/host/NAME.
 /// </summary>

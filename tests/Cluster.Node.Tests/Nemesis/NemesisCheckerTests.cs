@@ -36,6 +36,30 @@ public sealed class NemesisCheckerTests
     }
 
     [Fact]
+    public void A_reading_that_shows_the_ab_pages_inconsistent_is_a_violation_and_none_is_not()
+    {
+        // The abcount guest's console: counting, then (a page lost by a migration) its ab-bad line repeated.
+        var fine = Encoding.ASCII.GetBytes("count 41\ncount 42\ncount 43\ncou");
+        var bad = Encoding.ASCII.GetBytes("count 42\ncount 43\nab-bad count=43 slot=2 saw=40\nab-bad count=43 slot=2 saw=40\nab-b");
+        Assert.Null(NemesisCounters.LastAbBad(fine));
+        Assert.Equal("ab-bad count=43 slot=2 saw=40", NemesisCounters.LastAbBad(bad));
+        Assert.Equal(43UL, NemesisCounters.LastCount(bad));
+        // A line cut by the tail's start or end is not read as one.
+        Assert.Null(NemesisCounters.LastAbBad(Encoding.ASCII.GetBytes("bad count=43 slot=2 saw=40\nab-bad count=4")));
+
+        var readings = new List<AbBadSample>
+        {
+            new("v1", T0.AddSeconds(12), 2, "ab-bad count=43 slot=2 saw=40"),
+            new("v1", T0.AddSeconds(10), 1, "ab-bad count=43 slot=1 saw=41"),
+        };
+        var found = NemesisHistory.InconsistentPages("v1", readings);
+        Assert.Single(found);
+        Assert.Contains("slot=1 saw=41", found[0]);
+        Assert.Contains("2 such reading", found[0]);
+        Assert.Empty(NemesisHistory.InconsistentPages("v0", readings));
+    }
+
+    [Fact]
     public void A_schedule_replays_from_its_seed_and_the_ci_kinds_come_in_order()
     {
         var kinds = new[] { FaultKind.CrashDuringMigration, FaultKind.AsymmetricPartition, FaultKind.PacketLoss, FaultKind.JournalOutage };

@@ -12,7 +12,8 @@ namespace Cluster.Node.Tests.Nemesis;
 /// sharing a journal (<see cref="NemesisJournal"/>: SQLite in WAL mode on a small tmpfs, or PostgreSQL; the namespaces share
 /// the file system, not the loopback network). Each host writes its run log and its workers write theirs
 /// (<c>runI.log.vmm</c>: where guests really ran). The nemesis kills, stalls and cuts off hosts here (whole, one way, on and
-/// off, or with packet loss through nftables in the host's namespace), stops the journal, and starts them again.
+/// off, or with packet loss through nftables in the host's namespace), delays one link (<see cref="LatencyRelay"/>), stops the
+/// journal, and starts them again.
 /// </summary>
 internal sealed class NemesisCluster : IAsyncDisposable
 {
@@ -20,9 +21,14 @@ internal sealed class NemesisCluster : IAsyncDisposable
     private readonly string _data = Path.Combine(Path.GetTempPath(), "cluster-nemesis", Guid.NewGuid().ToString("N"));
     private readonly NetworkNamespaces _net = new(NemesisSchedule.Hosts);
     private readonly NodeProcess?[] _nodes = new NodeProcess?[NemesisSchedule.Hosts];
+    private readonly int[] _starts = new int[NemesisSchedule.Hosts];
     private NemesisJournal? _journal;
+    private NemesisImages? _images;
 
     public NemesisJournal Journal => _journal ?? throw new InvalidOperationException("the cluster has not started");
+
+    /// <summary>The image directory the hosts share (a small tmpfs).</summary>
+    public NemesisImages Images => _images ?? throw new InvalidOperationException("the cluster has not started");
 
     public string Host(int i) => $"{_net.Address(i)}:{Port}";
 
@@ -33,6 +39,9 @@ internal sealed class NemesisCluster : IAsyncDisposable
     /// <summary>The workers' run log of host <paramref name="i"/>.</summary>
     public string WorkerRunLog(int i) => Path.Combine(_data, $"run{i}.log.vmm");
 
+    /// <summary>How many times host <paramref name="i"/>'s node was started.</summary>
+    public int Starts(int i) => _starts[i];
+
     public bool Running(int i) => _nodes[i] is { HasExited: false };
 
     public int Pid(int i) => _nodes[i]!.Pid;
@@ -41,6 +50,9 @@ internal sealed class NemesisCluster : IAsyncDisposable
     {
         Directory.CreateDirectory(_data);
         _journal = new NemesisJournal(_data);
+        _images = new NemesisImages(_data);
+        for (var i = 0; i < NemesisSchedule.Hosts; i++)
+            _images.Link(Path.Combine(_data, $"n{i}"));
         await StartAllAsync();
         await ClusterVmctl.Eventually(async () => await MembersAsync(0) == NemesisSchedule.Hosts, "three hosts");
     }
@@ -53,6 +65,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
     /// others, so that it joins them and never starts a cluster of its own beside them, unless none of them runs.</summary>
     public async Task StartNodeAsync(int i, bool restart = true)
     {
+        _starts[i]++;
         _nodes[i]?.Dispose();
         // With no other node running (the cluster downed them all), the restarted host lists itself first: it starts the
         // cluster again and the others join it.
@@ -107,10 +120,45 @@ internal sealed class NemesisCluster : IAsyncDisposable
     /// <summary>Removes the rules of <see cref="DropFrom"/> and <see cref="Lose"/> from host <paramref name="i"/>.</summary>
     public void Unfilter(int i) => Nft(i, "delete table inet nemesis");
 
-    private void Nft(int i, string script)
+    /// <summary>Latency on the link between hosts <paramref name="i"/> and <paramref name="j"/>: a <see cref="LatencyRelay"/> at
+    /// each end delays what goes through it by <paramref name="delay"/> each way (the connections open so far are reset, so
+    /// that they open again through the relays). <see cref="RemoveLatency"/> gives the direct path back.</summary>
+    public LatencyRelay[] AddLatency(int i, int j, TimeSpan delay)
+    {
+        var relays = new List<LatencyRelay>();
+        try
+        {
+            foreach (var (from, to) in new[] { (i, j), (j, i) })
+                relays.Add(new LatencyRelay(_net.Namespace(from), _net.Address(to), delay, script => Nft(from, script)));
+            return [.. relays];
+        }
+        catch
+        {
+            RemoveLatency(i, j, relays);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the rules of <see cref="AddLatency"/> (new connections go direct) and closes the relays (the relayed
+    /// connections end, and the nodes reconnect directly).</summary>
+    public void RemoveLatency(int i, int j, IEnumerable<LatencyRelay> relays)
+    {
+        foreach (var h in new[] { i, j })
+        {
+            try { Nft(h, "delete table ip nemesis_latency"); }
+            catch (InvalidOperationException) { }
+        }
+        foreach (var relay in relays)
+            relay.Dispose();
+    }
+
+    private void Nft(int i, string script) => Nft(_net.Namespace(i), script);
+
+    /// <summary>Runs nftables script <paramref name="script"/> in network namespace <paramref name="netns"/>.</summary>
+    public static void Nft(string netns, string script)
     {
         var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["netns", "exec", _net.Namespace(i), "nft", "-f", "-"])
+        foreach (var a in (string[])["netns", "exec", netns, "nft", "-f", "-"])
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         process.StandardInput.Write(script);
@@ -118,7 +166,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"nft in host {i}'s namespace failed: {error} ({script})");
+            throw new InvalidOperationException($"nft in namespace {netns} failed: {error} ({script})");
     }
 
     /// <summary>Waits up to <paramref name="seconds"/> for host <paramref name="i"/>'s node to end (a downed node ends itself).</summary>
@@ -151,6 +199,23 @@ internal sealed class NemesisCluster : IAsyncDisposable
         return await client.AskAsync(new GetVmEvents(vm)) is VmEventList list ? list.Events : [];
     }
 
+    /// <summary>The last line of VM <paramref name="vm"/>'s console, asked through host <paramref name="via"/>; "" when none.</summary>
+    public async Task<string> LastConsoleLineAsync(int via, string vm)
+    {
+        try
+        {
+            await using var client = await NodeTokens.ConnectAsync(Host(via), TimeSpan.FromSeconds(10));
+            if (await client.AskAsync(new ConsoleTail(vm, 256)).WaitAsync(TimeSpan.FromSeconds(10)) is not ConsoleOutput output)
+                return "";
+            var lines = System.Text.Encoding.ASCII.GetString(output.Data).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.Length == 0 ? "" : lines[^1];
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return $"(no console: {e.GetType().Name})";
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var node in _nodes)
@@ -159,6 +224,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
         WorkerRecords.KillAll(_data);
         _net.Dispose();
         _journal?.Dispose();
+        _images?.Dispose();
         await Task.CompletedTask;
         try { Directory.Delete(_data, recursive: true); }
         catch (IOException) { }

@@ -13,24 +13,39 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
 {
     private static string Vm(int i) => $"v{i}";
 
-    /// <summary>Creates and starts the schedule's VMs, the clients at the same time (client c creates VMs c, c + clients, ...).</summary>
-    public Task CreateVmsAsync() =>
-        Task.WhenAll(Enumerable.Range(0, schedule.Clients).Select(async c =>
+    /// <summary>Creates and starts the schedule's VMs, the clients at the same time (client c creates VMs c, c + clients, ...),
+    /// then its disk VMs (<see cref="NemesisSchedule.DiskVms"/>): the blk guest (24 MiB: its 16 MiB buffer) writing 4 KiB
+    /// blocks of its sparse disk in order, one every 20 ms (so that it takes minutes to fill its disk), forever; it ends with
+    /// exit status 2 on the first I/O error.</summary>
+    public async Task CreateVmsAsync()
+    {
+        await Task.WhenAll(Enumerable.Range(0, schedule.Clients).Select(async c =>
         {
             for (var v = c; v < schedule.Vms; v += schedule.Clients)
-            {
-                var at = NemesisHistory.NowNs();
-                var r = await cluster.Ctl.Run(cluster.Via(prefer: c), "create", Vm(v), "--image", "counter", "--memory", "4M", "--start");
-                history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
-            }
+                await CreateAsync(c, v, "--image", "abcount", "--memory", "4M");
         }));
+        for (var v = schedule.Vms; v < schedule.Vms + schedule.DiskVms; v++)
+            await CreateAsync(0, v, "--image", "blk", "--memory", "24M", "--disk", cluster.Images.CreateDisk($"{Vm(v)}.raw"), "--arg", "gap_us=20000", "--arg", "seq", "--arg", "0");
+    }
+
+    private async Task CreateAsync(int client, int v, params string[] args)
+    {
+        var at = NemesisHistory.NowNs();
+        var r = await cluster.Ctl.Run(cluster.Via(prefer: client), ["create", Vm(v), .. args, "--start"]);
+        history.Issued(new IssuedOp(at, OpKind.Create, Vm(v), null, r.ExitCode == 0, Short(r)));
+    }
 
     /// <summary>Issues <paramref name="op"/> when it makes sense in the VM's state as a live host lists it (a stop of a running
     /// VM, a start of a stopped one, a migration of a running VM to another live host); otherwise nothing is recorded.</summary>
     public async Task IssueAsync(ClientOp op, int avoid = -1, int client = 0)
     {
         var via = cluster.Via(avoid, prefer: client);
-        if (await cluster.ListAsync(via) is not { } vms || !vms.TryGetValue(Vm(op.Vm), out var vm))
+        if (await cluster.ListAsync(via) is not { } vms)
+        {
+            history.Noted(NemesisHistory.NowNs(), $"{op.Kind} {Vm(op.Vm)} not issued: host {via} did not list the VMs");
+            return;
+        }
+        if (!vms.TryGetValue(Vm(op.Vm), out var vm))
             return;
         string[]? args = op.Kind switch
         {
@@ -107,6 +122,19 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
                 cluster.Unfilter(node);
                 note = $"({fault.Detail} % of packets dropped both ways)";
                 break;
+            case FaultKind.Latency:
+                var relays = cluster.AddLatency(node, fault.Peer, TimeSpan.FromMilliseconds(fault.Detail));
+                try { await DuringAsync(fault, -1); }
+                finally { cluster.RemoveLatency(node, fault.Peer, relays); }
+                note = $"(+{fault.Detail} ms each way between hosts {node} and {fault.Peer}; {string.Join(" + ", relays.Select(r => r.Connections))} connections relayed)";
+                break;
+            case FaultKind.ImageDiskFull:
+                note = cluster.Images.Fill();
+                await DuringAsync(fault, -1);
+                var full = await DiskVmStatesAsync();
+                cluster.Images.Free();
+                note = $"{note[..^1]}; the disk VMs then: {full})" + await RestartDiskVmsAsync();
+                break;
             case FaultKind.JournalOutage:
                 note = cluster.Journal.Stop();
                 await DuringAsync(fault, -1);
@@ -114,7 +142,40 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
                 break;
         }
         history.Applied(new AppliedFault(fault.Kind, node, began, NemesisHistory.NowNs(), note));
+        var healed = NemesisHistory.NowNs();
         await WholeAsync();
+        if (NemesisHistory.NowNs() - healed > 10_000_000_000L)
+            history.Noted(NemesisHistory.NowNs(), $"every host back in the cluster {(NemesisHistory.NowNs() - healed) / 1e9:0} s after the {fault.Kind} was healed " +
+                                                  $"({string.Join(", ", Enumerable.Range(0, NemesisSchedule.Hosts).Select(i => $"host {i} started {cluster.Starts(i)} times"))})");
+    }
+
+    /// <summary>The disk VMs' states and their consoles' last lines.</summary>
+    private async Task<string> DiskVmStatesAsync()
+    {
+        var via = cluster.Via();
+        var vms = await cluster.ListAsync(via);
+        var states = new List<string>();
+        foreach (var v in Enumerable.Range(schedule.Vms, schedule.DiskVms).Select(Vm))
+            states.Add((vms is not null && vms.TryGetValue(v, out var s) ? $"{v} {s.Status} on {s.Host}" : $"{v} not listed") +
+                       $", console '{await cluster.LastConsoleLineAsync(via, v)}'");
+        return string.Join("; ", states);
+    }
+
+    /// <summary>Once the image directory has room again, a disk VM that stopped (its guest ends on an I/O error) is started
+    /// again, as an operator would (recorded as a client operation).</summary>
+    private async Task<string> RestartDiskVmsAsync()
+    {
+        var started = new List<string>();
+        var vms = await cluster.ListAsync(cluster.Via());
+        foreach (var v in Enumerable.Range(schedule.Vms, schedule.DiskVms))
+            if (vms is not null && vms.TryGetValue(Vm(v), out var s) && s.Status is "Stopped" or "Crashed")
+            {
+                var at = NemesisHistory.NowNs();
+                var r = await cluster.Ctl.Run(cluster.Via(), "start", Vm(v));
+                history.Issued(new IssuedOp(at, OpKind.Start, Vm(v), null, r.ExitCode == 0, Short(r)));
+                started.Add($"{Vm(v)} ({(r.ExitCode == 0 ? "acked" : "refused")})");
+            }
+        return started.Count == 0 ? "" : $" (started again: {string.Join(", ", started)})";
     }
 
     /// <summary>The client's operations while a fault holds (through the other hosts), and the rest of the hold.</summary>
@@ -238,7 +299,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
         var lost = new List<string>();
         var via = cluster.Via();
         var vms = await cluster.ListAsync(via) ?? throw new InvalidOperationException("no host lists the VMs at the end");
-        foreach (var v in Enumerable.Range(0, schedule.Vms).Select(Vm))
+        foreach (var v in Enumerable.Range(0, schedule.Vms + schedule.DiskVms).Select(Vm))
         {
             if (!vms.TryGetValue(v, out var state))
             {
@@ -249,6 +310,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             var events = await cluster.EventsAsync(via, v);
             violations.AddRange(NemesisHistory.EpochRegressions(v, events));
             violations.AddRange(NemesisHistory.CounterRegressions(v, counters.Samples, events));
+            violations.AddRange(NemesisHistory.InconsistentPages(v, counters.AbBad));
             lost.AddRange(history.LostAcks(v, events, to => to ?? ""));
             var open = runs.Where(r => r.Vm == v && r.End == long.MaxValue).ToList();
             if (state.Status == "Running" && (open.Count != 1 || open[0].Host != state.Host))
@@ -256,7 +318,7 @@ internal sealed partial class NemesisDriver(NemesisCluster cluster, NemesisHisto
             if (state.Status != "Running" && open.Count != 0)
                 violations.Add($"{v} is {state.Status} at the end, but a worker still runs it: {string.Join(", ", open)}");
         }
-        output.WriteLine($"{runs.Count} worker runs, {counters.Samples.Count} counter readings, {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
+        output.WriteLine($"{runs.Count} worker runs, {counters.Samples.Count} counter readings ({counters.AbBad.Count} with a-b pages inconsistent), {history.Ops.Count} operations ({history.Ops.Count(o => o.Acked)} acknowledged), " +
                          $"{history.Faults.Count} faults; at the end: {string.Join(", ", vms.Select(kv => $"{kv.Key} {kv.Value.Status} on {kv.Value.Host}"))}");
         return (violations, lost);
     }

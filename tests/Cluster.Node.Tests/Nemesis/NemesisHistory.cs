@@ -141,6 +141,17 @@ public sealed class NemesisHistory
         return found;
     }
 
+    /// <summary>A-b pages: the a-b guest (<c>abcount</c>) keeps its counter in pages of different migration groups and checks
+    /// them equal on every iteration; no reading of its console may ever show it found them inconsistent (a live migration
+    /// that lost a page or carried an older copy of one). One violation per VM, with its first such reading and how many.</summary>
+    public static List<string> InconsistentPages(string vm, IReadOnlyList<AbBadSample> readings)
+    {
+        var bad = readings.Where(r => r.Vm == vm).OrderBy(r => r.At).ToList();
+        return bad.Count == 0
+            ? []
+            : [$"{vm}: the guest found its a-b pages inconsistent: '{bad[0].Line}' ({bad[0].At:HH:mm:ss.fff} via host {bad[0].Via}; {bad.Count} such reading(s))"];
+    }
+
     /// <summary>Acknowledged operations on <paramref name="vm"/> whose event is missing from <paramref name="events"/>:
     /// a create without its definition, a migration without its commit to the host asked, more acknowledged stops or starts
     /// than the events record.</summary>

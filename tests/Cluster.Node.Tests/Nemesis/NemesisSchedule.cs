@@ -33,11 +33,22 @@ public enum FaultKind
     /// <summary>The journal stops for the hold: the PostgreSQL server stopped and started again, or (SQLite) the journal's
     /// small file system filled, then freed.</summary>
     JournalOutage,
+
+    /// <summary>Latency between the node and one peer (<see cref="Fault.Peer"/>): every TCP connection between the two goes
+    /// through a relay in each one's namespace that delays each direction by <see cref="Fault.Detail"/> ms (50-300), for
+    /// the hold (5-15 s); then the direct path again (<see cref="LatencyRelay"/>).</summary>
+    Latency,
+
+    /// <summary>The image directory (a tmpfs the hosts share) filled to its last byte for the hold (5-15 s): the disk VM's
+    /// guest, writing its sparse disk slowly, meets ENOSPC (an I/O error to the guest); then the filler deleted and the
+    /// disk VM started again if it stopped.</summary>
+    ImageDiskFull,
 }
 
 /// <summary>One fault: its kind, the node it hits (the migration's source or target for <see cref="FaultKind.CrashDuringMigration"/>,
 /// by <see cref="HitsTarget"/>), how long it holds, the client operations issued while it holds, the peer an asymmetric
-/// partition drops and a detail drawn with the schedule (the loss in percent, the flapping's seed).</summary>
+/// partition drops or the latency delays, and a detail drawn with the schedule (the loss in percent, the latency in ms, the
+/// flapping's seed).</summary>
 public sealed record Fault(FaultKind Kind, int Node, TimeSpan Hold, bool HitsTarget, IReadOnlyList<ClientOp> During, int Peer = 0, int Detail = 0);
 
 /// <summary>What the client asks of the cluster.</summary>
@@ -61,6 +72,10 @@ public sealed record ClientOp(OpKind Kind, int Vm, int To);
 /// </summary>
 public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnlyList<ClientOp> Before, Fault Fault)> Steps, int Clients = 2)
 {
+    /// <summary>VMs with a disk in the shared image directory, after the <see cref="Vms"/> counting ones (v<see cref="Vms"/>,
+    /// ...): one where the schedule fills the image directory, else none. The client's operations leave them alone.</summary>
+    public int DiskVms => Steps.Any(s => s.Fault.Kind == FaultKind.ImageDiskFull) ? 1 : 0;
+
     /// <summary>The number of hosts the schedules are made for.</summary>
     public const int Hosts = 3;
 
@@ -80,14 +95,19 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
             {
                 FaultKind.StallNode => TimeSpan.FromSeconds(random.Next(2, 9)),
                 FaultKind.Partition or FaultKind.AsymmetricPartition => TimeSpan.FromSeconds(random.Next(3, 13)),
-                FaultKind.FlappingPartition or FaultKind.PacketLoss => TimeSpan.FromSeconds(random.Next(5, 16)),
+                FaultKind.FlappingPartition or FaultKind.PacketLoss or FaultKind.Latency or FaultKind.ImageDiskFull => TimeSpan.FromSeconds(random.Next(5, 16)),
                 FaultKind.JournalOutage => journalOutage ?? TimeSpan.FromSeconds(JournalOutageSeconds),
                 FaultKind.CrashDuringMigration => TimeSpan.FromMilliseconds(random.Next(0, 1500)),
                 _ => TimeSpan.FromSeconds(random.Next(1, 6)),
             };
             var node = random.Next(Hosts);
             var peer = (node + 1 + random.Next(Hosts - 1)) % Hosts;
-            var detail = kind == FaultKind.PacketLoss ? random.Next(10, 41) : random.Next();
+            var detail = kind switch
+            {
+                FaultKind.PacketLoss => random.Next(10, 41),
+                FaultKind.Latency => random.Next(50, 301) is var ms && LatencyMsFromEnvironment is { } fixedMs ? fixedMs : ms,
+                _ => random.Next(),
+            };
             steps.Add((Ops(random, vms, random.Next(0, 4)),
                 new Fault(kind, node, hold, random.Next(2) == 0, Ops(random, vms, kind == FaultKind.CrashDuringMigration ? 0 : random.Next(0, 4)), peer, detail)));
         }
@@ -97,6 +117,11 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
     /// <summary>How long the journal stays stopped: 20 s, or CHAOS_JOURNAL_OUTAGE_S.</summary>
     public static int JournalOutageSeconds =>
         int.TryParse(Environment.GetEnvironmentVariable("CHAOS_JOURNAL_OUTAGE_S"), out var s) && s > 0 ? s : 20;
+
+    /// <summary>CHAOS_LATENCY_MS: the latency every Latency fault adds (instead of the drawn 50-300 ms; 0 relays the
+    /// connections with no delay, which tells the relays' reset of the open connections from the delay); null when not set.</summary>
+    public static int? LatencyMsFromEnvironment =>
+        int.TryParse(Environment.GetEnvironmentVariable("CHAOS_LATENCY_MS"), out var ms) && ms >= 0 ? ms : null;
 
     /// <summary>The fault kinds CHAOS_KINDS names (comma-separated), or null (every kind) when it is not set.</summary>
     public static IReadOnlyList<FaultKind>? KindsFromEnvironment() =>
@@ -123,6 +148,7 @@ public sealed record NemesisSchedule(int Seed, int Vms, IReadOnlyList<(IReadOnly
         FaultKind.CrashDuringMigration => f.HitsTarget ? " (target)" : " (source)",
         FaultKind.AsymmetricPartition => $" (drops from {f.Peer})",
         FaultKind.PacketLoss => $" ({f.Detail} %)",
+        FaultKind.Latency => $" (+{f.Detail} ms each way to and from {f.Peer})",
         _ => "",
     };
 

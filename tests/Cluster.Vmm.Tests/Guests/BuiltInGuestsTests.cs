@@ -7,7 +7,7 @@ namespace Cluster.Vmm.Tests.Guests;
 
 public class BuiltInGuestsTests
 {
-    private static readonly string[] Names = ["hello", "counter", "dirtier", "compute", "abpages", "timer", "smp", "triple", "blk", "codewalk", "net"];
+    private static readonly string[] Names = ["hello", "counter", "abcount", "dirtier", "compute", "abpages", "timer", "smp", "triple", "blk", "codewalk", "net"];
 
     public static TheoryData<string> AllGuests => new(Names);
 
