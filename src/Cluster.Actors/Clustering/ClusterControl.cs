@@ -52,7 +52,7 @@ public sealed class ClusterControl : ReceiveActor
         });
         Receive<INetworkCommand>(command => networks.Forward(command));
         Receive<IVmCommand>(command => region.Forward(command));
-        Receive<ListMigrations>(_ => ListMigrationsAll(board.Hosts().Select(h => h.Host)).PipeTo(Sender));
+        Receive<ListMigrations>(_ => ListMigrationsAll(HostsToAsk(board, cluster)).PipeTo(Sender));
         if (rebalancer is not null)
         {
             Receive<Contracts.Rebalancing.DrainHost>(m => rebalancer.Forward(m));
@@ -61,7 +61,7 @@ public sealed class ClusterControl : ReceiveActor
             Receive<Contracts.Rebalancing.GetRebalanceStatus>(m => rebalancer.Forward(m));
         }
         Receive<ListHosts>(_ => Sender.Tell(new HostList(board.Hosts())));
-        Receive<ListVms>(_ => ListAll(board.Hosts().Select(h => h.Host)).PipeTo(Sender));
+        Receive<ListVms>(_ => ListAll(HostsToAsk(board, cluster)).PipeTo(Sender));
         Receive<LeaveHost>(leave =>
         {
             var members = cluster.State.Members.Where(m => m.Status == MemberStatus.Up).ToList();
@@ -75,6 +75,25 @@ public sealed class ClusterControl : ReceiveActor
             Sender.Tell(new HostLeaving(leave.Host));
         });
     }
+
+    /// <summary>
+    /// The hosts a cluster-wide listing asks: every Up (or WeaklyUp) member with the host role, and every host whose status is
+    /// fresh on this node's board. Membership is what the cluster agrees on; the board hears of a host only through its
+    /// status reports (pub-sub), which a restarted host or a lossy network can leave missing for a while, and a listing
+    /// made from the board alone then left that host's VMs out as if they did not exist (the nemesis, seed 602).
+    /// </summary>
+    public static IReadOnlyList<string> HostsToAsk(IEnumerable<string> reported, IEnumerable<(string Host, MemberStatus Status, bool IsHost)> members) =>
+        [.. members.Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp && m.IsHost)
+            .Select(m => m.Host)
+            .Union(reported, StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)];
+
+    private static IReadOnlyList<string> HostsToAsk(PlacementBoard board, Akka.Cluster.Cluster cluster) =>
+        HostsToAsk(board.Hosts().Select(h => h.Host),
+            cluster.State.Members.Select(m => ($"{m.Address.Host}:{m.Address.Port}", m.Status, m.HasRole(HostRole))));
+
+    /// <summary>The cluster role of the nodes that run VMs (sharding's role).</summary>
+    public const string HostRole = "host";
 
     public static Props Props(IActorRef region, IActorRef scheduler, VmSpecValidator validator, IActorRef networks, IActorRef? rebalancer = null) =>
         Akka.Actor.Props.Create(() => new ClusterControl(region, scheduler, validator, networks, rebalancer));
