@@ -105,19 +105,7 @@ public sealed class AsymmetricPartitionTests : IDisposable
 
     private void Unfilter(int i) => Nft(i, "delete table inet asym");
 
-    private void Nft(int i, string script)
-    {
-        var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["netns", "exec", _net.Namespace(i), "nft", "-f", "-"])
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        process.StandardInput.Write(script);
-        process.StandardInput.Close();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"nft in host {i}'s namespace failed: {error} ({script})");
-    }
+    private void Nft(int i, string script) => _net.Nft(i, script);
 
     public void Dispose()
     {

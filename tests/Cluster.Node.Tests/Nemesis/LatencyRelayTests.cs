@@ -46,7 +46,7 @@ public sealed class LatencyRelayTests
         Assert.True(direct < TimeSpan.FromMilliseconds(100), $"direct round trip {direct.TotalMilliseconds:0} ms");
 
         var delay = TimeSpan.FromMilliseconds(150);
-        var relays = new[] { (0, 1), (1, 0) }.Select(p => new LatencyRelay(net.Namespace(p.Item1), net.Address(p.Item2), delay, s => NemesisCluster.Nft(net.Namespace(p.Item1), s))).ToArray();
+        var relays = new[] { (0, 1), (1, 0) }.Select(p => new LatencyRelay(net.Namespace(p.Item1), net.Address(p.Item2), delay, s => net.Nft(p.Item1, s))).ToArray();
         try
         {
             // The connection opened before is reset (its next packet), so that the nodes open theirs again through the relays.
@@ -59,7 +59,7 @@ public sealed class LatencyRelayTests
         finally
         {
             foreach (var h in new[] { 0, 1 })
-                NemesisCluster.Nft(net.Namespace(h), "delete table ip nemesis_latency");
+                net.Nft(h, "delete table ip nemesis_latency");
             foreach (var r in relays)
                 r.Dispose();
         }

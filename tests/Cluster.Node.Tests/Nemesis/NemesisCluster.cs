@@ -152,22 +152,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
             relay.Dispose();
     }
 
-    private void Nft(int i, string script) => Nft(_net.Namespace(i), script);
-
-    /// <summary>Runs nftables script <paramref name="script"/> in network namespace <paramref name="netns"/>.</summary>
-    public static void Nft(string netns, string script)
-    {
-        var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["netns", "exec", netns, "nft", "-f", "-"])
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        process.StandardInput.Write(script);
-        process.StandardInput.Close();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"nft in namespace {netns} failed: {error} ({script})");
-    }
+    private void Nft(int i, string script) => _net.Nft(i, script);
 
     /// <summary>Waits up to <paramref name="seconds"/> for host <paramref name="i"/>'s node to end (a downed node ends itself).</summary>
     public async Task<bool> ExitedWithinAsync(int i, int seconds)

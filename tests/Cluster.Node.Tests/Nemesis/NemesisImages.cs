@@ -47,10 +47,13 @@ internal sealed class NemesisImages : IDisposable
     private string Filler => Path.Combine(_dir, "filler");
 
     /// <summary>Fills the file system to its last byte; says how much it wrote and how much the disk held then.</summary>
-    public string Fill()
+    public string Fill() => $"(the images' disk filled with {FillUp(Filler) >> 20} MiB)";
+
+    /// <summary>Writes <paramref name="filler"/> until its file system is full to the last byte; the bytes written.</summary>
+    public static long FillUp(string filler)
     {
         long written = 0;
-        using (var fill = new FileStream(Filler, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        using (var fill = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
         {
             foreach (var chunk in (int[])[1 << 20, 4096, 1])
             {
@@ -66,7 +69,7 @@ internal sealed class NemesisImages : IDisposable
                 catch (IOException) { }
             }
         }
-        return $"(the images' disk filled with {written >> 20} MiB)";
+        return written;
     }
 
     /// <summary>Deletes the filler.</summary>

@@ -58,24 +58,7 @@ internal sealed class NemesisJournal : IDisposable
             Postgres("stop");
             return "(PostgreSQL stopped)";
         }
-        long written = 0;
-        using (var fill = new FileStream(Filler, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
-        {
-            foreach (var chunk in (int[])[1 << 20, 4096, 1])
-            {
-                var buffer = new byte[chunk];
-                try
-                {
-                    while (true)
-                    {
-                        fill.Write(buffer);
-                        written += chunk;
-                    }
-                }
-                catch (IOException) { }
-            }
-        }
-        return $"(the journal's disk filled with {written >> 20} MiB)";
+        return $"(the journal's disk filled with {NemesisImages.FillUp(Filler) >> 20} MiB)";
     }
 
     /// <summary>Starts the journal again: the server started, or the filler deleted.</summary>

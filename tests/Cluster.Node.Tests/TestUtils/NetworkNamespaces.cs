@@ -53,6 +53,24 @@ public sealed class NetworkNamespaces : IDisposable
         return wrapped;
     }
 
+    /// <summary>Runs nftables script <paramref name="script"/> in host <paramref name="i"/>'s namespace.</summary>
+    public void Nft(int i, string script) => Nft(Namespace(i), script);
+
+    /// <summary>Runs nftables script <paramref name="script"/> in network namespace <paramref name="netns"/>.</summary>
+    public static void Nft(string netns, string script)
+    {
+        var info = new ProcessStartInfo("ip") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["netns", "exec", netns, "nft", "-f", "-"])
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        process.StandardInput.Write(script);
+        process.StandardInput.Close();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"nft in namespace {netns} failed: {error} ({script})");
+    }
+
     /// <summary>Cuts host <paramref name="i"/> off from every other host (and from the root namespace).</summary>
     public void Isolate(int i) => Ip($"link set {Outer(i)} down");
 
