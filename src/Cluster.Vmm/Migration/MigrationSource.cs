@@ -65,6 +65,7 @@ public sealed class MigrationSource
         private int _maxThrottle;
         private int _rounds;
         private int _convergeRounds;
+        private int _outrunRounds;
         private long _finalPages;
         private TimeSpan _pausedAt;
         private TimeSpan _readyAfter;
@@ -188,7 +189,6 @@ public sealed class MigrationSource
             if (_o.Mode == MigrationMode.PostCopy) return true;
             double rate = RatePerSecond(sent, elapsed);
             long previousDirty = totalPages;
-            int outrunRounds = 0;
             var aim = _o.DowntimeTarget < _o.DowntimeLimit ? _o.DowntimeTarget : _o.DowntimeLimit;
             while (true)
             {
@@ -210,34 +210,43 @@ public sealed class MigrationSource
                     _convergeRounds++;
                     ThrottleStep();
                 }
-                else
-                {
-                    outrunRounds = dirtyRate >= rate ? outrunRounds + 1 : 0;
-                    if (_rounds >= _o.MaxRounds)
-                    {
-                        if (CanSwitchToPostCopy) return true;
-                        throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
-                            $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms{PostCopyNote}", "migration-converge");
-                    }
-                    // Throttling takes vCPU time away, and at best divides the dirty rate accordingly: when even the
-                    // most throttling would leave the guest dirtying faster than the link carries, or when it has
-                    // been tried for three rounds to no avail, pre-copy cannot meet the limit.
-                    bool hopeless = _rounds >= 2 && dirtyRate * (100 - _o.ThrottleMax) / (100 - _throttle) >= rate;
-                    if (_o.Mode == MigrationMode.Auto && ((_throttle >= _o.ThrottleMax && outrunRounds >= 3) || (hopeless && CanSwitchToPostCopy)))
-                    {
-                        if (CanSwitchToPostCopy) return true;
-                        throw new VmmException($"cannot meet the downtime limit of {_o.DowntimeLimit.TotalMilliseconds} ms: the guest dirties {Mib(dirtyRate)} MiB/s " +
-                            $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%{PostCopyNote}", "migration-converge");
-                    }
-                    if (_o.Mode != MigrationMode.PreCopy && _rounds >= 1 && dirtyRate >= rate / 2 && _throttle < _o.ThrottleMax)
-                        ThrottleStep();
-                }
+                else if (SwitchToPostCopyOrThrottle(dirtyBytes, dirtyRate, rate))
+                    return true;
                 previousDirty = dirtyPages;
                 _rounds++;
                 (sent, elapsed) = SendRound(slots, dirty, cacheable: true);
                 elapsed += SyncRound();
                 if (sent >= 256) rate = RatePerSecond(sent, elapsed);
             }
+        }
+
+        /// <summary>
+        /// After a round that still shrinks or is over the limit: true when post-copy should take over (the rounds ran out, or
+        /// pre-copy cannot meet the limit); throws when nothing can; else throttles a step more while the guest dirties at least
+        /// half as fast as the link carries (not in <see cref="MigrationMode.PreCopy"/>) and returns false (another round).
+        /// </summary>
+        private bool SwitchToPostCopyOrThrottle(long dirtyBytes, double dirtyRate, double rate)
+        {
+            _outrunRounds = dirtyRate >= rate ? _outrunRounds + 1 : 0;
+            if (_rounds >= _o.MaxRounds)
+            {
+                if (CanSwitchToPostCopy) return true;
+                throw new VmmException($"did not converge in {_o.MaxRounds} rounds: {Mib(dirtyBytes)} MiB dirty, dirty rate {Mib(dirtyRate)} MiB/s, " +
+                    $"bandwidth {Mib(rate)} MiB/s, throttle {_throttle}%, downtime limit {_o.DowntimeLimit.TotalMilliseconds} ms{PostCopyNote}", "migration-converge");
+            }
+            // Throttling takes vCPU time away, and at best divides the dirty rate accordingly: when even the
+            // most throttling would leave the guest dirtying faster than the link carries, or when it has
+            // been tried for three rounds to no avail, pre-copy cannot meet the limit.
+            bool hopeless = _rounds >= 2 && dirtyRate * (100 - _o.ThrottleMax) / (100 - _throttle) >= rate;
+            if (_o.Mode == MigrationMode.Auto && ((_throttle >= _o.ThrottleMax && _outrunRounds >= 3) || (hopeless && CanSwitchToPostCopy)))
+            {
+                if (CanSwitchToPostCopy) return true;
+                throw new VmmException($"cannot meet the downtime limit of {_o.DowntimeLimit.TotalMilliseconds} ms: the guest dirties {Mib(dirtyRate)} MiB/s " +
+                    $"against a link of {Mib(rate)} MiB/s even with the vCPUs throttled by {_throttle}%{PostCopyNote}", "migration-converge");
+            }
+            if (_o.Mode != MigrationMode.PreCopy && _rounds >= 1 && dirtyRate >= rate / 2 && _throttle < _o.ThrottleMax)
+                ThrottleStep();
+            return false;
         }
 
         /// <summary>Throttles the vCPUs a step more (the first step, then one increment per call, at most the maximum).</summary>
