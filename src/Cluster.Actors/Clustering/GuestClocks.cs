@@ -60,7 +60,8 @@ public sealed class GuestClocks : IExtension
         if (!Volatile.Read(ref _guests).TryGetValue(vmId, out var known) || known.Run != run)
             return null;
         var accounting = known.Guest.Accounting;
-        return new GuestSample(known.Guest.GuestTime, accounting?.CpuTime, accounting?.MemoryBytes, known.Guest.Io);
+        var (vcpu, at) = known.Guest.GuestTimeRead;
+        return new GuestSample(vcpu, accounting?.CpuTime, accounting?.MemoryBytes, known.Guest.Io) { VcpuAt = at, ReadAt = DateTime.UtcNow };
     }
 }
 
@@ -72,8 +73,17 @@ public sealed class GuestClocks : IExtension
 /// <param name="Io">Its disk and network counters since it started (<see cref="IGuestRuntime.Io"/>), or null where unknown.</param>
 public readonly record struct GuestSample(TimeSpan VcpuTime, TimeSpan? CgroupCpu, ulong? MemoryBytes, Cluster.Vmm.Devices.IoCounters? Io = null)
 {
-    /// <summary>The CPU time the load is counted from: the cgroup's where <paramref name="cgroup"/> and it has one, else the vCPUs'.</summary>
-    public TimeSpan Cpu(bool cgroup) => cgroup && CgroupCpu is { } c ? c : VcpuTime;
+    /// <summary>The moment <see cref="VcpuTime"/> stands for (a worker's: when its last stats arrived).</summary>
+    public DateTime VcpuAt { get; init; }
+
+    /// <summary>When this sample was taken (the moment of the cgroup's figures, read now).</summary>
+    public DateTime ReadAt { get; init; }
+
+    /// <summary>
+    /// The CPU time the load is counted from, with the moment it stands for: the cgroup's where <paramref name="cgroup"/>
+    /// and it has one, else the vCPUs'.
+    /// </summary>
+    public (TimeSpan Cpu, DateTime At) Cpu(bool cgroup) => cgroup && CgroupCpu is { } c ? (c, ReadAt) : (VcpuTime, VcpuAt);
 }
 
 /// <summary>Creates the <see cref="GuestClocks"/> extension.</summary>

@@ -42,7 +42,7 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private readonly Dictionary<string, long> _guests = new(StringComparer.Ordinal);
     private readonly GuestClocks _clocks = GuestClocks.Get(Context.System);
     private readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
-    private readonly Dictionary<string, (TimeSpan Cpu, DateTime At)> _lastVmCpu = new(StringComparer.Ordinal);
+    private readonly GuestLoadMeter _loads;
     private readonly HostIoAccount _io = new();
     private readonly Dictionary<string, Contracts.Vms.VmSpec> _incoming = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MigrationInfo> _migrations = new(StringComparer.Ordinal);
@@ -52,8 +52,10 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     private IReadOnlyList<DiskSeen> _disks = [];
     private bool _looking;
 
-    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null, bool cgroupCpu = true)
+    public HostAgent(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null, bool cgroupCpu = true,
+        TimeSpan? loadWindow = null)
     {
+        _loads = new GuestLoadMeter(loadWindow ?? DefaultLoadWindow);
         _cgroupCpu = cgroupCpu;
         _host = host;
         _capacity = capacity;
@@ -77,7 +79,8 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
             if (_guests.TryGetValue(g.VmId, out var known) && known == g.Run)
                 return;
             _guests[g.VmId] = g.Run;
-            _lastVmCpu[g.VmId] = (_clocks.Sample(g.VmId, g.Run)?.Cpu(_cgroupCpu) ?? TimeSpan.Zero, DateTime.UtcNow);
+            var (cpu, at) = _clocks.Sample(g.VmId, g.Run)?.Cpu(_cgroupCpu) ?? (TimeSpan.Zero, DateTime.UtcNow);
+            _loads.Begin(g.VmId, cpu, at);
         });
         Receive<GuestEnded>(g =>
         {
@@ -126,8 +129,13 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
     /// <param name="keepFinished">How long finished migrations stay listed.</param>
     /// <param name="cgroupCpu">Count a guest's load from its worker's cgroup CPU time where it has one (<c>cluster-hypervisor.host.cpu-load
     /// = cgroup</c>); false counts its vCPU time (<c>vcpu</c>: hosts that share one machine's cores).</param>
-    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null, bool cgroupCpu = true) =>
-        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh, keepFinished, cgroupCpu));
+    /// <param name="loadWindow">How far back a guest's CPU readings count in its load (<c>cluster-hypervisor.host.load-window</c>).</param>
+    public static Props Props(string host, HostCapacity capacity, TimeSpan refresh, TimeSpan? keepFinished = null, bool cgroupCpu = true,
+        TimeSpan? loadWindow = null) =>
+        Akka.Actor.Props.Create(() => new HostAgent(host, capacity, refresh, keepFinished, cgroupCpu, loadWindow));
+
+    /// <summary>The load window when none is configured.</summary>
+    public static TimeSpan DefaultLoadWindow { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The migrations leaving this host: in progress first, then those finished within keep-finished, newest first.</summary>
     private List<MigrationInfo> ListMigrationsHere()
@@ -159,16 +167,12 @@ public sealed class HostAgent : ReceiveActor, IWithTimers
                 memory[id] = used;
             if (sample.Io is { } counters)
                 io[id] = _io.Observe(id, run, counters);
-            var cpu = sample.Cpu(_cgroupCpu);
             // A guest counts from when it booted or arrived here, so its first report already shows its load (a zero
             // there made a VM that had just moved look absent to the rebalancer); one whose time restarted counts from now.
-            var (before, since) = _lastVmCpu.TryGetValue(id, out var b) && b.Cpu <= cpu ? b : (cpu, now);
-            _lastVmCpu[id] = (cpu, now);
-            var seconds = (now - since).TotalSeconds;
-            loads[id] = seconds > 0 ? (cpu - before).TotalSeconds / seconds : 0;
+            var (cpu, at) = sample.Cpu(_cgroupCpu);
+            loads[id] = _loads.Load(id, cpu, at);
         }
-        foreach (var gone in _lastVmCpu.Keys.Where(id => !_guests.ContainsKey(id)).ToList())
-            _lastVmCpu.Remove(gone);
+        _loads.KeepOnly(_guests.Keys);
         _io.KeepOnly(_guests.Keys);
         var status = new HostStatus(_host, _capacity.Vcpus, _capacity.MemoryBytes, _capacity.Labels, _capacity.Cpu.Vendor,
             _capacity.Cpu.Features,

@@ -29,6 +29,8 @@ internal sealed class NetworkedGuest(IGuestRuntime inner, HostNetworking host, s
 
     public TimeSpan GuestTime => inner.GuestTime;
 
+    public (TimeSpan Time, DateTime At) GuestTimeRead => inner.GuestTimeRead;
+
     public GuestAccounting? Accounting => inner.Accounting;
 
     public Cluster.Vmm.Devices.IoCounters? Io => inner.Io;

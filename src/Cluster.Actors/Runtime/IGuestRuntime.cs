@@ -54,6 +54,12 @@ public interface IGuestRuntime : IDisposable
     TimeSpan GuestTime { get; }
 
     /// <summary>
+    /// <see cref="GuestTime"/> with the moment it stands for: now for a guest in this process; for a guest in a worker, when
+    /// its last stats arrived. The host's load divides by the time between two such moments.
+    /// </summary>
+    (TimeSpan Time, DateTime At) GuestTimeRead => (GuestTime, DateTime.UtcNow);
+
+    /// <summary>
     /// The guest process's CPU time and memory from its cgroup, read now; null where the guest has none (it runs inside
     /// the node, or its worker could not be contained). The host's load accounting prefers it to <see cref="GuestTime"/>.
     /// </summary>

@@ -64,7 +64,8 @@ public static class ClusterComposition
         {
             var agent = system.ActorOf(HostAgent.Props(settings.Node, HostCapacity.From(config, hypervisor.CpuModel),
                 config.GetTimeSpan("cluster-hypervisor.host.refresh", TimeSpan.FromSeconds(1)), migration.KeepFinished,
-                cgroupCpu: config.GetString("cluster-hypervisor.host.cpu-load", "cgroup") != "vcpu"), HostAgent.Name);
+                cgroupCpu: config.GetString("cluster-hypervisor.host.cpu-load", "cgroup") != "vcpu",
+                loadWindow: config.GetTimeSpan("cluster-hypervisor.host.load-window", HostAgent.DefaultLoadWindow)), HostAgent.Name);
             if (HostLeases.Get(system).Store is not null)
                 system.ActorOf(HostLeaseKeeper.Props(settings.Node, Akka.Cluster.Cluster.Get(system).SelfUniqueAddress.Uid), HostLeaseKeeper.Name);
             system.ActorOf(MinorityGuard.Props(agent, config.GetTimeSpan("cluster-hypervisor.fencing.pause-after", TimeSpan.FromSeconds(1))),

@@ -69,8 +69,8 @@ public sealed class CgroupAccountingTests(ITestOutputHelper output) : IDisposabl
         // The guest's touched pages and what the worker allocated since it joined its group (its start-up footprint stays
         // charged where it started), within the overhead budget of its memory limit.
         Assert.InRange(second.MemoryBytes, TouchedBytes, TouchedBytes + 168 * MiB);
-        Assert.True(sample.Cpu(cgroup: true) >= second.CpuTime!.Value);
-        Assert.Equal(sample.VcpuTime, sample.Cpu(cgroup: false));
+        Assert.True(sample.Cpu(cgroup: true).Cpu >= second.CpuTime!.Value);
+        Assert.Equal((sample.VcpuTime, sample.VcpuAt), sample.Cpu(cgroup: false));
         Assert.NotNull(sample.MemoryBytes);
     }
 

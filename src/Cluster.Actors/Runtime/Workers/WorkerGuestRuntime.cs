@@ -34,7 +34,8 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     private Action<byte[]>? _serialOutput;
     private GuestExit? _exit;
     private long _consoleEnd;
-    private long _guestTicks;
+    // The guest time of the worker's last stats and when they arrived, replaced as a whole (read from other threads).
+    private StrongBox<(TimeSpan Time, DateTime At)> _guestRead = new((TimeSpan.Zero, DateTime.UtcNow));
     private StrongBox<Cluster.Vmm.Devices.IoCounters>? _io;
     private volatile bool _wantRunning;
     private int _released;
@@ -131,7 +132,11 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
     }
 
     /// <inheritdoc />
-    public TimeSpan GuestTime => TimeSpan.FromTicks(Interlocked.Read(ref _guestTicks));
+    public TimeSpan GuestTime => Volatile.Read(ref _guestRead).Value.Time;
+
+    /// <inheritdoc />
+    /// <remarks>As of the worker's last stats, with the moment they arrived.</remarks>
+    public (TimeSpan Time, DateTime At) GuestTimeRead => Volatile.Read(ref _guestRead).Value;
 
     /// <inheritdoc />
     /// <remarks>As of the worker's last stats (every <see cref="WorkerSettings.StatsEvery"/>).</remarks>
@@ -386,7 +391,7 @@ public sealed class WorkerGuestRuntime : IGuestRuntime
         try
         {
             var stats = await _client.StatsAsync().ConfigureAwait(false);
-            Interlocked.Exchange(ref _guestTicks, stats.GuestCpuTime.Ticks);
+            Volatile.Write(ref _guestRead, new StrongBox<(TimeSpan, DateTime)>((stats.GuestCpuTime, DateTime.UtcNow)));
             Volatile.Write(ref _io, stats.Io is { } io ? new StrongBox<Cluster.Vmm.Devices.IoCounters>(io) : null);
         }
         catch (Exception e) when (e is VmmException or ObjectDisposedException)
