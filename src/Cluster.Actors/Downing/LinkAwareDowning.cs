@@ -66,10 +66,11 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
         var state = _cluster.State;
         var live = state.Members.Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed))
             .ToDictionary(m => m.UniqueAddress);
-        var links = LinkFailures.BrokenLinks(_records.Where(r => live.ContainsKey(r.Observer) && live.ContainsKey(r.Subject)));
+        var records = _records.Where(r => live.ContainsKey(r.Observer) && live.ContainsKey(r.Subject)).ToList();
+        var links = LinkFailures.BrokenLinks(records);
         var keepFirst = Comparer<UniqueAddress>.Create((a, b) =>
             live[a].IsOlderThan(live[b]) ? -1 : live[b].IsOlderThan(live[a]) ? 1 : Member.AddressOrdering.Compare(a.Address, b.Address));
-        var down = links.Count == 0 ? [] : LinkFailures.ToDown(links, keepFirst);
+        var down = links.Count == 0 ? [] : LinkFailures.ToDown(links, keepFirst, records);
         var decision = down.Count == 0 ? null : string.Join(",", down.Select(d => $"{d.Address}#{d.Uid}").Order(StringComparer.Ordinal));
         if (!_watch.Observe(now, decision))
             return;

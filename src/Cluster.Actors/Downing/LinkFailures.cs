@@ -10,7 +10,8 @@ namespace Cluster.Actors.Downing;
 /// records of the cut-off side cannot reach the others; it is the mark of a one-way or flapping link between two hosts
 /// that both still gossip through a third. Akka's split brain resolver downs every indirectly connected member (both ends
 /// of each link); this downs one end of each: greedily the member on the most broken links, ties going against the
-/// member to keep last (the youngest), so every node that decides decides the same.
+/// member on the most records (a host that stalled is recorded by every peer), then against the member to keep last
+/// (the youngest), so every node that decides decides the same.
 /// </para>
 /// </summary>
 public static class LinkFailures
@@ -26,11 +27,19 @@ public static class LinkFailures
 
     /// <summary>
     /// The members to down so that no broken link is left: at most one end of each link, chosen greedily (most links
-    /// first, then the member <paramref name="keepFirst"/> orders last). Empty when there are no broken links.
+    /// first; among those, the member on the most of all the <paramref name="records"/> when given, as a host that stalled
+    /// is recorded by every peer; then the member <paramref name="keepFirst"/> orders last). Empty when there are no broken links.
     /// </summary>
-    public static IReadOnlyList<T> ToDown<T>(IEnumerable<(T Observer, T Subject)> links, IComparer<T> keepFirst) where T : notnull
+    public static IReadOnlyList<T> ToDown<T>(IEnumerable<(T Observer, T Subject)> links, IComparer<T> keepFirst,
+        IEnumerable<(T Observer, T Subject)>? records = null) where T : notnull
     {
         var left = links.Select(l => (l.Observer, l.Subject)).ToList();
+        var onRecords = new Dictionary<T, int>();
+        foreach (var (o, s) in (records ?? []).Where(r => !EqualityComparer<T>.Default.Equals(r.Observer, r.Subject)).Distinct())
+        {
+            onRecords[o] = onRecords.GetValueOrDefault(o) + 1;
+            onRecords[s] = onRecords.GetValueOrDefault(s) + 1;
+        }
         var down = new List<T>();
         while (left.Count > 0)
         {
@@ -41,7 +50,8 @@ public static class LinkFailures
                 degree[s] = degree.GetValueOrDefault(s) + 1;
             }
             var most = degree.Values.Max();
-            var pick = degree.Where(kv => kv.Value == most).Select(kv => kv.Key).OrderBy(n => n, keepFirst).Last();
+            var pick = degree.Where(kv => kv.Value == most).Select(kv => kv.Key)
+                .OrderBy(n => onRecords.GetValueOrDefault(n)).ThenBy(n => n, keepFirst).Last();
             down.Add(pick);
             left.RemoveAll(l => EqualityComparer<T>.Default.Equals(l.Observer, pick) || EqualityComparer<T>.Default.Equals(l.Subject, pick));
         }

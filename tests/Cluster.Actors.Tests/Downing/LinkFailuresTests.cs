@@ -42,6 +42,19 @@ public sealed class LinkFailuresTests
     }
 
     [Fact]
+    public void A_stalled_host_is_downed_rather_than_the_peer_whose_link_to_it_looks_broken()
+    {
+        // a stalled (SIGSTOP, a starved machine): b and c recorded it; awake, a recorded b first (its record of c not yet).
+        // The a-b link ties on links; a is on more records (every peer saw it go), so a goes, whichever is younger.
+        var records = new[] { ("b", "a"), ("c", "a"), ("a", "b") };
+        var links = LinkFailures.BrokenLinks(records);
+        Assert.Equal(2, links.Count);
+        Assert.Equal(["a"], LinkFailures.ToDown(links, KeepOlder, records));
+        // Without the records, the tie goes against the younger end.
+        Assert.Equal(["b"], LinkFailures.ToDown(links, KeepOlder));
+    }
+
+    [Fact]
     public void Two_separate_broken_links_down_one_end_of_each_and_the_same_on_every_node()
     {
         var records = new[] { ("a", "b"), ("b", "a"), ("c", "d"), ("d", "c") };
