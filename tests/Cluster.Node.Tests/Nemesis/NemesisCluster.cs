@@ -66,6 +66,7 @@ internal sealed class NemesisCluster : IAsyncDisposable
     public async Task StartNodeAsync(int i, bool restart = true)
     {
         _starts[i]++;
+        KeepLog(i);
         _nodes[i]?.Dispose();
         // With no other node running (the cluster downed them all), the restarted host lists itself first: it starts the
         // cluster again and the others join it.
@@ -201,8 +202,22 @@ internal sealed class NemesisCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// With CLUSTER_TEST_LOGS set, appends what host <paramref name="i"/>'s node printed so far to
+    /// nemesis-node<paramref name="i"/>.log there (each run of it in turn), before the process is replaced or disposed.
+    /// </summary>
+    private void KeepLog(int i)
+    {
+        if (_nodes[i] is not { } node || Environment.GetEnvironmentVariable("CLUSTER_TEST_LOGS") is not { Length: > 0 } logs)
+            return;
+        Directory.CreateDirectory(logs);
+        File.AppendAllText(Path.Combine(logs, $"nemesis-node{i}.log"), $"==== kept at {DateTime.UtcNow:HH:mm:ss.fff} ====\n{node.Output}\n");
+    }
+
     public async ValueTask DisposeAsync()
     {
+        for (var i = 0; i < _nodes.Length; i++)
+            KeepLog(i);
         foreach (var node in _nodes)
             node?.Dispose();
         // Workers of a node killed alone belong to no node process any more: ended by their records.
