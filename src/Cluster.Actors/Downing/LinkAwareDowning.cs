@@ -10,8 +10,8 @@ namespace Cluster.Actors.Downing;
 /// <para>
 /// It follows the unreachability records; once a broken link between two members that both still reach the rest
 /// (<see cref="LinkFailures"/>) has been seen for <c>decide-after</c> (kept across flaps for <c>forget-after</c>) and the
-/// decision (which ends go) has not changed for <c>settle</c> (<see cref="BrokenLinkWatch"/>), a leader downs one end of each
-/// broken link. That is before the resolver's stable-after: the downed member resets the resolver's timer and is removed, its records with it, so the resolver never
+/// records have not changed for <c>settle</c>, a leader downs one end of each broken link. That is before the resolver's
+/// stable-after: the downed member resets the resolver's timer and is removed, its records with it, so the resolver never
 /// sees the link and does not down every indirectly connected member (both ends) or, on a flapping link, everyone.
 /// Clean partitions and crashes make no broken links and are left to the resolver (keep-majority) as before.
 /// </para>
@@ -22,19 +22,24 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Props _resolver;
     private readonly LinkDowningSettings _settings;
-    private readonly BrokenLinkWatch _watch;
     private IReadOnlyList<(UniqueAddress Observer, UniqueAddress Subject)> _records = [];
+    private DateTime _changedAt = DateTime.UtcNow;
+    private DateTime? _brokenSince;
+    private DateTime _brokenLastSeen;
 
     public LinkAwareDowning(Props resolver, LinkDowningSettings settings)
     {
         _resolver = resolver;
         _settings = settings;
-        _watch = new BrokenLinkWatch(settings);
         Receive<Tick>(_ => Check());
         ReceiveAny(message =>
         {
-            if (ReachabilityRecords.TryRead(message, out var records))
-                _records = records;
+            if (!ReachabilityRecords.TryRead(message, out var records))
+                return;
+            if (records.ToHashSet().SetEquals(_records))
+                return;
+            _records = records;
+            _changedAt = DateTime.UtcNow;
         });
     }
 
@@ -68,22 +73,29 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
             .ToDictionary(m => m.UniqueAddress);
         var records = _records.Where(r => live.ContainsKey(r.Observer) && live.ContainsKey(r.Subject)).ToList();
         var links = LinkFailures.BrokenLinks(records);
-        var keepFirst = Comparer<UniqueAddress>.Create((a, b) =>
-            live[a].IsOlderThan(live[b]) ? -1 : live[b].IsOlderThan(live[a]) ? 1 : Member.AddressOrdering.Compare(a.Address, b.Address));
-        var down = links.Count == 0 ? [] : LinkFailures.ToDown(links, keepFirst, records);
-        var decision = down.Count == 0 ? null : string.Join(",", down.Select(d => $"{d.Address}#{d.Uid}").Order(StringComparer.Ordinal));
-        if (!_watch.Observe(now, decision))
+        if (links.Count == 0)
+        {
+            if (_brokenSince is not null && now - _brokenLastSeen > _settings.ForgetAfter)
+                _brokenSince = null;
+            return;
+        }
+        _brokenSince ??= now;
+        _brokenLastSeen = now;
+        if (now - _brokenSince < _settings.DecideAfter || now - _changedAt < _settings.Settle)
             return;
         // Only a leader decides (with a broken link each side may see itself as the leader); all decide alike.
         if (state.Leader != _cluster.SelfAddress)
             return;
-        _log.Warning("link-aware downing: broken links [{0}] seen for {1} ms (the same decision for {2} ms): downing [{3}], one end of each",
+        var keepFirst = Comparer<UniqueAddress>.Create((a, b) =>
+            live[a].IsOlderThan(live[b]) ? -1 : live[b].IsOlderThan(live[a]) ? 1 : Member.AddressOrdering.Compare(a.Address, b.Address));
+        var down = LinkFailures.ToDown(links, keepFirst, records);
+        _log.Warning("link-aware downing: broken links [{0}] seen for {1} ms (unchanged for {2} ms): downing [{3}], one end of each",
             string.Join(", ", links.Select(l => $"{l.Observer.Address} cannot reach {l.Subject.Address}")),
-            (int)(_watch.BrokenFor(now) ?? TimeSpan.Zero).TotalMilliseconds, (int)_watch.SettledFor(now).TotalMilliseconds,
+            (int)(now - _brokenSince.Value).TotalMilliseconds, (int)(now - _changedAt).TotalMilliseconds,
             string.Join(", ", down.Select(d => d.Address)));
         foreach (var node in down)
             _cluster.Down(node.Address);
-        _watch.Done();
+        _brokenSince = null;
     }
 
     private sealed class Tick
