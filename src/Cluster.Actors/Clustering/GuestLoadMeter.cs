@@ -22,7 +22,7 @@ public sealed class GuestLoadMeter(TimeSpan window)
     /// </summary>
     public double Load(string vmId, TimeSpan cpu, DateTime at)
     {
-        if (!_readings.TryGetValue(vmId, out var readings) || readings.Count == 0 || cpu < readings[^1].Cpu)
+        if (!_readings.TryGetValue(vmId, out var readings) || cpu < readings[^1].Cpu)
         {
             _readings[vmId] = [(cpu, at)];
             return 0;
