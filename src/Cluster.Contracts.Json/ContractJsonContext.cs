@@ -83,6 +83,8 @@ namespace Cluster.Contracts.Json;
 [JsonSerializable(typeof(Cluster.Contracts.Migration.IncomingRefused))]
 [JsonSerializable(typeof(Cluster.Contracts.Migration.IncomingConsole))]
 [JsonSerializable(typeof(Cluster.Contracts.Migration.AbortIncoming))]
+[JsonSerializable(typeof(Cluster.Contracts.Migration.ReleaseClaimedVm))]
+[JsonSerializable(typeof(Cluster.Contracts.Migration.ClaimedVmReleased))]
 [JsonSerializable(typeof(Cluster.Contracts.Migration.VmMoved))]
 [JsonSerializable(typeof(Cluster.Contracts.Migration.ReserveMigrationTarget))]
 [JsonSerializable(typeof(Cluster.Contracts.Migration.EndMigrationReservation))]

@@ -31,6 +31,18 @@ public sealed class IncomingMigration(string vmId, string migrationId, long expe
 
     /// <summary>Completes <see cref="Arrival"/>.</summary>
     public void Arrived(ParkedGuest? guest) => _arrival.TrySetResult(guest);
+
+    /// <summary>
+    /// Set once another host claimed the VM (<see cref="Cluster.Contracts.Migration.ReleaseClaimedVm"/>): the guest must not run
+    /// here, whatever the journal says of this migration's commit (a later claim supersedes it).
+    /// </summary>
+    public bool Released
+    {
+        get => Volatile.Read(ref _released);
+        set => Volatile.Write(ref _released, value);
+    }
+
+    private bool _released;
 }
 
 /// <summary>

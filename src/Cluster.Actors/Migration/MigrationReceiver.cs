@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Cluster.Actors.Clustering;
 using Cluster.Actors.Disks;
 using Cluster.Actors.Placement;
 using Cluster.Actors.Runtime;
+using Cluster.Actors.Vms;
 using Cluster.Contracts.Migration;
 using Cluster.Vmm;
 
@@ -91,16 +93,10 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
             if (_registry.Find(p.VmId) is not { } incoming || incoming.MigrationId != p.MigrationId || !_registry.TryRemove(incoming))
                 return;
             _log.Warning("VM {0}: no VM actor took the migrated machine within {1}; dropping it", p.VmId, _settings.ParkedFor);
-            if (incoming.Arrival.IsCompletedSuccessfully && incoming.Arrival.Result is { } guest)
-            {
-                guest.Guest.Stop();
-                _runLog?.End(p.VmId);
-                guest.Guest.Dispose();
-                if (GuestClocks.Get(Context.System).Forget(p.VmId, guest.Guest) is { } run)
-                    _agent.Tell(new GuestEnded(p.VmId, run));
-            }
-            _agent.Tell(new IncomingVmEnded(p.VmId));
+            DropArrived(incoming);
         });
+        Receive<ReleaseClaimedVm>(Release);
+        Receive<ReleaseAnswer>(a => a.ReplyTo.Tell(a.Answer));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -157,7 +153,7 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
                 cancellation.Token)
             {
                 Encrypted = _settings.Encrypted,
-                ResolveCommit = ResolveFromJournal(Context.System, vmId, id, _settings),
+                ResolveCommit = ResolveFromJournal(Context.System, incoming, _settings),
             });
         }
         catch (VmmException e)
@@ -197,10 +193,12 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
     /// records the commit. A cancellation (the source went away, max-duration) does not end this wait (the source's death is
     /// what makes the outcome unknown); it gives up, freeing the guest, only after <see cref="MigrationSettings.MaxDuration"/>.
     /// </summary>
-    private static Func<Task<bool>> ResolveFromJournal(ActorSystem system, string vmId, string migrationId, MigrationSettings settings) => () =>
+    private static Func<Task<bool>> ResolveFromJournal(ActorSystem system, IncomingMigration incoming, MigrationSettings settings) => () =>
     {
         var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var resolver = CommitOutcomes.Resolve(system, vmId, migrationId, settings.CommitReadInterval, committed => answer.TrySetResult(committed));
+        // A host that claimed the VM since (ReleaseClaimedVm) supersedes the commit: the guest must not run here then.
+        var resolver = CommitOutcomes.Resolve(system, incoming.VmId, incoming.MigrationId, settings.CommitReadInterval,
+            committed => answer.TrySetResult(committed && !incoming.Released));
         var bounded = answer.Task.WaitAsync(settings.MaxDuration);
         bounded.ContinueWith(_ => system.Stop(resolver), TaskScheduler.Default);
         return bounded;
@@ -222,6 +220,13 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         r.Cancellation.Dispose();
         if (!_active.Values.Any(a => Equals(a.Source, r.Source)))
             Context.Unwatch(r.Source);
+        if (f.Result.Succeeded && f.Guest is not null && r.Incoming.Released)
+        {
+            _log.Warning("VM {0}: migration {1} arrived after another host claimed the VM; dropping the machine", r.Incoming.VmId, f.MigrationId);
+            DropGuest(r.Incoming.VmId, f.Guest);
+            _agent.Tell(new IncomingVmEnded(r.Incoming.VmId));
+            return;
+        }
         if (f.Result.Succeeded && f.Guest is not null)
         {
             _log.Info("VM {0}: migration {1} arrived ({2} bytes); the machine runs here", r.Incoming.VmId, f.MigrationId, f.Result.BytesReceived);
@@ -235,6 +240,88 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         _agent.Tell(new IncomingVmEnded(r.Incoming.VmId));
     }
 
+    /// <summary>
+    /// Another host claims the VM while this one is still an Up member (its host lease runs on): whatever of the VM runs here
+    /// outside a VM actor is stopped (a migrated guest parked for an actor that starts elsewhere now, a guest held through a
+    /// journal fault, an incoming migration, which may not run here later either), then the local shard region is asked
+    /// whether this host's VM actor for it lives: the claimer may boot the VM only when none does.
+    /// </summary>
+    private void Release(ReleaseClaimedVm release)
+    {
+        var vmId = release.VmId;
+        if (_registry.Find(vmId) is { } incoming)
+        {
+            if (incoming.ExpectedEpoch + 1 > release.Epoch)
+            {
+                Sender.Tell(new ClaimedVmReleased(vmId, false, $"a migrated guest of epoch {incoming.ExpectedEpoch + 1} arrives or runs here"));
+                return;
+            }
+            incoming.Released = true;
+            _registry.TryRemove(incoming);
+            if (_active.ContainsKey(incoming.MigrationId))
+                Cancel(incoming.MigrationId, $"host {release.Claimer} claims the VM at epoch {release.Epoch + 1}");
+            else
+            {
+                _log.Warning("VM {0}: host {1} claims the VM at epoch {2}; stopping the migrated machine parked here", vmId, release.Claimer,
+                    release.Epoch + 1);
+                Timers.Cancel("parked-" + incoming.MigrationId);
+                DropArrived(incoming);
+            }
+        }
+        if (HeldGuests.Get(Context.System).Take(vmId) is { } held)
+        {
+            _log.Warning("VM {0}: host {1} claims the VM at epoch {2}; stopping the guest held here since a journal fault (epoch {3})",
+                vmId, release.Claimer, release.Epoch + 1, held.Epoch);
+            DropGuest(vmId, held.Parked);
+        }
+        var replyTo = Sender;
+        LocalVmActorAsync(Context.System, vmId).PipeTo(Self, success: detail => new ReleaseAnswer(replyTo,
+            new ClaimedVmReleased(vmId, detail is null, detail ?? "nothing of it runs here")));
+    }
+
+    /// <summary>What still runs <paramref name="vmId"/> in a VM actor on this host (its shard region's view), or null when none does.</summary>
+    private static async Task<string?> LocalVmActorAsync(ActorSystem system, string vmId)
+    {
+        // Without a VM shard region here (a single host, or sharding not started) no VM entity lives on this host.
+        if (((ExtendedActorSystem)system).Provider is not Akka.Cluster.ClusterActorRefProvider)
+            return null;
+        IActorRef region;
+        try
+        {
+            region = ClusterSharding.Get(system).ShardRegion(VmMessageExtractor.TypeName);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+        try
+        {
+            var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            return state.Shards.Any(s => s.EntityIds.Contains(vmId)) ? "its VM actor lives here" : null;
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return $"this host cannot tell whether its VM actor lives here ({e.Message})";
+        }
+    }
+
+    /// <summary>Stops and frees the guest an incoming migration left running here (nobody adopted it).</summary>
+    private void DropArrived(IncomingMigration incoming)
+    {
+        if (incoming.Arrival.IsCompletedSuccessfully && incoming.Arrival.Result is { } guest)
+            DropGuest(incoming.VmId, guest);
+        _agent.Tell(new IncomingVmEnded(incoming.VmId));
+    }
+
+    private void DropGuest(string vmId, ParkedGuest guest)
+    {
+        guest.Guest.Stop();
+        _runLog?.End(vmId);
+        guest.Guest.Dispose();
+        if (GuestClocks.Get(Context.System).Forget(vmId, guest.Guest) is { } run)
+            _agent.Tell(new GuestEnded(vmId, run));
+    }
+
     protected override void PostStop()
     {
         foreach (var r in _active.Values)
@@ -242,6 +329,8 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
             r.Cancellation.Cancel();
         }
     }
+
+    private sealed record ReleaseAnswer(IActorRef ReplyTo, ClaimedVmReleased Answer);
 
     /// <summary>One incoming migration while its page stream runs.</summary>
     private sealed record Receiving(IncomingMigration Incoming, IActorRef Source, CancellationTokenSource Cancellation);

@@ -343,9 +343,10 @@ public sealed partial class VmActor
 
     /// <summary>
     /// Boots the VM cold as the journal says (or settles). A failover (the VM's owner is another host: it died or was downed)
-    /// first waits, with every command stashed, for the old owner's host lease to run out by the database's clock unless that
-    /// owner's incarnation is an Up member (<see cref="OwnerLeaseWait"/>): a host that is only stalled or cut off still counts
-    /// its guests' permits within that lease, so no guest runs on two hosts at once.
+    /// first waits, with every command stashed, for the old owner's host lease to run out by the database's clock, or, when
+    /// that owner's incarnation is an Up member, for it to release the VM (<see cref="OwnerLeaseWait"/>): a host that is only
+    /// stalled or cut off still counts its guests' permits within that lease, and a live one stops what it still runs of
+    /// the VM outside a VM actor first, so no guest runs on two hosts at once.
     /// </summary>
     private void ColdBootAfterRecovery(bool ownerLeaseChecked = false)
     {
@@ -358,7 +359,7 @@ public sealed partial class VmActor
         if (!ownerLeaseChecked && _hosting is not null && _state.Owner is { } owner && owner != _settings.Node
             && decision.Events.Any(e => e is VmStarted or VmRestarted) && HostLeases.Get(Context.System).Store is { } store)
         {
-            Context.ActorOf(OwnerLeaseWait.Props(store, _id, owner), "owner-lease-wait");
+            Context.ActorOf(OwnerLeaseWait.Props(store, _id, owner, _state.Epoch, _settings.Node), "owner-lease-wait");
             Become(() =>
             {
                 Command<OwnerLeaseGone>(_ => ColdBootAfterRecovery(ownerLeaseChecked: true));

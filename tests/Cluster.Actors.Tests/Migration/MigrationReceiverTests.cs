@@ -145,4 +145,70 @@ public sealed class MigrationReceiverTests : TestKit
         Assert.Same(incoming, IncomingMigrations.Get(Sys).TryTake("a"));
         guest.Guest.Dispose();
     }
+
+    private static (IncomingMigration Incoming, ScriptedGuest Guest) Parked(string vmId, long expectedEpoch)
+    {
+        var guest = new ScriptedGuest("hello");
+        guest.Start();
+        var incoming = new IncomingMigration(vmId, "m-" + vmId, expectedEpoch);
+        incoming.Arrived(new ParkedGuest(guest));
+        return (incoming, guest);
+    }
+
+    [Fact]
+    public void A_claim_by_another_host_stops_the_migrated_guest_parked_here_before_it_is_answered()
+    {
+        var (incoming, guest) = Parked("p", expectedEpoch: 1);
+        Assert.True(IncomingMigrations.Get(Sys).TryAdd(incoming));
+
+        // The claimer read epoch 2 (the commit that brought the guest here) and will boot the VM at epoch 3.
+        _receiver.Tell(new ReleaseClaimedVm("p", 2, "127.0.0.1:5300"));
+        var answer = ExpectMsg<ClaimedVmReleased>(TimeSpan.FromSeconds(10));
+        Assert.True(answer.Released, answer.Detail);
+        Assert.Equal("stopped", guest.State);
+        Assert.True(guest.Disposed);
+        Assert.Null(IncomingMigrations.Get(Sys).Find("p"));
+        Assert.True(incoming.Released);
+        _agent.FishForMessage(m => m is IncomingVmEnded { VmId: "p" }, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void A_claim_that_read_an_older_epoch_than_a_guest_arriving_here_is_refused_and_the_guest_runs_on()
+    {
+        var (incoming, guest) = Parked("q", expectedEpoch: 5);
+        Assert.True(IncomingMigrations.Get(Sys).TryAdd(incoming));
+
+        _receiver.Tell(new ReleaseClaimedVm("q", 5, "127.0.0.1:5300"));
+        var answer = ExpectMsg<ClaimedVmReleased>(TimeSpan.FromSeconds(10));
+        Assert.False(answer.Released);
+        Assert.Contains("epoch 6", answer.Detail);
+        Assert.Equal("running", guest.State);
+        Assert.False(incoming.Released);
+        Assert.Same(incoming, IncomingMigrations.Get(Sys).TryTake("q"));
+    }
+
+    [Fact]
+    public void A_claim_by_another_host_stops_a_guest_held_here_through_a_journal_fault()
+    {
+        var guest = new ScriptedGuest("hello");
+        guest.Start();
+        var held = Cluster.Actors.Vms.HeldGuests.Get(Sys);
+        held.Faulted("h", 4, paused: false);
+        Assert.True(held.TryHold("h", guest));
+
+        _receiver.Tell(new ReleaseClaimedVm("h", 4, "127.0.0.1:5300"));
+        Assert.True(ExpectMsg<ClaimedVmReleased>(TimeSpan.FromSeconds(10)).Released);
+        Assert.Equal("stopped", guest.State);
+        Assert.True(guest.Disposed);
+        Assert.Null(held.Take("h"));
+    }
+
+    [Fact]
+    public void A_claim_for_a_vm_nothing_runs_of_here_is_answered_released_at_once()
+    {
+        _receiver.Tell(new ReleaseClaimedVm("none", 1, "127.0.0.1:5300"));
+        var answer = ExpectMsg<ClaimedVmReleased>(TimeSpan.FromSeconds(10));
+        Assert.True(answer.Released, answer.Detail);
+        Assert.Equal("none", answer.VmId);
+    }
 }

@@ -18,7 +18,7 @@ public sealed class AccessPolicyTests
         "MigrationLimits", "MigrationCause", "MigrationInfo", "HostStatus", "DiskSeen", "DisksSeen", "PlacedVm", "RebalanceHost",
         "PlannedMove", "VmSnapshot", "RegistrySnapshot", "RebalancerSnapshot", "UnschedulableHosts", "PlacementDecided",
         "UpdatePlacement", "PlacementReleased", "ListLocalVms", "CheckDisks", "AbortIncoming", "EndMigrationReservation",
-        "PrepareIncoming", "ReserveMigrationTarget", "IncomingConsole", "IncomingReady", "IncomingRefused", "RestartPolicy", "VmMoved",
+        "PrepareIncoming", "ReleaseClaimedVm", "ClaimedVmReleased", "ReserveMigrationTarget", "IncomingConsole", "IncomingReady", "IncomingRefused", "RestartPolicy", "VmMoved",
         "NetworkSpec", "NicSpec", "NetworkAddress", "AssignNics", "ReleaseNics",
     ];
 
