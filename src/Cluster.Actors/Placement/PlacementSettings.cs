@@ -21,6 +21,9 @@ public sealed record PlacementSettings(double VcpuOvercommit, double MemoryOverc
     /// <summary>No overcommit of memory, 4x of vCPUs, spread.</summary>
     public static PlacementSettings Default { get; } = new(4.0, 1.0, PlacementMode.Spread, TimeSpan.FromSeconds(30));
 
+    /// <summary>How long after a VM fit no live host its shard's allocation is asked for again (and again, while it fits none).</summary>
+    public TimeSpan UnplacedRetry { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Reads the settings from <paramref name="config"/>.</summary>
     public static PlacementSettings From(Config config) => new(
         config.GetDouble("cluster-hypervisor.placement.vcpu-overcommit", Default.VcpuOvercommit),
@@ -31,5 +34,8 @@ public sealed record PlacementSettings(double VcpuOvercommit, double MemoryOverc
             "pack" => PlacementMode.Pack,
             var other => throw new ConfigurationException($"cluster-hypervisor.placement.mode must be spread or pack, not '{other}'"),
         },
-        config.GetTimeSpan("cluster-hypervisor.placement.pending-for", Default.PendingFor));
+        config.GetTimeSpan("cluster-hypervisor.placement.pending-for", Default.PendingFor))
+    {
+        UnplacedRetry = config.GetTimeSpan("cluster-hypervisor.placement.unplaced-retry", Default.UnplacedRetry),
+    };
 }

@@ -13,7 +13,7 @@ namespace Cluster.Actors.Placement;
 /// host has a region; otherwise (the host failed or left: an HA restart) it chooses with the same
 /// <see cref="Placer"/> rule among the live regions, records and publishes the new decision, and lets
 /// higher-priority VMs go first by delaying lower ones a little. A VM that fits no live host is not
-/// placed at all (the allocation fails and the coordinator retries it later). It never moves a running VM on its
+/// placed at all (the allocation fails, and is asked for again every <see cref="PlacementSettings.UnplacedRetry"/>). It never moves a running VM on its
 /// own: moving one is a live migration, driven elsewhere; <see cref="Rebalance"/> then hands over exactly the shards
 /// of VMs that migrated (<see cref="PendingMoves"/>) and are still on their old host, and allocation follows the VM.
 /// </summary>
@@ -55,12 +55,42 @@ public sealed class ResourceAwareAllocationStrategy(PlacementSettings settings)
                 system.Log.Info("VM {0} placed again on {1} (its host {2} is gone)", shardId, result.Host, decided.Host);
                 return region;
             }
-            // A placement rule is never broken to restart a VM: its shard stays unallocated (the
-            // coordinator retries the allocation when a region registers, e.g. the host comes back).
-            system.Log.Warning("VM {0} fits no live host ({1}: {2}); it stays down until one fits", shardId, result.Resource, result.Message);
+            // A placement rule is never broken to restart a VM: its shard stays unallocated. The coordinator tries again only
+            // when a region registers or ends, so room that frees up otherwise (a VM deleted or stopped, a host's status
+            // arriving late) would leave the VM down for good: the allocation is asked for again after a while.
+            system.Log.Warning("VM {0} fits no live host ({1}: {2}); it stays down until one fits (trying again in {3})", shardId,
+                result.Resource, result.Message, settings.UnplacedRetry);
+            RetryLater(system, shardId);
             throw new InvalidOperationException($"VM {shardId} fits no live host: {result.Message}");
         }
         return currentShardAllocations.OrderBy(kv => kv.Value.Count).ThenBy(kv => HostOf(kv.Key, self), StringComparer.Ordinal).First().Key;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _retrying = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Asks for <paramref name="shardId"/>'s allocation again after <see cref="PlacementSettings.UnplacedRetry"/>, once (the
+    /// local shard region's <see cref="ShardRegion.StartEntity"/> makes the region ask the coordinator for the shard's home),
+    /// while the VM still has a placement decision (a deleted VM has none).
+    /// </summary>
+    private void RetryLater(ActorSystem system, string shardId)
+    {
+        if (!_retrying.TryAdd(shardId, 0))
+            return;
+        system.Scheduler.Advanced.ScheduleOnce(settings.UnplacedRetry, () =>
+        {
+            _retrying.TryRemove(shardId, out _);
+            if (PlacementBoard.Get(system).DecisionFor(shardId) is null)
+                return;
+            try
+            {
+                ClusterSharding.Get(system).ShardRegion(Clustering.VmMessageExtractor.TypeName).Tell(new ShardRegion.StartEntity(shardId));
+            }
+            catch (ArgumentException)
+            {
+                // No VM region on this node (it is shutting down): the next coordinator allocates again when it starts.
+            }
+        });
     }
 
     /// <inheritdoc />

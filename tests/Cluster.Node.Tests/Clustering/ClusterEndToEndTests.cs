@@ -96,6 +96,41 @@ public sealed class ClusterEndToEndTests : IDisposable
         AssertNoOverlap(victim, killedAt, survivors);
     }
 
+    [Fact]
+    public async Task A_failed_over_vm_that_fits_no_host_starts_once_room_frees_up_without_a_host_joining_or_leaving()
+    {
+        await StartClusterAsync();
+        // 24 MiB of each host's 32: one such VM per host, so the VM of a killed host fits none of the two left.
+        var on = new Dictionary<string, string>();
+        foreach (var id in new[] { "w0", "w1", "w2" })
+            on[id] = (await Ok(0, "create", id, "--image", "counter", "--memory", "24M", "--start")).Stdout.Split(" on ")[1].Trim();
+        Assert.Equal(3, on.Values.Distinct().Count());
+        var victim = Array.IndexOf(_ports, int.Parse(on["w2"].Split(':')[1], CultureInfo.InvariantCulture));
+        var via = victim == 0 ? 1 : 0;
+        _nodes[victim].Kill();
+
+        // The cluster drops the host; w2 fits nowhere and stays down (not listed: no host runs it).
+        await Eventually(async () =>
+        {
+            var vms = await ListAsync(via);
+            return vms.Count == 2 && vms.All(v => v.GetProperty("status").GetString() == "Running");
+        }, "w0 and w1 listed, w2 down");
+        await Eventually(() => Task.FromResult(_nodes.Where((_, i) => i != victim).Any(n => n.Output.Contains("VM w2 fits no live host", StringComparison.Ordinal))),
+            "the allocation of w2 refused");
+
+        // Room frees up on a host that stays: nothing joins or leaves the cluster, yet w2 is placed and boots there.
+        const string freed = "w0";
+        await Ok(via, "stop", freed);
+        await Eventually(async () => (await Vmctl(via, "delete", freed)).ExitCode == 0, $"{freed} deleted");
+        await Eventually(async () =>
+        {
+            var vms = (await ListAsync(via)).ToDictionary(v => v.GetProperty("id").GetString()!);
+            return vms.TryGetValue("w2", out var w2) && w2.GetProperty("status").GetString() == "Running"
+                && w2.GetProperty("node").GetString() == on[freed];
+        }, "w2 running again where room was freed", 60);
+        await Eventually(async () => (await Ok(via, "console", "w2", "--bytes", "64")).Stdout.Contains("count ", StringComparison.Ordinal), "w2's console");
+    }
+
     private void AssertNoOverlap(int victim, long killedAt, string[] survivors)
     {
         var intervals = RunIntervals.Read([RunLog(0), RunLog(1), RunLog(2)], host => host == victim ? killedAt : long.MaxValue);
