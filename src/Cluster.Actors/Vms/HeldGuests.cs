@@ -41,11 +41,14 @@ public sealed class HeldGuests : IExtension
         return RetryDelay(vmId);
     }
 
-    /// <summary>The back-off before the next attempt to start the VM actor: 0.5 s doubled per consecutive fault, at most 30 s.</summary>
+    /// <summary>The longest back-off: a VM whose actor stopped on a journal fault stays down at most this long after its journal reads again.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(8);
+
+    /// <summary>The back-off before the next attempt to start the VM actor: 0.5 s doubled per consecutive fault, at most <see cref="MaxRetryDelay"/>.</summary>
     public TimeSpan RetryDelay(string vmId)
     {
         int attempt = _attempts.GetValueOrDefault(vmId, 1);
-        return TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, Math.Min(attempt - 1, 10))));
+        return TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(attempt - 1, 10))));
     }
 
     /// <summary>Whether <paramref name="vmId"/> had a journal fault not yet cleared by a successful recovery.</summary>

@@ -11,7 +11,8 @@ namespace Cluster.Vmctl.Live;
 /// <summary>
 /// <c>vmctl migrate --wait</c>: follows one migration with a progress line until it ends. Exits
 /// <see cref="ExitCodes.Ok"/> when it completed and <see cref="ExitCodes.Failed"/> when it failed or was
-/// cancelled. A migration that has dropped out of the cluster's list is judged by the VM's events.
+/// cancelled. A migration that has dropped out of the cluster's list is judged by the VM's events (its completion or failure,
+/// else its commit).
 /// </summary>
 public static class MigrationFollower
 {
@@ -79,10 +80,14 @@ public static class MigrationFollower
         var (reply, _) = await LiveLoop.TryAskAsync(client, new GetVmEvents(accepted.VmId));
         if (reply is not VmEventList events)
             return null;
+        VmMigrated? committed = null;
         foreach (var e in events.Events)
         {
             switch (e)
             {
+                case VmMigrated m when m.MigrationId == accepted.MigrationId:
+                    committed = m;
+                    break;
                 case VmMigrationCompleted c when c.MigrationId == accepted.MigrationId:
                     screen.End();
                     if (printer.Structured) printer.WriteData(EventView.Of(c));
@@ -95,6 +100,16 @@ public static class MigrationFollower
                         + $"{f.Reason}; it still runs on {accepted.SourceHost}");
                     return ExitCodes.Failed;
             }
+        }
+        // The commit is recorded but not the completion (the source host failed right after the commit, and no host lists
+        // the migration any more): the VM belongs to the target; waiting on would last for ever.
+        if (committed is not null)
+        {
+            screen.End();
+            if (printer.Structured) printer.WriteData(EventView.Of(committed));
+            else printer.Line($"{accepted.VmId}: now on {committed.To} (the commit is recorded, epoch {committed.Epoch}; its completion is not: " +
+                              "the source host failed after it)");
+            return ExitCodes.Ok;
         }
         return null;
     }

@@ -72,6 +72,19 @@ public class MigrationFollowerTests
     }
 
     [Fact]
+    public async Task Judges_a_migration_whose_commit_but_not_completion_is_recorded_as_done()
+    {
+        // The source host died right after the commit: no host lists the migration, and no completion will be written.
+        var client = new CannedClient()
+            .On<ListMigrations>(new MigrationList([]))
+            .On<GetVmEvents>(new VmEventList("a",
+                [new VmMigrated("a", DateTime.UtcNow, "migrated", "m-1", "10.0.0.1:4053", "10.0.0.2:4053", 4)]));
+        var (code, text, _) = await Follow(client);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("a: now on 10.0.0.2:4053 (the commit is recorded, epoch 4", text);
+    }
+
+    [Fact]
     public async Task Gives_up_when_the_node_stops_answering()
     {
         var (code, _, err) = await Follow(new CannedClient());
