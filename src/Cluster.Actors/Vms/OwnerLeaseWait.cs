@@ -30,6 +30,7 @@ internal sealed class OwnerLeaseWait : ReceiveActor, IWithTimers
     private readonly long _started = Environment.TickCount64;
     private bool _logged;
     private string? _notReleased;
+    private int _asked;
 
     public OwnerLeaseWait(LeaseStore store, string vmId, string owner, long epoch, string claimer)
     {
@@ -60,6 +61,9 @@ internal sealed class OwnerLeaseWait : ReceiveActor, IWithTimers
             if (r.Lease is { Unexpired: true } held && UpMember(held.Owner) is { } address)
             {
                 // A live host renews its lease: it is asked to release the VM instead, and read again if it does not answer.
+                if (_asked++ % 5 == 0)
+                    _log.Info("VM {0}: asking the old owner {1} (an Up member, {2}) to release the VM before claiming it ({3} times so far)",
+                        _vmId, _owner, address, _asked);
                 Context.ActorSelection(new RootActorPath(address) / "user" / "migration-receiver").Tell(new ReleaseClaimedVm(_vmId, epoch, claimer));
                 Timers.StartSingleTimer("read", ReadNow.Instance, ReleaseAnswerWithin);
                 return;
