@@ -223,8 +223,7 @@ public sealed class MigrationReceiver : ReceiveActor, IWithTimers
         if (f.Result.Succeeded && f.Guest is not null && r.Incoming.Released)
         {
             _log.Warning("VM {0}: migration {1} arrived after another host claimed the VM; dropping the machine", r.Incoming.VmId, f.MigrationId);
-            DropGuest(r.Incoming.VmId, f.Guest);
-            _agent.Tell(new IncomingVmEnded(r.Incoming.VmId));
+            DropArrived(r.Incoming);
             return;
         }
         if (f.Result.Succeeded && f.Guest is not null)

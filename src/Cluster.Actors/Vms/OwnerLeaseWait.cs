@@ -64,7 +64,7 @@ internal sealed class OwnerLeaseWait : ReceiveActor, IWithTimers
                 if (_asked++ % 5 == 0)
                     _log.Info("VM {0}: asking the old owner {1} (an Up member, {2}) to release the VM before claiming it ({3} times so far)",
                         _vmId, _owner, address, _asked);
-                Context.ActorSelection(new RootActorPath(address) / "user" / "migration-receiver").Tell(new ReleaseClaimedVm(_vmId, epoch, claimer));
+                Context.ActorSelection(new RootActorPath(address) / "user" / Migration.MigrationReceiver.Name).Tell(new ReleaseClaimedVm(_vmId, epoch, claimer));
                 Timers.StartSingleTimer("read", ReadNow.Instance, ReleaseAnswerWithin);
                 return;
             }
