@@ -35,6 +35,9 @@ public abstract class LeaseStore
     /// <summary>Opens a new connection to the database.</summary>
     protected abstract DbConnection Connect();
 
+    /// <summary>Runs on every connection once it is open (SQLite: its busy timeout).</summary>
+    protected virtual Task OpenedAsync(DbConnection connection, CancellationToken ct) => Task.CompletedTask;
+
     /// <summary>The statement that creates the table when it is missing.</summary>
     protected virtual string CreateTable =>
         "CREATE TABLE IF NOT EXISTS host_leases (name TEXT NOT NULL PRIMARY KEY, owner TEXT NOT NULL, expires_at_ms BIGINT NOT NULL)";
@@ -108,6 +111,7 @@ public abstract class LeaseStore
         try
         {
             await connection.OpenAsync(ct).ConfigureAwait(false);
+            await OpenedAsync(connection, ct).ConfigureAwait(false);
             if (!_created)
                 await EnsureTableAsync(connection, ct).ConfigureAwait(false);
             return connection;
@@ -164,6 +168,16 @@ public sealed class SqliteLeaseStore(string connectionString) : LeaseStore
 
     /// <inheritdoc />
     protected override DbConnection Connect() => new SqliteConnection(_connection);
+
+    /// <inheritdoc />
+    protected override async Task OpenedAsync(DbConnection connection, CancellationToken ct)
+    {
+        // Wait inside SQLite for another host's write (finely), not in Microsoft.Data.Sqlite's 150 ms sleeps; within the
+        // store's 2 s command timeout.
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout = 1000;";
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
 }
 
 /// <summary>Leases in a PostgreSQL database: the database server's clock (<c>clock_timestamp()</c>, not the transaction's start).</summary>

@@ -1,4 +1,9 @@
+using System.Data.Common;
+using System.Globalization;
+using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
 using Microsoft.Data.Sqlite;
 
 namespace Cluster.Actors.Persistence;
@@ -48,6 +53,52 @@ public static class SqliteJournal
             akka.persistence.journal.sql.parallelism = 1
             """);
     }
+
+    /// <summary>
+    /// How long a statement waits inside SQLite for another connection's write lock (<c>PRAGMA busy_timeout</c>). Without it
+    /// Microsoft.Data.Sqlite gets SQLITE_BUSY at once and sleeps 150 ms before each retry: hosts of one machine sharing the
+    /// journal file met that beside each other's writes (a migration commit's journal write took 300 ms, inside the guest's
+    /// pause). SQLite's own handler retries after 1, 2, 5, 10 ... ms.
+    /// </summary>
+    public const int BusyTimeoutMs = 5000;
+
+    /// <summary>
+    /// The setup that makes the SQL journal, snapshot store and read journal set <see cref="BusyTimeoutMs"/> on every
+    /// connection they open, when <paramref name="config"/>'s journal is SQLite; null for any other database.
+    /// </summary>
+    public static Setup? ConnectionSetup(Config config) => DataOptionsFor(config) is { } options ? new DataOptionsSetup(options) : null;
+
+    /// <summary>The connection options of <see cref="ConnectionSetup"/>; null when the journal is not SQLite.</summary>
+    public static DataOptions? DataOptionsFor(Config config)
+    {
+        var provider = config.GetString("akka.persistence.journal.sql.provider-name", "");
+        var connection = config.GetString("akka.persistence.journal.sql.connection-string", "");
+        if (!provider.StartsWith("SQLite", StringComparison.OrdinalIgnoreCase) || string.IsNullOrEmpty(connection))
+            return null;
+        var snapshots = config.GetString("akka.persistence.snapshot-store.sql.connection-string", connection);
+        if (!string.Equals(snapshots, connection, StringComparison.Ordinal))
+            return null; // one setup serves every plugin: only when they share the file (always, as HypervisorConfig writes it)
+        return new DataOptions()
+            .UseConnectionString(provider, connection)
+            .UseAfterConnectionOpened(SetBusyTimeout, SetBusyTimeoutAsync);
+    }
+
+    /// <summary>Sets <see cref="BusyTimeoutMs"/> on an open SQLite connection.</summary>
+    public static void SetBusyTimeout(DbConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = BusyTimeoutPragma;
+        command.ExecuteNonQuery();
+    }
+
+    private static async Task SetBusyTimeoutAsync(DbConnection connection, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = BusyTimeoutPragma;
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static readonly string BusyTimeoutPragma = string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {BusyTimeoutMs};");
 
     private static string ConnectionString(string path) =>
         new SqliteConnectionStringBuilder { DataSource = path }.ToString();

@@ -24,4 +24,30 @@ public class SqliteJournalTests
         Assert.Contains("/data/journal.db", config.GetString("akka.persistence.journal.sql.connection-string"));
         Assert.Contains("/data/journal.db", config.GetString("akka.persistence.snapshot-store.sql.connection-string"));
     }
+
+    [Fact]
+    public void Every_connection_the_sql_plugins_open_waits_inside_sqlite_for_a_busy_file()
+    {
+        var data = TestConfig.NewDataDirectory();
+        var config = SqliteJournal.ConfigFor(SqliteJournal.Prepare(data)).WithFallback(
+            Akka.Configuration.ConfigurationFactory.ParseString("akka.persistence.journal.sql.provider-name = \"SQLite.MS\""));
+        var options = SqliteJournal.DataOptionsFor(config);
+        Assert.NotNull(options);
+        Assert.IsType<Akka.Persistence.Sql.Config.DataOptionsSetup>(SqliteJournal.ConnectionSetup(config));
+        for (int i = 0; i < 2; i++) // a pooled connection opened again gets it again
+        {
+            using var db = new LinqToDB.Data.DataConnection(options);
+            Assert.Equal(SqliteJournal.BusyTimeoutMs, LinqToDB.Data.DataContextExtensions.Execute<long>(db, "PRAGMA busy_timeout"));
+        }
+    }
+
+    [Fact]
+    public void A_postgresql_journal_gets_no_sqlite_setup()
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("""
+            akka.persistence.journal.sql.provider-name = "PostgreSQL.15"
+            akka.persistence.journal.sql.connection-string = "Host=127.0.0.1;Port=55432"
+            """);
+        Assert.Null(SqliteJournal.ConnectionSetup(config));
+    }
 }
