@@ -126,6 +126,29 @@ public sealed class WorkerCgroupTests(ITestOutputHelper output) : IDisposable
     }
 
     [CgroupFact]
+    public void A_guest_that_keeps_its_vcpu_busy_leaves_room_for_the_vmms_own_threads()
+    {
+        // One busy loop stands for a 1-vCPU guest that never halts, a loop that wakes every 10 ms for the VMM's own threads
+        // (device I/O, the migration stream, the control socket). With a quota of exactly one core the busy loop used the
+        // whole quota wherever it had a core to itself, and the group was throttled for the rest of each period.
+        var limits = CgroupLimits.ForVm(64UL << 20, 1);
+        Assert.Equal(CgroupLimits.DefaultCpuPeriodMicros + CgroupLimits.OverheadCpuMicros, limits.CpuQuotaMicros);
+        var g = Create("vm-room", limits);
+        var vcpu = Start("/bin/sh", "-c \"read x; while :; do :; done\"");
+        var vmm = Start("/bin/sh", "-c \"read x; while :; do sleep 0.01; done\"");
+        g.AddProcess(vcpu.Id);
+        g.AddProcess(vmm.Id);
+        ulong before = g.Usage().CpuTimeNanoseconds ?? 0;
+        vcpu.StandardInput.WriteLine("go");
+        vmm.StandardInput.WriteLine("go");
+        Thread.Sleep(1000);
+
+        var usage = g.Usage();
+        output.WriteLine($"1 s: {((usage.CpuTimeNanoseconds ?? 0) - before) / 1e6:F0} ms of CPU, {usage.CpuThrottledPeriods} periods throttled");
+        Assert.Equal(0L, (long)(usage.CpuThrottledPeriods ?? 0));
+    }
+
+    [CgroupFact]
     public void Delete_removes_an_empty_group_and_leaves_one_with_processes()
     {
         var g = Create("vm-delete", CgroupLimits.ForVm(64UL << 20, 1));
