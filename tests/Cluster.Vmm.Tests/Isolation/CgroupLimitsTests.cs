@@ -6,12 +6,12 @@ namespace Cluster.Vmm.Tests.Isolation;
 public sealed class CgroupLimitsTests
 {
     [Fact]
-    public void A_vm_gets_guest_memory_plus_the_overhead_budget_and_one_cpu_per_vcpu()
+    public void A_vm_gets_guest_memory_plus_the_overhead_budget_and_one_cpu_per_vcpu_plus_half_a_core_for_the_vmm()
     {
         var l = CgroupLimits.ForVm(1UL << 30, 4);
 
         Assert.Equal((1UL << 30) + CgroupLimits.OverheadBaseBytes + 4 * CgroupLimits.OverheadPerVcpuBytes, l.MemoryBytes);
-        Assert.Equal(4 * l.CpuPeriodMicros, l.CpuQuotaMicros);
+        Assert.Equal(4 * l.CpuPeriodMicros + l.CpuPeriodMicros / 2, l.CpuQuotaMicros);
         Assert.Equal(CgroupLimits.DefaultPidsMax, l.PidsMax);
         Assert.Null(l.Validate());
     }

@@ -28,7 +28,7 @@ public sealed class CgroupV2FilesTests : IDisposable
 
         Assert.Equal($"{limits.MemoryBytes}", File.ReadAllText(Path.Combine(_dir, "memory.max")));
         Assert.Equal("0", File.ReadAllText(Path.Combine(_dir, "memory.swap.max")));
-        Assert.Equal("200000 100000", File.ReadAllText(Path.Combine(_dir, "cpu.max")));
+        Assert.Equal("250000 100000", File.ReadAllText(Path.Combine(_dir, "cpu.max")));
         Assert.Equal("50", File.ReadAllText(Path.Combine(_dir, "cpu.weight")));
         Assert.Equal("512", File.ReadAllText(Path.Combine(_dir, "pids.max")));
         Assert.Equal(limits, CgroupV2Files.ReadLimits(Paths));
