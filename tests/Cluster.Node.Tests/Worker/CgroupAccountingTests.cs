@@ -62,10 +62,11 @@ public sealed class CgroupAccountingTests(ITestOutputHelper output) : IDisposabl
         output.WriteLine($"cgroup CPU {first.CpuTime} -> {second.CpuTime} in 2 s (+{grew.TotalMilliseconds:0} ms; the worker's /proc stat " +
                          $"+{processGrew.TotalMilliseconds:0} ms; vCPU time in Run, wall clock, {guest.GuestTime}); working set {second.MemoryBytes / MiB} MiB " +
                          $"(charged {guest.Cgroup!.Usage().MemoryCurrentBytes / MiB} MiB, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
-        // The group's CPU time is its one process's, all threads (/proc counts in 10 ms ticks), at most one core (its quota).
+        // The group's CPU time is its one process's, all threads (/proc counts in 10 ms ticks): about one core (its one vCPU
+        // thread; the quota's extra half core is for the VMM's own threads, which use little of it).
         Assert.True(grew > TimeSpan.Zero, $"CPU time {first.CpuTime} -> {second.CpuTime}");
         Assert.InRange(grew.TotalMilliseconds, processGrew.TotalMilliseconds * 0.7 - 30, processGrew.TotalMilliseconds * 1.3 + 30);
-        Assert.True(grew < TimeSpan.FromMilliseconds(2400), $"more than the quota of one CPU: {grew}");
+        Assert.True(grew < TimeSpan.FromMilliseconds(2400), $"more than one vCPU and a little: {grew}");
         // The guest's touched pages and what the worker allocated since it joined its group (its start-up footprint stays
         // charged where it started), within the overhead budget of its memory limit.
         Assert.InRange(second.MemoryBytes, TouchedBytes, TouchedBytes + 168 * MiB);
