@@ -19,7 +19,7 @@ public static class MigrationRun
 {
     /// <summary>Starts streaming <paramref name="guest"/> to <paramref name="target"/>; the task ends when the stream no longer uses the guest.</summary>
     public static Task Start(string vmId, MigrateGuestOut order, IGuestRuntime guest, IPEndPoint target, IActorRef supervisor, IActorRef requester, RunLog? runLog,
-        MigrationSettings settings, CancellationToken ct)
+        MigrationSettings settings, CancellationToken ct, ActorSystem? system = null, CommitSlot? slot = null)
     {
         var id = order.MigrationId;
         var pausedHere = 0;
@@ -35,6 +35,18 @@ public static class MigrationRun
             {
                 var asked = Stopwatch.GetTimestamp();
                 var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (slot is not null && !slot.TryOpen(id, written) && system is not null)
+                {
+                    // The supervisor stopped before the commit was asked (the VM actor stopped, maybe on a journal fault): the
+                    // commit may still be written by the write the source actor asks for, so the journal answers it here.
+                    CommitOutcomes.Resolve(system, vmId, id, settings.CommitReadInterval, committed =>
+                    {
+                        if (committed)
+                            written.TrySetResult();
+                        else
+                            written.TrySetException(new OperationCanceledException($"the journal says migration {id} did not commit"));
+                    });
+                }
                 supervisor.Tell(new RunCommitRequested(id, written));
                 // Straight to the migration's actor (not through the supervisor): the supervisor holds the completion source before
                 // any answer can reach it, since every answer follows this request.

@@ -36,6 +36,7 @@ public sealed class VcpuSupervisor : ReceiveActor
     private bool _released;
     private Task? _migrating;
     private CancellationTokenSource? _migrationCancel;
+    private CommitSlot? _commitSlot;
     private readonly Dictionary<string, TaskCompletionSource> _commits = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IActorRef> _resolvers = new(StringComparer.Ordinal);
 
@@ -155,6 +156,7 @@ public sealed class VcpuSupervisor : ReceiveActor
             _migrating = null;
             _migrationCancel?.Dispose();
             _migrationCancel = null;
+            _commitSlot = null;
             _commits.Clear();
             foreach (var id in _resolvers.Keys.ToList())
                 StopResolver(id);
@@ -204,8 +206,9 @@ public sealed class VcpuSupervisor : ReceiveActor
             return;
         }
         _migrationCancel = new CancellationTokenSource();
+        _commitSlot = new CommitSlot();
         _migrating = MigrationRun.Start(_spec.Id, order, _guest, new System.Net.IPEndPoint(address, order.Port), Self, Sender, _hosting?.RunLog,
-            _hosting?.Migration ?? MigrationSettings.Default, _migrationCancel.Token);
+            _hosting?.Migration ?? MigrationSettings.Default, _migrationCancel.Token, Context.System, _commitSlot);
     }
 
     /// <summary>
@@ -367,6 +370,9 @@ public sealed class VcpuSupervisor : ReceiveActor
         // it waits for is not refused: its outcome is unknown (the VM actor stopped, maybe on the commit's own write), so the
         // journal answers it, and the stream, not cancelled, then sends Resume to the target or aborts.
         var pending = _commits.Where(c => !c.Value.Task.IsCompleted).ToList();
+        // A wait whose RunCommitRequested this supervisor never got (the stop came first): the slot holds it.
+        if (_commitSlot?.Close() is { } unseen && !_commits.ContainsKey(unseen.MigrationId))
+            pending.Add(new KeyValuePair<string, TaskCompletionSource>(unseen.MigrationId, unseen.Written));
         foreach (var id in _resolvers.Keys.ToList())
             StopResolver(id);
         foreach (var (id, written) in pending)
