@@ -46,7 +46,7 @@ using var hypervisor = HypervisorFactory.Create(backend, out var reason);
 Console.WriteLine($"backend: {reason}; worker command: {string.Join(' ', command)}; warm pool {pool}");
 var config = HypervisorConfig.Load(HypervisorConfig.DefaultHoconDirectory, data, ConfigurationFactory.ParseString(
     $"akka.loglevel = WARNING\nakka.actor.provider = local\ncluster-hypervisor.vmm.warm-pool = {pool}"));
-var system = ActorSystem.Create("bench", config);
+var system = ActorSystem.Create("bench", HypervisorConfig.Setup(config));
 var settings = WorkerSettings.From(config, data, cluster: false);
 var log = new List<string>();
 var workers = new WorkerGuestRuntimeFactory(hypervisor, settings, command, hypervisor.Kind, line => { lock (log) log.Add(line); });

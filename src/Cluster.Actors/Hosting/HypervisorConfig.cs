@@ -15,6 +15,16 @@ public static class HypervisorConfig
     /// <summary>The HOCON folder shipped next to the binaries.</summary>
     public static string DefaultHoconDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
 
+    /// <summary>
+    /// The setup an ActorSystem of <paramref name="config"/> starts with: the config, and for a SQLite journal the connection
+    /// setup that makes the SQL plugins wait inside SQLite for a busy file (<see cref="Persistence.SqliteJournal.ConnectionSetup"/>).
+    /// </summary>
+    public static Akka.Actor.Setup.ActorSystemSetup Setup(Config config)
+    {
+        var setup = Akka.Actor.Setup.ActorSystemSetup.Create(Akka.Actor.BootstrapSetup.Create().WithConfig(config));
+        return Persistence.SqliteJournal.ConnectionSetup(config) is { } journal ? setup.And(journal) : setup;
+    }
+
     /// <summary>Loads and layers the configuration; prepares the journal file in WAL mode.</summary>
     /// <param name="hoconDirectory">Folder with base.conf and node.conf.</param>
     /// <param name="dataDirectory">The node's data directory (journal, snapshots).</param>
