@@ -73,7 +73,8 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
             .ToDictionary(m => m.UniqueAddress);
         var records = _records.Where(r => live.ContainsKey(r.Observer) && live.ContainsKey(r.Subject)).ToList();
         var links = LinkFailures.BrokenLinks(records);
-        if (links.Count == 0)
+        var oneWay = LinkFailures.OneWayLinks(records, _cluster.SelfUniqueAddress);
+        if (links.Count == 0 && oneWay.Count == 0)
         {
             if (_brokenSince is not null && now - _brokenLastSeen > _settings.ForgetAfter)
                 _brokenSince = null;
@@ -88,9 +89,13 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
             return;
         var keepFirst = Comparer<UniqueAddress>.Create((a, b) =>
             live[a].IsOlderThan(live[b]) ? -1 : live[b].IsOlderThan(live[a]) ? 1 : Member.AddressOrdering.Compare(a.Address, b.Address));
-        var down = LinkFailures.ToDown(links, keepFirst, records);
+        var down = LinkFailures.ToDown(links, keepFirst, records).ToList();
+        // A one-way record that this member judges (it reaches both ends): its subject goes, unless an end goes already.
+        foreach (var (observer, subject) in oneWay)
+            if (!down.Contains(observer) && !down.Contains(subject))
+                down.Add(subject);
         _log.Warning("link-aware downing: broken links [{0}] seen for {1} ms (unchanged for {2} ms): downing [{3}], one end of each",
-            string.Join(", ", links.Select(l => $"{l.Observer.Address} cannot reach {l.Subject.Address}")),
+            string.Join(", ", links.Concat(oneWay).Select(l => $"{l.Observer.Address} cannot reach {l.Subject.Address}")),
             (int)(now - _brokenSince.Value).TotalMilliseconds, (int)(now - _changedAt).TotalMilliseconds,
             string.Join(", ", down.Select(d => d.Address)));
         foreach (var node in down)

@@ -26,6 +26,30 @@ public static class LinkFailures
     }
 
     /// <summary>
+    /// The one-way records that <paramref name="self"/> may settle: <c>observer cannot reach subject</c> with no record the other
+    /// way, where nobody records the observer, the subject is recorded by that observer alone, and <paramref name="self"/> is
+    /// neither end and on no record (it reaches both). Akka's resolver counts both ends as indirectly connected and downs
+    /// both once such a record has held for its stable-after (a flapping link whose other direction never lost enough
+    /// heartbeats to be recorded). Only a member that reaches both ends may judge it, and it downs the subject: a member
+    /// that is itself cut off (the minority of a partition, whose own records come in one by one) is an observer and never
+    /// acts on one, and a crashed or stalled subject is the one to go (its other observers' records follow, and then the
+    /// record is no longer one-way).
+    /// </summary>
+    public static IReadOnlyList<(T Observer, T Subject)> OneWayLinks<T>(IEnumerable<(T Observer, T Subject)> unreachable, T self) where T : notnull
+    {
+        var eq = EqualityComparer<T>.Default;
+        var records = unreachable.Where(r => !eq.Equals(r.Observer, r.Subject)).Distinct().ToList();
+        var pairs = records.ToHashSet();
+        var subjects = records.Select(r => r.Subject).ToHashSet();
+        if (subjects.Contains(self) || records.Any(r => eq.Equals(r.Observer, self)))
+            return [];
+        return records.Where(r =>
+            !pairs.Contains((r.Subject, r.Observer)) &&
+            !subjects.Contains(r.Observer) &&
+            records.Count(x => eq.Equals(x.Subject, r.Subject)) == 1).ToList();
+    }
+
+    /// <summary>
     /// The members to down so that no broken link is left: at most one end of each link, chosen greedily (most links
     /// first; among those, the member on the most of all the <paramref name="records"/> when given, as a host that stalled
     /// is recorded by every peer; then the member <paramref name="keepFirst"/> orders last). Empty when there are no broken links.

@@ -76,4 +76,34 @@ public sealed class LinkFailuresTests
     public void The_reachability_records_of_this_akka_version_can_be_read() =>
         // If an Akka update moves the internal ReachabilityChanged event, this fails (the downing would stand aside).
         Assert.True(ReachabilityRecords.Available);
+
+    [Fact]
+    public void A_member_that_reaches_both_ends_of_a_lone_one_way_record_downs_its_subject()
+    {
+        // A flapping link: b records c, but c's detector of b never fired (heartbeats got through in the link's up phases).
+        Assert.Equal([("b", "c")], LinkFailures.OneWayLinks([("b", "c")], "a"));
+    }
+
+    [Fact]
+    public void No_one_way_record_is_judged_by_an_end_or_by_a_member_that_is_cut_off()
+    {
+        // An end of the record does not judge it (nor does the subject).
+        Assert.Empty(LinkFailures.OneWayLinks([("b", "c")], "b"));
+        Assert.Empty(LinkFailures.OneWayLinks([("b", "c")], "c"));
+        // The minority of a clean partition, whose records come in one by one: it is the observer of them all.
+        Assert.Empty(LinkFailures.OneWayLinks([("c", "a")], "c"));
+        // A member that is itself recorded does not judge.
+        Assert.Empty(LinkFailures.OneWayLinks([("b", "c"), ("d", "a")], "a"));
+    }
+
+    [Fact]
+    public void A_crash_seen_by_several_observers_or_a_two_way_link_is_no_one_way_record()
+    {
+        // c crashed: every other member records it (the resolver decides that).
+        Assert.Empty(LinkFailures.OneWayLinks([("a", "c"), ("b", "c")], "d"));
+        // Both directions recorded: a broken link, which BrokenLinks covers.
+        Assert.Empty(LinkFailures.OneWayLinks([("b", "c"), ("c", "b")], "a"));
+        // The observer is itself recorded by someone: its record is not a lone one (the record of it is, and b would go).
+        Assert.Equal([("d", "b")], LinkFailures.OneWayLinks([("b", "c"), ("d", "b")], "a"));
+    }
 }
