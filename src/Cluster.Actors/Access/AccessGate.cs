@@ -33,7 +33,16 @@ public sealed class AccessGate : ReceiveActor, IWithTimers
     private readonly IActorRef _audit;
     private readonly string _node;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<(BearerCommand Command, IActorRef Sender)> _waiting = [];
+    private readonly List<(BearerCommand Command, IActorRef Sender, long Arrived)> _waiting = [];
+
+    /// <summary>
+    /// How long a command whose token id this node does not know yet waits for the registry's journal to show it before it
+    /// is refused: another node's bootstrap token is imported by that node when it starts, and a client that reached this
+    /// node right after the cluster formed was refused before the import was written (seen in the suite).
+    /// </summary>
+    private static readonly TimeSpan UnknownTokenGrace = TimeSpan.FromSeconds(3);
+
+    private static readonly TimeSpan UnknownTokenReread = TimeSpan.FromMilliseconds(500);
     private readonly Dictionary<string, TokenIssued> _unregistered = [];
     private readonly List<(object Reply, IActorRef Sender)> _repliesAfterRead = [];
     private TokenBook _book = TokenBook.Empty;
@@ -58,7 +67,7 @@ public sealed class AccessGate : ReceiveActor, IWithTimers
             if (_loaded)
                 Handle(c, Sender, final: false);
             else
-                _waiting.Add((c, Sender));
+                _waiting.Add((c, Sender, Environment.TickCount64));
         });
         Receive<JournalRead>(Read);
         Receive<RegistryAnswered>(a =>
@@ -135,19 +144,22 @@ public sealed class AccessGate : ReceiveActor, IWithTimers
         }
         var waiting = _waiting.ToList();
         _waiting.Clear();
-        foreach (var (command, sender) in waiting)
-            Handle(command, sender, final: true);
+        foreach (var (command, sender, arrived) in waiting)
+            Handle(command, sender, final: Environment.TickCount64 - arrived >= (long)UnknownTokenGrace.TotalMilliseconds, arrived);
+        if (_waiting.Count > 0)
+            Timers.StartSingleTimer(RereadForUnknown.Instance, Refresh.Instance, UnknownTokenReread);
     }
 
-    private void Handle(BearerCommand envelope, IActorRef sender, bool final)
+    private void Handle(BearerCommand envelope, IActorRef sender, bool final, long? arrived = null)
     {
         var verdict = _book.Verify(envelope.Token, DateTime.UtcNow);
         if (verdict.Token is not { } token)
         {
             if (verdict.UnknownId && !final)
             {
-                _waiting.Add((envelope, sender));
-                StartRead();
+                _waiting.Add((envelope, sender, arrived ?? Environment.TickCount64));
+                if (arrived is null)
+                    StartRead();
             }
             else
                 sender.Tell(new AccessDenied(Denial.Unauthenticated, verdict.Problem!));
@@ -236,6 +248,11 @@ public sealed class AccessGate : ReceiveActor, IWithTimers
         DeleteNetwork d => d.Name,
         _ => "",
     };
+
+    private sealed class RereadForUnknown
+    {
+        public static readonly RereadForUnknown Instance = new();
+    }
 
     private sealed class Refresh
     {

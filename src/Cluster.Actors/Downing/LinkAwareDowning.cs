@@ -73,22 +73,33 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
             .ToDictionary(m => m.UniqueAddress);
         var records = _records.Where(r => live.ContainsKey(r.Observer) && live.ContainsKey(r.Subject)).ToList();
         var links = LinkFailures.BrokenLinks(records);
-        var oneWay = LinkFailures.OneWayLinks(records, _cluster.SelfUniqueAddress);
+        // A one-way record counts only once the records have held still for decide-after and settle together (no memory
+        // across flaps, unlike a broken link): a load hiccup makes such records come and go, and the resolver acts on one
+        // only once it held for stable-after.
+        var oneWay = now - _changedAt >= _settings.DecideAfter + _settings.Settle
+            ? LinkFailures.OneWayLinks(records, _cluster.SelfUniqueAddress)
+            : [];
         if (links.Count == 0 && oneWay.Count == 0)
         {
             if (_brokenSince is not null && now - _brokenLastSeen > _settings.ForgetAfter)
                 _brokenSince = null;
             return;
         }
-        _brokenSince ??= now;
-        _brokenLastSeen = now;
-        if (now - _brokenSince < _settings.DecideAfter || now - _changedAt < _settings.Settle)
+        if (links.Count > 0)
+        {
+            _brokenSince ??= now;
+            _brokenLastSeen = now;
+        }
+        var linksReady = links.Count > 0 && now - _brokenSince >= _settings.DecideAfter && now - _changedAt >= _settings.Settle;
+        if (!linksReady && oneWay.Count == 0)
             return;
         // Only a leader decides (with a broken link each side may see itself as the leader); all decide alike.
         if (state.Leader != _cluster.SelfAddress)
             return;
         var keepFirst = Comparer<UniqueAddress>.Create((a, b) =>
             live[a].IsOlderThan(live[b]) ? -1 : live[b].IsOlderThan(live[a]) ? 1 : Member.AddressOrdering.Compare(a.Address, b.Address));
+        if (!linksReady)
+            links = [];
         var down = LinkFailures.ToDown(links, keepFirst, records).ToList();
         // A one-way record that this member judges (it reaches both ends): its subject goes, unless an end goes already.
         foreach (var (observer, subject) in oneWay)
@@ -96,7 +107,7 @@ public sealed class LinkAwareDowning : ReceiveActor, IWithTimers
                 down.Add(subject);
         _log.Warning("link-aware downing: broken links [{0}] seen for {1} ms (unchanged for {2} ms): downing [{3}], one end of each",
             string.Join(", ", links.Concat(oneWay).Select(l => $"{l.Observer.Address} cannot reach {l.Subject.Address}")),
-            (int)(now - _brokenSince.Value).TotalMilliseconds, (int)(now - _changedAt).TotalMilliseconds,
+            (int)(now - (_brokenSince ?? _changedAt)).TotalMilliseconds, (int)(now - _changedAt).TotalMilliseconds,
             string.Join(", ", down.Select(d => d.Address)));
         foreach (var node in down)
             _cluster.Down(node.Address);

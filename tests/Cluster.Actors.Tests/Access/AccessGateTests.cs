@@ -71,6 +71,24 @@ public sealed class AccessGateTests : TestKit
     }
 
     [Fact]
+    public async Task A_command_whose_token_another_node_imports_a_moment_later_is_accepted_and_an_unknown_one_refused()
+    {
+        // Another node's bootstrap token reaches the registry when that node has started: a command with it that arrives
+        // here first waits for the registry's journal (within a grace) instead of being refused.
+        var text = TokenText.New(out var id);
+        _gate.Tell(BearerCommands.Wrap(text, new StartVm("web-1")), TestActor);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await _registry.Ask<TokenImported>(new ImportToken(new TokenInfo(id, "bootstrap", Role.Admin, DateTime.UtcNow, null, null), TokenText.Hash(text)),
+            TimeSpan.FromSeconds(10));
+        _control.ExpectMsg(new StartVm("web-1"), TimeSpan.FromSeconds(10));
+
+        // A token nobody imports is refused once the grace is over.
+        _gate.Tell(BearerCommands.Wrap(TokenText.New(out _), ListVms.Instance), TestActor);
+        Assert.Equal(Denial.Unauthenticated, ExpectMsg<AccessDenied>(TimeSpan.FromSeconds(10)).Reason);
+        _control.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
     public async Task A_command_without_a_token_or_beyond_the_tokens_role_reaches_nothing()
     {
         _gate.Tell(new DeleteVm("web-1"), TestActor);
