@@ -16,12 +16,13 @@ public static class HypervisorConfig
     public static string DefaultHoconDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
 
     /// <summary>
-    /// The setup an ActorSystem of <paramref name="config"/> starts with: the config, and for a SQLite journal the connection
-    /// setup that makes the SQL plugins wait inside SQLite for a busy file (<see cref="Persistence.SqliteJournal.ConnectionSetup"/>).
+    /// The setup an ActorSystem of <paramref name="config"/> starts with: <paramref name="bootstrap"/> (by default the config
+    /// alone), and for a SQLite journal the connection setup that makes the SQL plugins wait inside SQLite for a busy file
+    /// (<see cref="Persistence.SqliteJournal.ConnectionSetup"/>).
     /// </summary>
-    public static Akka.Actor.Setup.ActorSystemSetup Setup(Config config)
+    public static Akka.Actor.Setup.ActorSystemSetup Setup(Config config, Akka.Actor.Setup.ActorSystemSetup? bootstrap = null)
     {
-        var setup = Akka.Actor.Setup.ActorSystemSetup.Create(Akka.Actor.BootstrapSetup.Create().WithConfig(config));
+        var setup = bootstrap ?? Akka.Actor.Setup.ActorSystemSetup.Create(Akka.Actor.BootstrapSetup.Create().WithConfig(config));
         return Persistence.SqliteJournal.ConnectionSetup(config) is { } journal ? setup.And(journal) : setup;
     }
 

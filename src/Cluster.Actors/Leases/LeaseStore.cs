@@ -170,14 +170,10 @@ public sealed class SqliteLeaseStore(string connectionString) : LeaseStore
     protected override DbConnection Connect() => new SqliteConnection(_connection);
 
     /// <inheritdoc />
-    protected override async Task OpenedAsync(DbConnection connection, CancellationToken ct)
-    {
+    protected override Task OpenedAsync(DbConnection connection, CancellationToken ct) =>
         // Wait inside SQLite for another host's write (finely), not in Microsoft.Data.Sqlite's 150 ms sleeps; within the
         // store's 2 s command timeout.
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout = 1000;";
-        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
+        Persistence.SqliteJournal.SetBusyTimeoutAsync(connection, 1000, ct);
 }
 
 /// <summary>Leases in a PostgreSQL database: the database server's clock (<c>clock_timestamp()</c>, not the transaction's start).</summary>

@@ -48,4 +48,21 @@ public static class CommitOutcomes
     /// </summary>
     public static IActorRef Resolve(ActorSystem system, string vmId, string migrationId, TimeSpan interval, Action<bool> resolved) =>
         system.ActorOf(CommitResolver.Props(vmId, migrationId, interval, resolved));
+
+    /// <summary>
+    /// Like <see cref="Resolve"/>, for a page stream's commit wait that no supervisor answers any more: completes
+    /// <paramref name="written"/> with the journal's answer (committed: done; not committed: <see cref="NotCommitted"/>).
+    /// </summary>
+    public static IActorRef ResolveInto(ActorSystem system, string vmId, string migrationId, TimeSpan interval, TaskCompletionSource written) =>
+        Resolve(system, vmId, migrationId, interval, committed =>
+        {
+            if (committed)
+                written.TrySetResult();
+            else
+                written.TrySetException(NotCommitted(migrationId));
+        });
+
+    /// <summary>What a commit wait ends with when the journal says <paramref name="migrationId"/> did not commit.</summary>
+    public static OperationCanceledException NotCommitted(string migrationId) =>
+        new($"the journal says migration {migrationId} did not commit");
 }

@@ -39,13 +39,7 @@ public static class MigrationRun
                 {
                     // The supervisor stopped before the commit was asked (the VM actor stopped, maybe on a journal fault): the
                     // commit may still be written by the write the source actor asks for, so the journal answers it here.
-                    CommitOutcomes.Resolve(system, vmId, id, settings.CommitReadInterval, committed =>
-                    {
-                        if (committed)
-                            written.TrySetResult();
-                        else
-                            written.TrySetException(new OperationCanceledException($"the journal says migration {id} did not commit"));
-                    });
+                    CommitOutcomes.ResolveInto(system, vmId, id, settings.CommitReadInterval, written);
                 }
                 supervisor.Tell(new RunCommitRequested(id, written));
                 // Straight to the migration's actor (not through the supervisor): the supervisor holds the completion source before

@@ -80,25 +80,27 @@ public static class SqliteJournal
             return null; // one setup serves every plugin: only when they share the file (always, as HypervisorConfig writes it)
         return new DataOptions()
             .UseConnectionString(provider, connection)
-            .UseAfterConnectionOpened(SetBusyTimeout, SetBusyTimeoutAsync);
+            .UseAfterConnectionOpened(SetBusyTimeout, (c, ct) => SetBusyTimeoutAsync(c, BusyTimeoutMs, ct));
     }
 
     /// <summary>Sets <see cref="BusyTimeoutMs"/> on an open SQLite connection.</summary>
     public static void SetBusyTimeout(DbConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = BusyTimeoutPragma;
+        command.CommandText = BusyTimeoutPragma(BusyTimeoutMs);
         command.ExecuteNonQuery();
     }
 
-    private static async Task SetBusyTimeoutAsync(DbConnection connection, CancellationToken ct)
+    /// <summary>Sets a busy timeout of <paramref name="milliseconds"/> on an open SQLite connection.</summary>
+    public static async Task SetBusyTimeoutAsync(DbConnection connection, int milliseconds, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = BusyTimeoutPragma;
+        command.CommandText = BusyTimeoutPragma(milliseconds);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    private static readonly string BusyTimeoutPragma = string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {BusyTimeoutMs};");
+    private static string BusyTimeoutPragma(int milliseconds) =>
+        string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {milliseconds};");
 
     private static string ConnectionString(string path) =>
         new SqliteConnectionStringBuilder { DataSource = path }.ToString();

@@ -130,7 +130,7 @@ public sealed class VcpuSupervisor : ReceiveActor
                 written.TrySetResult();
             }
             else
-                written.TrySetException(NotCommitted(r.MigrationId));
+                written.TrySetException(CommitOutcomes.NotCommitted(r.MigrationId));
         });
         Receive<CommitWritten>(w =>
         {
@@ -221,19 +221,11 @@ public sealed class VcpuSupervisor : ReceiveActor
     private IActorRef Resolve(string migrationId, TaskCompletionSource written, IActorRef? notify)
     {
         var settings = _hosting?.Migration ?? MigrationSettings.Default;
-        return CommitOutcomes.Resolve(Context.System, _spec.Id, migrationId, settings.CommitReadInterval, committed =>
-        {
-            if (notify is not null)
-                notify.Tell(new CommitResolved(migrationId, committed));
-            else if (committed)
-                written.TrySetResult();
-            else
-                written.TrySetException(NotCommitted(migrationId));
-        });
+        return notify is null
+            ? CommitOutcomes.ResolveInto(Context.System, _spec.Id, migrationId, settings.CommitReadInterval, written)
+            : CommitOutcomes.Resolve(Context.System, _spec.Id, migrationId, settings.CommitReadInterval,
+                committed => notify.Tell(new CommitResolved(migrationId, committed)));
     }
-
-    private static OperationCanceledException NotCommitted(string migrationId) =>
-        new($"the journal says migration {migrationId} did not commit");
 
     private void StopResolver(string migrationId)
     {

@@ -79,10 +79,7 @@ public sealed class NodeHost : IDisposable
         try
         {
             var admin = AdminTokenFile.Ensure(options.DataDirectory, out var created);
-            var setup = tls.Bootstrap(config);
-            if (Cluster.Actors.Persistence.SqliteJournal.ConnectionSetup(config) is { } journalSetup)
-                setup = setup.And(journalSetup);
-            var system = ActorSystem.Create(SystemName, setup);
+            var system = ActorSystem.Create(SystemName, HypervisorConfig.Setup(config, tls.Bootstrap(config)));
             var address = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             var validator = new VmSpecValidator(Limits(config, hypervisor));
             var settings = VmActorSettings.From(config, $"{address.Host}:{address.Port}");
