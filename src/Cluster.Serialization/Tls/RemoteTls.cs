@@ -14,7 +14,8 @@ namespace Cluster.Serialization.Tls;
 /// DotNetty transport takes them through <see cref="DotNettySslSetup"/>: with <c>enable-ssl</c> on, the server asks every
 /// connecting peer for a certificate (mutual authentication) and both sides hand the peer's certificate to one custom
 /// validator, here <see cref="ClusterTrust.Check(X509Certificate2?)"/>, instead of the system store's chain check.
-/// Addresses then use the protocol <c>akka.ssl.tcp</c>.
+/// Addresses then use the protocol <c>akka.ssl.tcp</c>. The connections themselves are made by the cluster's own transport
+/// (<see cref="Transport.TlsTransport"/>), which reads that setup: DotNetty's ends the process on a failed outbound handshake.
 /// </summary>
 public sealed class RemoteTls
 {
@@ -32,8 +33,15 @@ public sealed class RemoteTls
 
     public ClusterTrust Trust { get; }
 
-    /// <summary>The HOCON that turns TLS on (the certificate comes from <see cref="Setup"/>).</summary>
-    public static Config Hocon { get; } = ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on");
+    /// <summary>
+    /// The HOCON that turns TLS on (the certificate comes from <see cref="Setup"/>) and puts the cluster's own transport
+    /// (<see cref="Transport.TlsTransport"/>, which takes the same settings) in the place of DotNetty's.
+    /// </summary>
+    public static Config Hocon { get; } = ConfigurationFactory.ParseString(
+        $"""
+        akka.remote.dot-netty.tcp.enable-ssl = on
+        akka.remote.dot-netty.tcp.transport-class = "{typeof(Transport.TlsTransport).FullName}, {typeof(Transport.TlsTransport).Assembly.GetName().Name}"
+        """);
 
     /// <summary>
     /// Loads certificate <paramref name="certificateFile"/> (its key beside it, NAME.key) and the trust of
