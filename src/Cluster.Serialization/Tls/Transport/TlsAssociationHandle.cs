@@ -120,7 +120,15 @@ internal sealed class TlsAssociationHandle : AssociationHandle
 
     private async Task ReadLoopAsync()
     {
-        var listener = await ReadHandlerSource.Task.ConfigureAwait(false);
+        IHandleEventListener listener;
+        try
+        {
+            listener = await ReadHandlerSource.Task.WaitAsync(_closed.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // closed before the protocol layer took the handle (it refused the association): nobody to tell
+        }
         var header = new byte[4];
         var info = DisassociateInfo.Unknown;
         try
