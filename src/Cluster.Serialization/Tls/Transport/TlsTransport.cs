@@ -96,6 +96,7 @@ public sealed class TlsTransport : Akka.Remote.Transport.Transport
         var host = remoteAddress.Host ?? throw new InvalidAssociationException($"no host in {remoteAddress}");
         var port = remoteAddress.Port ?? throw new InvalidAssociationException($"no port in {remoteAddress}");
         Socket? socket = null;
+        SslStream? stream = null;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
@@ -103,7 +104,7 @@ public sealed class TlsTransport : Akka.Remote.Transport.Transport
             var ip = await ResolveAsync(host).ConfigureAwait(false);
             socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             await socket.ConnectAsync(new IPEndPoint(ip, port), timeout.Token).ConfigureAwait(false);
-            var stream = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            stream = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
             await stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = host,
@@ -117,6 +118,7 @@ public sealed class TlsTransport : Akka.Remote.Transport.Transport
         }
         catch (Exception e) when (e is SocketException or IOException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
         {
+            stream?.Dispose();
             socket?.Dispose();
             // A failed association, whatever its cause (refused, reset or closed during the handshake, a certificate refused):
             // Akka gates the address and tries again; the process goes on.
@@ -175,12 +177,13 @@ public sealed class TlsTransport : Akka.Remote.Transport.Transport
     private async Task AcceptAsync(Socket socket, IAssociationEventListener listener)
     {
         var peer = socket.RemoteEndPoint as IPEndPoint;
+        SslStream? stream = null;
         try
         {
             socket.NoDelay = true;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             timeout.CancelAfter(_connectTimeout);
-            var stream = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            stream = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
             await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
             {
                 ServerCertificateContext = _serverContext,
@@ -195,6 +198,7 @@ public sealed class TlsTransport : Akka.Remote.Transport.Transport
         }
         catch (Exception e) when (e is SocketException or IOException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
         {
+            stream?.Dispose();
             socket.Dispose();
             _log.Warning("refused a remoting connection from {0}: {1}", peer, e.GetBaseException().Message);
         }
